@@ -1,0 +1,197 @@
+package actors
+
+import (
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// spawnRoom asks the coordinator to drive a room on this node.
+type spawnRoom struct {
+	mode, match string
+	adopted     bool
+}
+
+type sweepTick struct{}
+
+// coordinator is the root of a node's tree: it supervises the queues, the
+// rooms this node drives and the sessions supervisor, keeps the node's
+// liveness key fresh, and sweeps for rooms whose owner is gone.
+type coordinator struct {
+	env      *Env
+	queues   map[string]*actor.PID
+	sessions *actor.PID
+	rooms    map[string]*roomSeed
+	timer    *time.Timer
+	draining bool
+	restarts int
+}
+
+func (c *coordinator) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		c.start(ctx)
+	case *actor.Restarting:
+		c.restarts++
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+	case *actor.Stopping:
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+	case *spawnRoom:
+		c.spawnRoom(ctx, m)
+	case *actor.Terminated:
+		if i := strings.LastIndex(m.Who.Id, "/room/"); i >= 0 {
+			delete(c.rooms, m.Who.Id[i+len("/room/"):])
+		}
+	case *sweepTick:
+		c.sweep(ctx)
+		c.schedule(ctx)
+	case *Drain:
+		c.draining = true
+		for _, q := range c.queues {
+			_, _ = ctx.RequestFuture(q, &ReleaseLease{}, c.env.Cfg().Redis.OpTimeout).Result()
+		}
+		rctx, cancel := c.env.opCtx()
+		if err := c.env.Store.DropNode(rctx, c.env.Node); err != nil {
+			c.env.redisErr("drop_node", err)
+		}
+		cancel()
+		ctx.Respond(true)
+	case *SnapshotRequest:
+		ctx.Respond(&Snapshot{ID: "coordinator", Kind: "coordinator", State: c.state(), Restarts: c.restarts,
+			Children: []*Snapshot{}, Details: map[string]any{"node_id": c.env.Node, "rooms": len(c.rooms), "queues": len(c.queues)}})
+	case *Crash:
+		panic("coordinator: crash injected by /debug/crash")
+	}
+}
+
+func (c *coordinator) state() string {
+	if c.draining {
+		return "draining"
+	}
+	return "running"
+}
+
+func (c *coordinator) start(ctx actor.Context) {
+	c.rooms = map[string]*roomSeed{}
+	c.queues = map[string]*actor.PID{}
+	sup := supervisor()
+	// A restarted coordinator's children were stopped with it: spawn anew.
+	var err error
+	c.sessions, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return &sessionsSupervisor{env: c.env}
+	}, actor.WithSupervisor(sup)), "sessions")
+	if err != nil {
+		c.env.Log.Error("spawn sessions supervisor", "err", err)
+	}
+	c.env.sessionsMu.Lock()
+	c.env.sessions = c.sessions
+	c.env.sessionsMu.Unlock()
+	for _, m := range c.env.Cfg().Matchmaking.Modes {
+		seed := &queueSeed{mode: m.Name, token: newID()}
+		pid, err := ctx.SpawnNamed(newQueueProps(c.env, seed), "queue/"+m.Name)
+		if err != nil {
+			c.env.Log.Error("spawn queue", "mode", m.Name, "err", err)
+			continue
+		}
+		c.queues[m.Name] = pid
+		c.env.queues.Store(m.Name, pid)
+	}
+	c.heartbeat()
+	c.schedule(ctx)
+}
+
+func (c *coordinator) schedule(ctx actor.Context) {
+	self, sys := ctx.Self(), ctx.ActorSystem()
+	cfg := c.env.Cfg().Rooms
+	d := min(cfg.SweepInterval, cfg.NodeTTL/3)
+	c.timer = time.AfterFunc(d, func() { sys.Root.Send(self, &sweepTick{}) })
+}
+
+func (c *coordinator) heartbeat() {
+	if c.draining {
+		return
+	}
+	rctx, cancel := c.env.opCtx()
+	defer cancel()
+	if err := c.env.Store.TouchNode(rctx, c.env.Node, c.env.Cfg().Rooms.NodeTTL); err != nil {
+		c.env.redisErr("touch_node", err)
+	}
+}
+
+func (c *coordinator) spawnRoom(ctx actor.Context, m *spawnRoom) {
+	if _, ok := c.rooms[m.match]; ok {
+		return
+	}
+	seed := &roomSeed{mode: m.mode, match: m.match, adopted: m.adopted}
+	pid, err := ctx.SpawnNamed(newRoomProps(c.env, seed), "room/"+m.match)
+	if err != nil {
+		c.env.Log.Error("spawn room", "match", m.match, "err", err)
+		return
+	}
+	c.rooms[m.match] = seed
+	ctx.Watch(pid)
+}
+
+// sweep adopts rooms that are past their deadline and whose owner is gone
+// (or, after rooms.adopt_after, whose owner did not resolve them), so a dead
+// node strands no player and leaves no key behind.
+func (c *coordinator) sweep(ctx actor.Context) {
+	c.heartbeat()
+	if c.draining {
+		return
+	}
+	cfg := c.env.Cfg()
+	now := c.env.nowMs()
+	rctx, cancel := c.env.opCtx()
+	defer cancel()
+	alive := map[string]bool{}
+	for _, mode := range cfg.Matchmaking.Modes {
+		refs, err := c.env.Store.OpenRooms(rctx, mode.Name, now)
+		if err != nil {
+			c.env.redisErr("open_rooms", err, "mode", mode.Name)
+			return
+		}
+		for _, ref := range refs {
+			if _, local := c.rooms[ref.MatchID]; local {
+				continue
+			}
+			r, ok, err := c.env.Store.Room(rctx, mode.Name, ref.MatchID)
+			if err != nil {
+				c.env.redisErr("room", err, "match", ref.MatchID)
+				continue
+			}
+			if !ok {
+				_ = c.env.Store.DropRoomRef(rctx, mode.Name, ref.MatchID)
+				continue
+			}
+			if r.State != "loading" && r.State != "allocating" {
+				continue
+			}
+			if r.Owner != c.env.Node {
+				up, seen := alive[r.Owner]
+				if !seen {
+					up, err = c.env.Store.NodeAlive(rctx, r.Owner)
+					if err != nil {
+						continue
+					}
+					alive[r.Owner] = up
+				}
+				if up && now < ref.DeadlineMs+cfg.Rooms.AdoptAfter.Milliseconds() {
+					continue
+				}
+				adopted, err := c.env.Store.AdoptRoom(rctx, mode.Name, ref.MatchID, r.Owner, c.env.Node)
+				if err != nil || !adopted {
+					continue
+				}
+				c.env.Metrics.RoomsAdopted.WithLabelValues(mode.Name).Inc()
+				c.env.Log.Info("room adopted", "match", ref.MatchID, "mode", mode.Name, "from", r.Owner)
+			}
+			c.spawnRoom(ctx, &spawnRoom{mode: mode.Name, match: ref.MatchID, adopted: true})
+		}
+	}
+}

@@ -1,0 +1,142 @@
+// Package actors is matchd's actor tree (protoactor-go): a coordinator per
+// node supervising one queue actor per mode, one room actor per loading room
+// this node drives, and a session actor per connected player. State lives in
+// Redis; actors hold a working copy and rebuild it from Redis on restart.
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/matchd/matchd/config"
+	"github.com/matchd/matchd/redisx"
+)
+
+// Store is what the actors need from Redis. *redisx.Client implements it;
+// tests may fake it.
+type Store interface {
+	Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueStatus, redisx.Ticket, string, error)
+	RemoveTicket(ctx context.Context, mode, player, ticketID string) (bool, redisx.Entry, error)
+	PlayerEntry(ctx context.Context, mode, player string) (redisx.Entry, error)
+	Ticket(ctx context.Context, mode, id string) (redisx.Ticket, bool, error)
+	Pool(ctx context.Context, mode string) ([]redisx.Ticket, error)
+	QueueLen(ctx context.Context, mode string) (int64, error)
+	WaitedSince(ctx context.Context, mode string, beforeMs int64) ([]string, error)
+	AcquireLock(ctx context.Context, mode, token string, ttl time.Duration) (int64, error)
+	ExtendLock(ctx context.Context, mode, token string, ttl time.Duration) (bool, error)
+	ReleaseLock(ctx context.Context, mode, token string) (bool, error)
+	Claim(ctx context.Context, mode string, lease redisx.Lease, a redisx.ClaimArgs, matches []redisx.ClaimMatch) ([]bool, error)
+	Room(ctx context.Context, mode, matchID string) (redisx.Room, bool, error)
+	MarkReady(ctx context.Context, mode, matchID, player string) (redisx.ReadyResult, error)
+	Resolve(ctx context.Context, mode, matchID string, r redisx.Resolution) (redisx.ResolveResult, error)
+	AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string) (bool, error)
+	OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]redisx.RoomRef, error)
+	DropRoomRef(ctx context.Context, mode, matchID string) error
+	DirClaim(ctx context.Context, player, node, session string, ttl time.Duration) (redisx.DirEntry, error)
+	DirTouch(ctx context.Context, player, session, mode string, ttl time.Duration) (bool, error)
+	DirRelease(ctx context.Context, player, session string) error
+	DirNodes(ctx context.Context, players []string) (map[string]string, error)
+	TouchNode(ctx context.Context, node string, ttl time.Duration) error
+	DropNode(ctx context.Context, node string) error
+	NodeAlive(ctx context.Context, node string) (bool, error)
+	Publish(ctx context.Context, node string, payload []byte) error
+	Ping(ctx context.Context) error
+}
+
+// Outbox is a player's connection as a session actor sees it. The gateway
+// owns the connection; the actor only queues frames on it, so an actor
+// restart never drops the player.
+type Outbox interface {
+	// SessionID identifies the connection.
+	SessionID() string
+	// Send queues one server frame without blocking; a connection whose
+	// queue stays full is dropped by the gateway.
+	Send(frame any)
+	// Close sends a close frame with code and reason and ends the connection.
+	Close(code int, reason string)
+}
+
+// Allocator picks the game server for a match whose members all loaded.
+// A nil server means none (allocator.mode none).
+type Allocator interface {
+	Allocate(ctx context.Context, matchID, mode string, teams [][]string) (json.RawMessage, error)
+}
+
+// Env is what every actor of a node shares. Fields are set once at start-up.
+type Env struct {
+	Node    string
+	Config  *config.Store
+	Store   Store
+	Metrics *Metrics
+	Log     *slog.Logger
+	// Now is the clock; tests may replace it.
+	Now       func() time.Time
+	Allocator Allocator
+	Events    *Events
+	Sanctions Sanctions
+
+	system      *actor.ActorSystem
+	registry    *registry
+	bus         *Bus
+	coordinator *actor.PID
+	queues      sync.Map // mode -> *actor.PID
+	sessionsMu  sync.Mutex
+	sessions    *actor.PID
+}
+
+func (e *Env) sessionsPID() *actor.PID {
+	e.sessionsMu.Lock()
+	defer e.sessionsMu.Unlock()
+	return e.sessions
+}
+
+// Cfg is the configuration in force now (live reload swaps it).
+func (e *Env) Cfg() *config.Config { return e.Config.Get() }
+
+func (e *Env) nowMs() int64 { return e.Now().UnixMilli() }
+
+// opCtx bounds one Redis call made inside an actor, so an outage cannot
+// stall a mailbox for longer than redis.op_timeout.
+func (e *Env) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), e.Cfg().Redis.OpTimeout)
+}
+
+// redisErr logs and counts a failed Redis call.
+func (e *Env) redisErr(op string, err error, attrs ...any) {
+	e.Metrics.RedisErrors.WithLabelValues(op).Inc()
+	e.Log.Warn("redis call failed", append([]any{"op", op, "err", err}, attrs...)...)
+}
+
+// newID returns a random identifier: 128 bits, hex.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Sanctions records violations and answers ban checks. The no-op default
+// only counts the metric, so the loading flow is complete without a
+// sanctions backend.
+type Sanctions interface {
+	// Record stores one violation of kind ("no_show", "dodge").
+	Record(ctx context.Context, player, device, kind string) error
+	// BannedFor returns how long the player (or device) stays banned.
+	BannedFor(ctx context.Context, player, device string) (time.Duration, error)
+}
+
+type noSanctions struct{}
+
+func (noSanctions) Record(context.Context, string, string, string) error { return nil }
+func (noSanctions) BannedFor(context.Context, string, string) (time.Duration, error) {
+	return 0, nil
+}
+
+// NoSanctions records nothing and bans nobody.
+var NoSanctions Sanctions = noSanctions{}

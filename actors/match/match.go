@@ -1,0 +1,107 @@
+// Package match forms matches out of a pool of queued tickets
+// (PROTOCOL.md section 12). It is pure: no Redis, no actors, no clock, no
+// randomness. The same pool, params and time always give the same groups, so
+// the queue actor can call it on every tick and tests can check it exactly.
+//
+// # Rule
+//
+// A ticket's window at time now is
+//
+//	min(InitialWindow + WidenPerSecond*secondsWaited, MaxWindow)
+//
+// and a group of Teams*TeamSize tickets may form a match when its spread
+// (max rating - min rating) is at most the smallest window of its members.
+//
+// Tickets are served oldest first (QueuedAtMs, then ID). Each match is built
+// around the oldest unmatched ticket that can be matched at all (the anchor).
+// Its mates are chosen closest-first: repeatedly take the unmatched ticket
+// closest to the anchor in rating (older first on ties) that keeps the group
+// valid, i.e. whose addition keeps the spread within every chosen member's
+// window, including its own. When that greedy paints itself into a corner (a
+// close mate with a narrow window can shut out the others) and the mode has
+// more than two seats, an exact search over the anchor's window takes over
+// and picks the valid group whose farthest mate is closest to the anchor
+// (then the smallest total distance). For 1v1 the greedy is already exact.
+//
+// Because an anchor is only given up on when no valid group containing it
+// exists, and removing tickets can never make one exist, a single oldest-first
+// pass is maximal: when Form returns, no set of leftover tickets forms a valid
+// group, and every ticket given up on is dropped from the candidate set for
+// the rest of the pass.
+//
+// Teams are balanced from each group by two greedy deals, keeping whichever
+// leaves the teams' rating sums closer (see balance).
+package match
+
+import "math"
+
+// Ticket is one queued player as the matcher sees it: only what the rule
+// needs, so the caller can build it cheaply from whatever it stores.
+type Ticket struct {
+	// ID is unique in the pool; it breaks ties between equal queue times so
+	// the order is total and Form deterministic.
+	ID string
+	// Rating is the player's skill rating. Non-finite ratings never match.
+	Rating float64
+	// QueuedAtMs is the original enqueue time (unix ms). Older (smaller) is
+	// served first; a requeued player keeps its original time and its place.
+	QueuedAtMs int64
+}
+
+// Params is the shape of a mode and its rating window, copied from the
+// mode's config so this package does not depend on config.
+type Params struct {
+	// Teams is the number of teams in a match; TeamSize the seats in each.
+	Teams, TeamSize int
+	// InitialWindow is the spread a ticket accepts at enqueue,
+	// WidenPerSecond how much it widens per second waited, and MaxWindow the
+	// cap. All in rating points.
+	InitialWindow, WidenPerSecond, MaxWindow float64
+}
+
+// Group is one formed match, ready to be claimed and announced.
+type Group struct {
+	// Teams has len Params.Teams, each team len Params.TeamSize, members in
+	// draft order (highest rating first).
+	Teams [][]Ticket
+	// Spread is max rating - min rating over all members, recorded so the
+	// caller can observe matchd_match_rating_spread without recomputing it.
+	Spread float64
+}
+
+// Window returns t's rating window at nowMs:
+// min(InitialWindow + WidenPerSecond*secondsWaited, MaxWindow), with
+// secondsWaited clamped at 0 so a clock skewed into the future never narrows
+// a window below its initial value. It is exported so callers and tests share
+// the exact formula the matcher uses.
+func (p Params) Window(t Ticket, nowMs int64) float64 {
+	return p.window(t.QueuedAtMs, nowMs)
+}
+
+func (p Params) window(queuedAtMs, nowMs int64) float64 {
+	waited := 0.0
+	if nowMs > queuedAtMs {
+		waited = float64(nowMs-queuedAtMs) / 1000
+	}
+	return math.Min(p.InitialWindow+p.WidenPerSecond*waited, p.MaxWindow)
+}
+
+// Size returns the number of tickets in one match, Teams*TeamSize, or 0 when
+// the shape is invalid; Form forms nothing for an invalid shape.
+func (p Params) Size() int {
+	if p.Teams < 1 || p.TeamSize < 1 {
+		return 0
+	}
+	return p.Teams * p.TeamSize
+}
+
+// Form partitions as many matches as the rule allows out of pool and returns
+// them in the order they were formed (oldest anchor first). Tickets not
+// returned stay queued. pool is not modified and its order does not matter.
+//
+// Form allocates its working buffers on every call; the queue actor's hot
+// path should keep a Matcher instead.
+func Form(pool []Ticket, p Params, nowMs int64) []Group {
+	var m Matcher
+	return m.Form(pool, p, nowMs)
+}

@@ -1,0 +1,88 @@
+package match
+
+import "math"
+
+// balance seats one group's members (age ranks) into teams and returns them
+// laid out team by team, teamSize each, in draft order (highest rating
+// first, older first on equal ratings).
+//
+// Two greedy deals are tried and the one whose teams' rating sums differ
+// least (max sum - min sum) is kept, the snake on a tie:
+//
+//   - snake draft: picks go to teams 0,1,...,T-1,T-1,...,0,0,1,...;
+//   - lowest sum: each next-highest player joins the team with the lowest
+//     rating sum that still has a free seat (lowest index on a tie).
+//
+// Neither is optimal (that is a partition problem), but each is a good
+// greedy and together they cover each other's bad cases: the snake is
+// blind to the actual gaps between ratings, the lowest-sum deal can fill the
+// weakest team with strong players early and run out of seats.
+func (m *Matcher) balance(mem []int32, teams, teamSize int) []int32 {
+	size := len(mem)
+	d := append(m.draft[:0], mem...)
+	m.draft = d
+	rating := func(k int32) float64 { return m.sRat[m.pos[k]] }
+	// Insertion sort: groups are small and this allocates nothing.
+	for i := 1; i < size; i++ {
+		k, r := d[i], rating(d[i])
+		j := i
+		for j > 0 && (rating(d[j-1]) < r || (rating(d[j-1]) == r && d[j-1] > k)) {
+			d[j] = d[j-1]
+			j--
+		}
+		d[j] = k
+	}
+
+	m.teamA = grow(m.teamA, size)
+	m.teamB = grow(m.teamB, size)
+	m.sums = grow(m.sums, 2*teams)
+	m.seats = grow(m.seats, teams)
+	sumA, sumB := m.sums[:teams], m.sums[teams:]
+	clear(m.sums)
+	clear(m.seats)
+	for i, k := range d {
+		t := i % teams
+		if (i/teams)%2 == 1 {
+			t = teams - 1 - t
+		}
+		m.teamA[i] = int32(t)
+		sumA[t] += rating(k)
+
+		best := -1
+		for t := range teams {
+			if m.seats[t] < teamSize && (best < 0 || sumB[t] < sumB[best]) {
+				best = t
+			}
+		}
+		m.teamB[i] = int32(best)
+		m.seats[best]++
+		sumB[best] += rating(k)
+	}
+	assign := m.teamA
+	if spreadOf(sumB) < spreadOf(sumA) {
+		assign = m.teamB
+	}
+
+	// Lay the members out team by team in the second half of m.draft, using
+	// the seat counters as write offsets.
+	m.draft = grow(m.draft, 2*size)
+	out := m.draft[size:]
+	for t := range m.seats {
+		m.seats[t] = t * teamSize
+	}
+	for i, k := range d {
+		t := assign[i]
+		out[m.seats[t]] = k
+		m.seats[t]++
+	}
+	return out
+}
+
+// spreadOf returns max - min of sums.
+func spreadOf(sums []float64) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range sums {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	return hi - lo
+}

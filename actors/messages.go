@@ -1,0 +1,148 @@
+package actors
+
+import (
+	"encoding/json"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/matchd/matchd/gateway/protocol"
+	"github.com/matchd/matchd/redisx"
+)
+
+// PlayerInfo is who a connection authenticated as.
+type PlayerInfo struct {
+	ID     string
+	Rating float64
+	Device string
+}
+
+// Attach binds a new connection to the player's session actor (creating it
+// when needed). The reply is *Attached once the welcome frame is queued.
+type Attach struct {
+	Player PlayerInfo
+	Outbox Outbox
+}
+
+// Attached acknowledges Attach; requests sent after it are served in order.
+type Attached struct {
+	PID *actor.PID
+	Err error
+}
+
+// ClientRequest is one decoded client frame for the session actor.
+type ClientRequest struct {
+	SessionID string
+	Msg       protocol.ClientMessage
+}
+
+// ConnClosed tells the session actor that its connection ended; the player's
+// ticket or seat is kept for session.reconnect_grace.
+type ConnClosed struct {
+	SessionID string
+}
+
+// Crash makes an actor panic, to exercise supervision (debug.fault_injection).
+type Crash struct{}
+
+// SnapshotRequest asks an actor for its debug view; the reply is *Snapshot.
+type SnapshotRequest struct {
+	// Kind filters the tree ("" for all).
+	Kind string
+}
+
+// Snapshot is one node of the /debug/actors tree.
+type Snapshot struct {
+	ID       string         `json:"id"`
+	Kind     string         `json:"kind"`
+	State    string         `json:"state"`
+	Restarts int            `json:"restarts"`
+	Mailbox  int            `json:"mailbox"`
+	Children []*Snapshot    `json:"children"`
+	Details  map[string]any `json:"details"`
+}
+
+// Drain tells the coordinator the node is shutting down.
+type Drain struct{}
+
+// Bus message kinds. Messages between actors that may sit on different nodes
+// travel as JSON in a BusEnvelope.
+const (
+	kindMatchFound     = "match_found"
+	kindLoadingStatus  = "loading_status"
+	kindMatchReady     = "match_ready"
+	kindMatchCancelled = "match_cancelled"
+	kindDequeued       = "dequeued"
+	kindReplaced       = "session_replaced"
+	kindMemberReady    = "member_ready"
+	kindRoomResolved   = "room_resolved"
+)
+
+// BusEnvelope is one cross-node message: to some players' sessions or to a
+// room actor.
+type BusEnvelope struct {
+	Kind    string          `json:"k"`
+	Players []string        `json:"p,omitempty"`
+	Match   string          `json:"m,omitempty"`
+	Body    json.RawMessage `json:"b"`
+}
+
+// MatchFoundMsg starts loading for each member.
+type MatchFoundMsg struct {
+	MatchID    string     `json:"match_id"`
+	Mode       string     `json:"mode"`
+	Teams      [][]string `json:"teams"`
+	DeadlineMs int64      `json:"deadline_ms"`
+	Owner      string     `json:"owner"`
+}
+
+// LoadingStatusMsg reports the room's progress to a member.
+type LoadingStatusMsg struct {
+	MatchID string   `json:"match_id"`
+	Ready   []string `json:"ready"`
+	Waiting []string `json:"waiting"`
+}
+
+// MatchReadyMsg sends a member to play.
+type MatchReadyMsg struct {
+	MatchID string          `json:"match_id"`
+	Server  json.RawMessage `json:"server"`
+}
+
+// MatchCancelledMsg tells a member the match did not start. Ticket is set
+// for a requeued member: the ticket it holds again.
+type MatchCancelledMsg struct {
+	MatchID string         `json:"match_id"`
+	Mode    string         `json:"mode"`
+	Reason  string         `json:"reason"`
+	NoShows []string       `json:"no_shows"`
+	Ticket  *redisx.Ticket `json:"ticket,omitempty"`
+}
+
+// DequeuedMsg says a ticket left the queue without a match (timeout, ban).
+type DequeuedMsg struct {
+	Mode     string `json:"mode"`
+	TicketID string `json:"ticket_id"`
+	Reason   string `json:"reason"`
+}
+
+// SessionReplacedMsg tells a session that another connection took over.
+type SessionReplacedMsg struct {
+	SessionID string `json:"session_id"`
+}
+
+// MemberReadyMsg tells a room that a member loaded.
+type MemberReadyMsg struct {
+	Player  string   `json:"player"`
+	Ready   []string `json:"ready"`
+	Waiting []string `json:"waiting"`
+}
+
+// RoomResolvedMsg tells a room actor that someone else resolved its room.
+type RoomResolvedMsg struct {
+	MatchID string `json:"match_id"`
+}
+
+// stateView converts a session state to its wire form.
+func (s sessionState) view() protocol.State {
+	return protocol.State{Name: string(s.Name), Mode: s.Mode, TicketID: s.TicketID, MatchID: s.MatchID, SinceMs: s.SinceMs}
+}

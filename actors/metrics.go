@@ -1,0 +1,109 @@
+package actors
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the Prometheus series of PROTOCOL.md section 8, defined once.
+// Each counter is incremented in the one place where its event happens.
+type Metrics struct {
+	Sessions          prometheus.Gauge
+	QueueTickets      *prometheus.GaugeVec
+	TicketsEnqueued   *prometheus.CounterVec
+	MatchesFormed     *prometheus.CounterVec
+	MatchesStarted    *prometheus.CounterVec
+	MatchesCancelled  *prometheus.CounterVec
+	PlayersRequeued   *prometheus.CounterVec
+	QueueWait         *prometheus.HistogramVec
+	MatchSpread       *prometheus.HistogramVec
+	Violations        *prometheus.CounterVec
+	LockAcquisitions  *prometheus.CounterVec
+	ActorRestarts     *prometheus.CounterVec
+	RedisErrors       *prometheus.CounterVec
+	RedisCircuitOpen  prometheus.Gauge
+	StateEventsOn     prometheus.Gauge
+	ClaimsRejected    *prometheus.CounterVec
+	RoomsAdopted      *prometheus.CounterVec
+	MatchingTick      *prometheus.HistogramVec
+	BusMessages       *prometheus.CounterVec
+	ClientErrors      *prometheus.CounterVec
+	ConfigReloads     *prometheus.CounterVec
+}
+
+// NewMetrics creates the series and registers them on reg; tests pass a
+// fresh registry each.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Sessions: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "matchd", Name: "sessions",
+			Help: "Live WebSocket sessions on this node."}),
+		QueueTickets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "matchd", Name: "queue_tickets",
+			Help: "Tickets waiting in the mode's queue (all nodes)."}, []string{"mode"}),
+		TicketsEnqueued: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "tickets_enqueued_total",
+			Help: "Accepted enqueue requests that created a ticket (idempotent repeats not counted)."}, []string{"mode"}),
+		MatchesFormed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "matches_formed_total",
+			Help: "Matches formed by this node."}, []string{"mode"}),
+		MatchesStarted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "matches_started_total",
+			Help: "Matches that reached match_ready."}, []string{"mode"}),
+		MatchesCancelled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "matches_cancelled_total",
+			Help: "Matches cancelled, by reason."}, []string{"mode", "reason"}),
+		PlayersRequeued: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "players_requeued_total",
+			Help: "Players actually put back into a queue after a cancelled match."}, []string{"mode"}),
+		QueueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "matchd", Name: "queue_wait_seconds",
+			Help:    "Time from enqueue to match_found.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300}}, []string{"mode"}),
+		MatchSpread: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "matchd", Name: "match_rating_spread",
+			Help:    "Rating spread (max - min) of every match formed.",
+			Buckets: []float64{1, 5, 10, 25, 50, 100, 200, 400, 700, 1000}}, []string{"mode"}),
+		Violations: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "violations_total",
+			Help: "Violations recorded, by kind (no_show, dodge)."}, []string{"kind"}),
+		LockAcquisitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "lock_acquisitions_total",
+			Help: "Matching lease acquisition attempts, by result (acquired, busy, error)."}, []string{"result"}),
+		ActorRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "actor_restarts_total",
+			Help: "Supervisor restarts, by actor kind."}, []string{"kind"}),
+		RedisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "redis_errors_total",
+			Help: "Failed Redis calls, by operation."}, []string{"op"}),
+		RedisCircuitOpen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "matchd", Name: "redis_circuit_open",
+			Help: "1 while the Redis circuit breaker is open."}),
+		StateEventsOn: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "matchd", Name: "state_events_enabled",
+			Help: "1 while state events are published."}),
+		ClaimsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "claims_rejected_total",
+			Help: "Match claims refused by Redis, by reason (lease_lost, ticket_gone)."}, []string{"mode", "reason"}),
+		RoomsAdopted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "rooms_adopted_total",
+			Help: "Loading rooms this node adopted from another owner."}, []string{"mode"}),
+		MatchingTick: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "matchd", Name: "matching_tick_seconds",
+			Help:    "Duration of one matching tick of a leased queue.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"mode"}),
+		BusMessages: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "bus_messages_total",
+			Help: "Cross-node bus messages, by direction (sent, received, dropped)."}, []string{"direction"}),
+		ClientErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "client_errors_total",
+			Help: "Error frames sent to clients, by code."}, []string{"code"}),
+		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "config_reloads_total",
+			Help: "Configuration reloads, by result (ok, error)."}, []string{"result"}),
+	}
+	reg.MustRegister(m.Sessions, m.QueueTickets, m.TicketsEnqueued, m.MatchesFormed, m.MatchesStarted,
+		m.MatchesCancelled, m.PlayersRequeued, m.QueueWait, m.MatchSpread, m.Violations, m.LockAcquisitions,
+		m.ActorRestarts, m.RedisErrors, m.RedisCircuitOpen, m.StateEventsOn, m.ClaimsRejected, m.RoomsAdopted,
+		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads)
+	for _, r := range []string{"acquired", "busy", "error"} {
+		m.LockAcquisitions.WithLabelValues(r)
+	}
+	for _, k := range []string{"no_show", "dodge"} {
+		m.Violations.WithLabelValues(k)
+	}
+	for _, k := range []string{"coordinator", "queue", "room", "session"} {
+		m.ActorRestarts.WithLabelValues(k)
+	}
+	return m
+}
+
+// InitMode pre-creates a mode's series so dashboards show zeros, not gaps.
+func (m *Metrics) InitMode(mode string) {
+	m.QueueTickets.WithLabelValues(mode)
+	m.TicketsEnqueued.WithLabelValues(mode)
+	m.MatchesFormed.WithLabelValues(mode)
+	m.MatchesStarted.WithLabelValues(mode)
+	m.PlayersRequeued.WithLabelValues(mode)
+	for _, r := range []string{"loading_timeout", "player_left", "allocation_failed"} {
+		m.MatchesCancelled.WithLabelValues(mode, r)
+	}
+}

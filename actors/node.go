@@ -1,0 +1,232 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/matchd/matchd/gateway/protocol"
+)
+
+// ErrNotFound reports an actor id that does not exist on this node.
+var ErrNotFound = errors.New("actors: no such actor")
+
+// supervisor is the strategy of every parent in the tree: restart a crashed
+// child, at most 10 times a minute; past that the child is stopped, and the
+// sweeper (rooms) or the player's next connection (sessions) brings it back.
+func supervisor() actor.SupervisorStrategy {
+	return actor.NewOneForOneStrategy(10, time.Minute, actor.DefaultDecider)
+}
+
+// Node is one node's running actor tree, as the gateway and admin endpoints
+// use it.
+type Node struct {
+	env         *Env
+	system      *actor.ActorSystem
+	coordinator *actor.PID
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+}
+
+// Subscriber is the part of Redis the node listens on.
+type Subscriber interface {
+	Subscribe(ctx context.Context, node string, fn func([]byte), onSubscribed func(), log *slog.Logger)
+}
+
+// Start builds the actor system, subscribes to this node's bus channel and
+// spawns the coordinator. It returns once the subscription is in place, so
+// no message addressed to this node is missed after start-up.
+func Start(env *Env, sub Subscriber) (*Node, error) {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Sanctions == nil {
+		env.Sanctions = NoSanctions
+	}
+	logger := env.Log.With("component", "protoactor")
+	env.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	env.registry = &registry{}
+	env.bus = &Bus{env: env}
+	n := &Node{env: env, system: env.system}
+	env.system.EventStream.Subscribe(func(evt any) {
+		if e, ok := evt.(*actor.SupervisorEvent); ok {
+			kind := kindOf(e.Child.Id)
+			env.Metrics.ActorRestarts.WithLabelValues(kind).Inc()
+			env.Log.Warn("actor restarted", "actor", e.Child.Id, "kind", kind, "reason", fmt.Sprint(e.Reason), "directive", e.Directive.String())
+			env.Events.Emit("actor_restarted", map[string]any{"actor": e.Child.Id, "kind": kind})
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	subscribed := make(chan struct{})
+	var once sync.Once
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		sub.Subscribe(ctx, env.Node, env.bus.Receive, func() { once.Do(func() { close(subscribed) }) }, env.Log)
+	}()
+	select {
+	case <-subscribed:
+	case <-time.After(env.Cfg().Redis.StartupTimeout):
+		cancel()
+		return nil, errors.New("actors: bus subscription did not start")
+	}
+	pid, err := env.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return &coordinator{env: env}
+	}, actor.WithSupervisor(supervisor())), "coordinator")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	n.coordinator = pid
+	env.coordinator = pid
+	return n, nil
+}
+
+// kindOf maps an actor id to its kind for metrics.
+func kindOf(id string) string {
+	switch {
+	case strings.Contains(id, "/session/"):
+		return "session"
+	case strings.Contains(id, "/room/"):
+		return "room"
+	case strings.Contains(id, "/queue/"):
+		return "queue"
+	default:
+		return "coordinator"
+	}
+}
+
+// Attach binds a connection to its player's session actor and returns the
+// actor once the welcome frame is queued.
+func (n *Node) Attach(ctx context.Context, p PlayerInfo, out Outbox) (*actor.PID, error) {
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		sessions := n.env.sessionsPID()
+		if sessions == nil {
+			return nil, errors.New("actors: node not started")
+		}
+		res, err := n.system.Root.RequestFuture(sessions, &Attach{Player: p, Outbox: out}, n.env.Cfg().Redis.OpTimeout*2).Result()
+		if err != nil {
+			lastErr = err
+		} else if a, ok := res.(*Attached); ok && a.Err == nil {
+			return a.PID, nil
+		} else if ok {
+			lastErr = a.Err
+		}
+		// The player's previous actor may still be stopping: retry shortly.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		}
+	}
+	return nil, lastErr
+}
+
+// Request hands a decoded client frame to the session actor.
+func (n *Node) Request(pid *actor.PID, sessionID string, m protocol.ClientMessage) {
+	n.system.Root.Send(pid, &ClientRequest{SessionID: sessionID, Msg: m})
+}
+
+// Closed tells the session actor that its connection ended.
+func (n *Node) Closed(pid *actor.PID, sessionID string) {
+	n.system.Root.Send(pid, &ConnClosed{SessionID: sessionID})
+}
+
+// Snapshot returns the live actor tree, filtered by kind when kind is set.
+func (n *Node) Snapshot(kind string) *Snapshot {
+	timeout := time.Second
+	ask := func(pid *actor.PID) *Snapshot {
+		res, err := n.system.Root.RequestFuture(pid, &SnapshotRequest{}, timeout).Result()
+		if err != nil {
+			return nil
+		}
+		s, _ := res.(*Snapshot)
+		return s
+	}
+	root := ask(n.coordinator)
+	if root == nil {
+		root = &Snapshot{ID: "coordinator", Kind: "coordinator", State: "unresponsive", Children: []*Snapshot{}, Details: map[string]any{}}
+	}
+	var kids []*Snapshot
+	if kind == "" || kind == "queue" {
+		n.env.queues.Range(func(_, v any) bool {
+			if s := ask(v.(*actor.PID)); s != nil {
+				kids = append(kids, s)
+			}
+			return true
+		})
+	}
+	if kind == "" || kind == "room" {
+		n.env.registry.rooms.Range(func(_, v any) bool {
+			if s := ask(v.(*actor.PID)); s != nil {
+				kids = append(kids, s)
+			}
+			return true
+		})
+	}
+	if kind == "" || kind == "session" {
+		sessions := &Snapshot{ID: "sessions", Kind: "supervisor", State: "running", Children: []*Snapshot{}, Details: map[string]any{}}
+		n.env.registry.sessions.Range(func(_, v any) bool {
+			if s := ask(v.(*actor.PID)); s != nil {
+				sessions.Children = append(sessions.Children, s)
+			}
+			return true
+		})
+		sessions.Details["count"] = len(sessions.Children)
+		if kind == "session" {
+			kids = append(kids, sessions.Children...)
+		} else {
+			kids = append(kids, sessions)
+		}
+	}
+	if kids == nil {
+		kids = []*Snapshot{}
+	}
+	root.Children = kids
+	return root
+}
+
+// Crash makes the actor with the given debug id panic
+// ("coordinator", "queue/<mode>", "room/<match>", "session/<player>").
+func (n *Node) Crash(id string) error {
+	var pid *actor.PID
+	switch {
+	case id == "coordinator":
+		pid = n.coordinator
+	case strings.HasPrefix(id, "queue/"):
+		if v, ok := n.env.queues.Load(strings.TrimPrefix(id, "queue/")); ok {
+			pid = v.(*actor.PID)
+		}
+	case strings.HasPrefix(id, "room/"):
+		pid = n.env.registry.room(strings.TrimPrefix(id, "room/"))
+	case strings.HasPrefix(id, "session/"):
+		pid = n.env.registry.session(strings.TrimPrefix(id, "session/"))
+	}
+	if pid == nil {
+		return ErrNotFound
+	}
+	n.system.Root.Send(pid, &Crash{})
+	return nil
+}
+
+// Drain releases this node's matching leases and liveness key so other
+// nodes take over its queues and rooms at once.
+func (n *Node) Drain(ctx context.Context) {
+	_, _ = n.system.Root.RequestFuture(n.coordinator, &Drain{}, n.env.Cfg().Redis.OpTimeout*3).Result()
+}
+
+// Stop stops every actor and the bus subscription.
+func (n *Node) Stop() {
+	_ = n.system.Root.StopFuture(n.coordinator).Wait()
+	n.cancel()
+	n.wg.Wait()
+	n.system.Shutdown()
+}

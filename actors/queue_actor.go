@@ -1,0 +1,288 @@
+package actors
+
+import (
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/matchd/matchd/actors/match"
+	"github.com/matchd/matchd/config"
+	"github.com/matchd/matchd/gateway/protocol"
+	"github.com/matchd/matchd/redisx"
+)
+
+// queueSeed survives restarts of a queue actor: its lease token (so a
+// restarted actor resumes its own lease instead of waiting it out) and its
+// restart count.
+type queueSeed struct {
+	mode     string
+	token    string
+	restarts int
+	draining bool
+}
+
+// queueActor runs one mode's matching on this node. Every node runs one per
+// mode; only the holder of the mode's lease forms matches, and a fenced claim
+// script makes a stale holder harmless. The pool lives in Redis, so a
+// restarted actor loses nothing.
+type queueActor struct {
+	env        *Env
+	seed       *queueSeed
+	lease      *redisx.Lease
+	extendedAt time.Time
+	timer      *time.Timer
+	gen        int
+	matcher    match.Matcher
+	lastDepth  int64
+	lastTick   time.Duration
+}
+
+type queueTick struct{ gen int }
+
+// ReleaseLease asks a queue actor to give up its lease (drain).
+type ReleaseLease struct{}
+
+func newQueueProps(env *Env, seed *queueSeed) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &queueActor{env: env, seed: seed} })
+}
+
+func (a *queueActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.schedule(ctx, 0)
+	case *actor.Restarting:
+		a.seed.restarts++
+		a.stopTimer()
+	case *actor.Stopping:
+		a.stopTimer()
+		a.release()
+	case *queueTick:
+		if m.gen != a.gen {
+			return
+		}
+		a.tick()
+		if !a.seed.draining {
+			a.schedule(ctx, a.env.Cfg().Matchmaking.Tick)
+		}
+	case *ReleaseLease:
+		a.seed.draining = true
+		a.stopTimer()
+		a.release()
+		ctx.Respond(true)
+	case *SnapshotRequest:
+		ctx.Respond(a.snapshot())
+	case *Crash:
+		panic("queue: crash injected by /debug/crash")
+	}
+}
+
+func (a *queueActor) schedule(ctx actor.Context, d time.Duration) {
+	a.stopTimer()
+	a.gen++
+	gen, self, sys := a.gen, ctx.Self(), ctx.ActorSystem()
+	a.timer = time.AfterFunc(d, func() { sys.Root.Send(self, &queueTick{gen: gen}) })
+}
+
+func (a *queueActor) stopTimer() {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+}
+
+func (a *queueActor) modeCfg() (config.Mode, bool) {
+	return a.env.Cfg().ModeByName(a.seed.mode)
+}
+
+func (a *queueActor) release() {
+	if a.lease == nil {
+		return
+	}
+	ctx, cancel := a.env.opCtx()
+	defer cancel()
+	if _, err := a.env.Store.ReleaseLock(ctx, a.seed.mode, a.lease.Token); err != nil {
+		a.env.redisErr("lock_release", err, "mode", a.seed.mode)
+	}
+	a.lease = nil
+}
+
+// holdLease takes or renews the mode's lease; it reports whether this node
+// may match now.
+func (a *queueActor) holdLease() bool {
+	cfg := a.env.Cfg()
+	ttl := cfg.Matchmaking.LockTTL
+	ctx, cancel := a.env.opCtx()
+	defer cancel()
+	if a.lease == nil {
+		fence, err := a.env.Store.AcquireLock(ctx, a.seed.mode, a.seed.token, ttl)
+		switch {
+		case err != nil:
+			a.env.Metrics.LockAcquisitions.WithLabelValues("error").Inc()
+			a.env.redisErr("lock_acquire", err, "mode", a.seed.mode)
+			return false
+		case fence == 0:
+			a.env.Metrics.LockAcquisitions.WithLabelValues("busy").Inc()
+			return false
+		}
+		a.env.Metrics.LockAcquisitions.WithLabelValues("acquired").Inc()
+		a.lease = &redisx.Lease{Token: a.seed.token, Fence: fence}
+		a.extendedAt = time.Now()
+		a.env.Log.Info("matching lease acquired", "mode", a.seed.mode, "fence", fence)
+		return true
+	}
+	if time.Since(a.extendedAt) < ttl/3 {
+		return true
+	}
+	ok, err := a.env.Store.ExtendLock(ctx, a.seed.mode, a.lease.Token, ttl)
+	if err != nil {
+		a.env.redisErr("lock_extend", err, "mode", a.seed.mode)
+		// Keep matching only while the lease surely has not expired; the
+		// claim's fence check is the real guard either way.
+		return time.Since(a.extendedAt) < ttl/2
+	}
+	if !ok {
+		a.env.Log.Warn("matching lease lost", "mode", a.seed.mode, "fence", a.lease.Fence)
+		a.lease = nil
+		return false
+	}
+	a.extendedAt = time.Now()
+	return true
+}
+
+func (a *queueActor) tick() {
+	mode, ok := a.modeCfg()
+	if !ok {
+		return
+	}
+	ctx, cancel := a.env.opCtx()
+	n, err := a.env.Store.QueueLen(ctx, a.seed.mode)
+	cancel()
+	if err != nil {
+		a.env.redisErr("queue_len", err, "mode", a.seed.mode)
+		return
+	}
+	a.lastDepth = n
+	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(n))
+	if !a.holdLease() {
+		return
+	}
+	start := time.Now()
+	a.expire(mode)
+	if n >= int64(mode.Teams*mode.TeamSize) {
+		a.form(mode)
+	}
+	a.lastTick = time.Since(start)
+	a.env.Metrics.MatchingTick.WithLabelValues(a.seed.mode).Observe(a.lastTick.Seconds())
+}
+
+// expire dequeues tickets whose current wait passed max_wait.
+func (a *queueActor) expire(mode config.Mode) {
+	ctx, cancel := a.env.opCtx()
+	defer cancel()
+	ids, err := a.env.Store.WaitedSince(ctx, mode.Name, a.env.nowMs()-mode.MaxWait.Milliseconds())
+	if err != nil {
+		a.env.redisErr("waits", err, "mode", mode.Name)
+		return
+	}
+	for _, id := range ids {
+		t, ok, err := a.env.Store.Ticket(ctx, mode.Name, id)
+		if err != nil || !ok {
+			continue
+		}
+		removed, _, err := a.env.Store.RemoveTicket(ctx, mode.Name, t.Player, id)
+		if err != nil {
+			a.env.redisErr("remove_ticket", err, "mode", mode.Name)
+			continue
+		}
+		if removed {
+			a.env.Events.Emit("dequeued", map[string]any{"player_id": t.Player, "mode": mode.Name, "ticket_id": id, "reason": protocol.ReasonTimeout})
+			a.env.bus.ToPlayers(kindDequeued, []string{t.Player}, &DequeuedMsg{Mode: mode.Name, TicketID: id, Reason: protocol.ReasonTimeout}, nil)
+		}
+	}
+}
+
+// form runs the matching function over the pool and claims the groups in one
+// script call.
+func (a *queueActor) form(mode config.Mode) {
+	ctx, cancel := a.env.opCtx()
+	defer cancel()
+	pool, err := a.env.Store.Pool(ctx, mode.Name)
+	if err != nil {
+		a.env.redisErr("pool", err, "mode", mode.Name)
+		return
+	}
+	byID := make(map[string]redisx.Ticket, len(pool))
+	in := make([]match.Ticket, len(pool))
+	for i, t := range pool {
+		byID[t.ID] = t
+		in[i] = match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs}
+	}
+	now := a.env.nowMs()
+	groups := a.matcher.Form(in, match.Params{
+		Teams: mode.Teams, TeamSize: mode.TeamSize,
+		InitialWindow: mode.Rating.InitialWindow, WidenPerSecond: mode.Rating.WidenPerSecond, MaxWindow: mode.Rating.MaxWindow,
+	}, now)
+	if len(groups) == 0 {
+		return
+	}
+	claims := make([]redisx.ClaimMatch, len(groups))
+	for i, g := range groups {
+		c := redisx.ClaimMatch{MatchID: newID(), Teams: make([][]string, len(g.Teams))}
+		for ti, team := range g.Teams {
+			for _, mt := range team {
+				t := byID[mt.ID]
+				c.Teams[ti] = append(c.Teams[ti], t.Player)
+				c.Tickets = append(c.Tickets, t)
+			}
+		}
+		claims[i] = c
+	}
+	deadline := now + mode.LoadingTimeout.Milliseconds()
+	rooms := a.env.Cfg().Rooms
+	formed, err := a.env.Store.Claim(ctx, mode.Name, *a.lease, redisx.ClaimArgs{
+		Owner: a.env.Node, DeadlineMs: deadline, NowMs: now,
+		RoomTTL: mode.LoadingTimeout + rooms.AdoptAfter + rooms.FinishedTTL + time.Minute,
+	}, claims)
+	if errors.Is(err, redisx.ErrLeaseLost) {
+		a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "lease_lost").Inc()
+		a.env.Log.Warn("claim refused: lease lost", "mode", mode.Name, "fence", a.lease.Fence)
+		a.lease = nil
+		return
+	}
+	if err != nil {
+		a.env.redisErr("claim", err, "mode", mode.Name)
+		return
+	}
+	for i, ok := range formed {
+		if !ok {
+			a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "ticket_gone").Inc()
+			continue
+		}
+		c := claims[i]
+		a.env.Metrics.MatchesFormed.WithLabelValues(mode.Name).Inc()
+		a.env.Metrics.MatchSpread.WithLabelValues(mode.Name).Observe(groups[i].Spread)
+		players := make([]string, len(c.Tickets))
+		for j, t := range c.Tickets {
+			players[j] = t.Player
+			a.env.Metrics.QueueWait.WithLabelValues(mode.Name).Observe(float64(now-t.QueuedAtMs) / 1000)
+		}
+		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread})
+		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID})
+	}
+}
+
+func (a *queueActor) snapshot() *Snapshot {
+	state := "standby"
+	details := map[string]any{"mode": a.seed.mode, "tickets": a.lastDepth}
+	if a.lease != nil {
+		state = "leader"
+		details["fence"] = a.lease.Fence
+		details["last_tick_ms"] = float64(a.lastTick.Microseconds()) / 1000
+	}
+	if a.seed.draining {
+		state = "draining"
+	}
+	return &Snapshot{ID: "queue/" + a.seed.mode, Kind: "queue", State: state, Restarts: a.seed.restarts,
+		Children: []*Snapshot{}, Details: details}
+}

@@ -1,0 +1,294 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/matchd/matchd/gateway/protocol"
+	"github.com/matchd/matchd/redisx"
+)
+
+// roomSeed is what a room actor keeps across restarts: whether the members
+// were already told of the match, so a restart never sends match_found twice.
+type roomSeed struct {
+	mode, match string
+	adopted     bool
+	notified    bool
+	restarts    int
+}
+
+// roomActor drives one loading room through its deadline: it relays each
+// member's progress to the others, starts the match when all loaded and
+// cancels it at the deadline. Redis holds the room; the actor reloads it
+// after a restart.
+type roomActor struct {
+	env   *Env
+	seed  *roomSeed
+	room  redisx.Room
+	timer *time.Timer
+	gen   int
+	// allocating is true while an allocation call is in flight.
+	allocating bool
+}
+
+type roomDeadline struct{ gen int }
+
+type allocResult struct {
+	server json.RawMessage
+	err    error
+}
+
+func newRoomProps(env *Env, seed *roomSeed) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &roomActor{env: env, seed: seed} })
+}
+
+func (a *roomActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.env.registry.rooms.Store(a.seed.match, ctx.Self())
+		a.start(ctx)
+	case *actor.Restarting:
+		a.seed.restarts++
+		a.stopTimer()
+	case *actor.Stopping:
+		a.stopTimer()
+		a.env.registry.rooms.CompareAndDelete(a.seed.match, ctx.Self())
+	case *MemberReadyMsg:
+		a.memberReady(ctx, m)
+	case *roomDeadline:
+		if m.gen == a.gen {
+			a.deadline(ctx)
+		}
+	case *allocResult:
+		a.allocated(ctx, m)
+	case *RoomResolvedMsg:
+		ctx.Stop(ctx.Self())
+	case *SnapshotRequest:
+		ctx.Respond(a.snapshot())
+	case *Crash:
+		panic("room: crash injected by /debug/crash")
+	}
+}
+
+func (a *roomActor) log() []any { return []any{"match", a.seed.match, "mode", a.seed.mode} }
+
+// load refreshes the room from Redis; false means it is resolved or gone.
+func (a *roomActor) load() (bool, error) {
+	ctx, cancel := a.env.opCtx()
+	defer cancel()
+	r, ok, err := a.env.Store.Room(ctx, a.seed.mode, a.seed.match)
+	if err != nil {
+		a.env.redisErr("room_load", err, a.log()...)
+		return false, err
+	}
+	if !ok {
+		return false, nil
+	}
+	a.room = r
+	return r.State == "loading" || r.State == "allocating", nil
+}
+
+func (a *roomActor) start(ctx actor.Context) {
+	open, err := a.load()
+	if err != nil {
+		// Redis is away: retry at the next tick of the deadline timer.
+		a.schedule(ctx, time.Second)
+		return
+	}
+	if !open {
+		ctx.Stop(ctx.Self())
+		return
+	}
+	if !a.seed.notified && !a.seed.adopted {
+		a.seed.notified = true
+		a.env.bus.ToPlayers(kindMatchFound, a.room.Members, &MatchFoundMsg{
+			MatchID: a.room.MatchID, Mode: a.room.Mode, Teams: a.room.Teams,
+			DeadlineMs: a.room.DeadlineMs, Owner: a.env.Node,
+		}, nil)
+	}
+	if a.room.State == "allocating" {
+		a.allocate(ctx)
+		return
+	}
+	if a.allReady() {
+		a.startMatch(ctx)
+		return
+	}
+	a.schedule(ctx, time.Until(time.UnixMilli(a.room.DeadlineMs)))
+}
+
+func (a *roomActor) schedule(ctx actor.Context, d time.Duration) {
+	a.stopTimer()
+	a.gen++
+	gen, self, sys := a.gen, ctx.Self(), ctx.ActorSystem()
+	a.timer = time.AfterFunc(max(d, 0), func() { sys.Root.Send(self, &roomDeadline{gen: gen}) })
+}
+
+func (a *roomActor) stopTimer() {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+}
+
+func (a *roomActor) allReady() bool {
+	for _, p := range a.room.Members {
+		if !a.room.Ready[p] {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *roomActor) memberReady(ctx actor.Context, m *MemberReadyMsg) {
+	if a.room.State != "loading" {
+		return
+	}
+	for _, p := range m.Ready {
+		a.room.Ready[p] = true
+	}
+	waiting := make([]string, 0, len(a.room.Members))
+	ready := make([]string, 0, len(a.room.Members))
+	for _, p := range a.room.Members {
+		if a.room.Ready[p] {
+			ready = append(ready, p)
+		} else {
+			waiting = append(waiting, p)
+		}
+	}
+	others := slices.DeleteFunc(slices.Clone(a.room.Members), func(p string) bool { return p == m.Player })
+	a.env.bus.ToPlayers(kindLoadingStatus, others, &LoadingStatusMsg{MatchID: a.room.MatchID, Ready: ready, Waiting: waiting}, nil)
+	if len(waiting) == 0 {
+		a.startMatch(ctx)
+	}
+}
+
+// startMatch runs once every member loaded: allocate a server, then start.
+func (a *roomActor) startMatch(ctx actor.Context) {
+	if a.env.Allocator == nil {
+		a.finish(ctx, redisx.Resolution{Outcome: "start"})
+		return
+	}
+	rctx, cancel := a.env.opCtx()
+	out, err := a.env.Store.Resolve(rctx, a.room.Mode, a.room.MatchID, redisx.Resolution{
+		Outcome: "allocating", NowMs: a.env.nowMs(), FinishedTTL: a.env.Cfg().Rooms.FinishedTTL})
+	cancel()
+	if err != nil {
+		a.env.redisErr("resolve_room", err, a.log()...)
+		a.schedule(ctx, time.Second)
+		return
+	}
+	switch out.Status {
+	case "ok":
+		a.room.State = "allocating"
+		a.allocate(ctx)
+	case "already":
+		if out.State == "allocating" {
+			a.room.State = "allocating"
+			a.allocate(ctx)
+			return
+		}
+		ctx.Stop(ctx.Self())
+	default:
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// allocate asks the allocator off the mailbox (it may take seconds), and
+// hands the answer back as a message.
+func (a *roomActor) allocate(ctx actor.Context) {
+	if a.allocating {
+		return
+	}
+	a.allocating = true
+	a.stopTimer()
+	self, sys := ctx.Self(), ctx.ActorSystem()
+	alloc := a.env.Allocator
+	match, mode, teams := a.room.MatchID, a.room.Mode, a.room.Teams
+	budget := a.env.Cfg().Allocator.RequestTimeout * time.Duration(a.env.Cfg().Allocator.MaxAttempts+1)
+	go func() {
+		actx, cancel := context.WithTimeout(context.Background(), budget)
+		defer cancel()
+		server, err := alloc.Allocate(actx, match, mode, teams)
+		sys.Root.Send(self, &allocResult{server: server, err: err})
+	}()
+}
+
+func (a *roomActor) allocated(ctx actor.Context, m *allocResult) {
+	a.allocating = false
+	if m.err != nil {
+		a.env.Log.Warn("allocation failed", append(a.log(), "err", m.err)...)
+		a.finish(ctx, redisx.Resolution{Outcome: "cancel", Reason: protocol.ReasonAllocationFailed, RequeueAll: true})
+		return
+	}
+	a.finish(ctx, redisx.Resolution{Outcome: "start", Server: m.server})
+}
+
+func (a *roomActor) deadline(ctx actor.Context) {
+	open, err := a.load()
+	if err != nil {
+		a.schedule(ctx, time.Second)
+		return
+	}
+	if !open {
+		ctx.Stop(ctx.Self())
+		return
+	}
+	if a.room.State == "allocating" {
+		a.allocate(ctx)
+		return
+	}
+	if a.allReady() {
+		a.startMatch(ctx)
+		return
+	}
+	if wait := time.Until(time.UnixMilli(a.room.DeadlineMs)); wait > 0 {
+		a.schedule(ctx, wait)
+		return
+	}
+	a.finish(ctx, redisx.Resolution{Outcome: "cancel", Reason: protocol.ReasonLoadingTimeout})
+}
+
+func (a *roomActor) finish(ctx actor.Context, res redisx.Resolution) {
+	out, err := a.env.resolveRoom(a.room, res)
+	if err != nil {
+		a.schedule(ctx, time.Second)
+		return
+	}
+	if out.Status == "not_ready" {
+		a.schedule(ctx, time.Until(time.UnixMilli(a.room.DeadlineMs)))
+		return
+	}
+	ctx.Stop(ctx.Self())
+}
+
+func (a *roomActor) snapshot() *Snapshot {
+	var ready, waiting []string
+	for _, p := range a.room.Members {
+		if a.room.Ready[p] {
+			ready = append(ready, p)
+		} else {
+			waiting = append(waiting, p)
+		}
+	}
+	return &Snapshot{
+		ID: "room/" + a.seed.match, Kind: "room", State: a.room.State, Restarts: a.seed.restarts,
+		Children: []*Snapshot{},
+		Details: map[string]any{
+			"match_id": a.seed.match, "mode": a.seed.mode, "teams": a.room.Teams,
+			"ready": nonNil(ready), "waiting": nonNil(waiting), "deadline_ms": a.room.DeadlineMs,
+			"adopted": a.seed.adopted,
+		},
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

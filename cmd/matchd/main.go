@@ -1,0 +1,181 @@
+// Command matchd is the matchmaking server: a WebSocket listener for game
+// clients and an admin listener for operators, over a shared Redis.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/matchd/matchd/actors"
+	"github.com/matchd/matchd/actors/alloc"
+	"github.com/matchd/matchd/config"
+	"github.com/matchd/matchd/gateway"
+	"github.com/matchd/matchd/redisx"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ()))
+}
+
+func newLogger(cfg config.Log, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(s)))
+	return l
+}
+
+func run(args, environ []string) int {
+	cfg, opts, err := config.Load(args, environ)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if opts.PrintConfig {
+		b, err := cfg.JSON()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(string(b))
+		return 0
+	}
+	level := new(slog.LevelVar)
+	level.Set(parseLevel(cfg.Log.Level))
+	log := newLogger(cfg.Log, level).With("node", cfg.NodeID)
+	if cfg.Auth.Mode == "insecure" {
+		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac in production")
+	}
+	store := config.NewStore(cfg)
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	rc, err := redisx.Open(ctx, cfg.Redis, log)
+	if err != nil {
+		log.Error("cannot reach redis", "err", err)
+		return 1
+	}
+	defer rc.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := actors.NewMetrics(reg)
+	for _, m := range cfg.Matchmaking.Modes {
+		metrics.InitMode(m.Name)
+	}
+	events := actors.NewEvents(rc, cfg.NodeID, func() int64 { return store.Get().StateEvents.MaxLen }, metrics, nil)
+	events.SetEnabled(cfg.StateEvents.Enabled)
+
+	var allocator actors.Allocator
+	switch cfg.Allocator.Mode {
+	case "static":
+		allocator, err = alloc.NewStatic(cfg.Allocator.Servers)
+		if err != nil {
+			log.Error("allocator", "err", err)
+			return 2
+		}
+	}
+	env := &actors.Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: metrics, Log: log,
+		Now: time.Now, Allocator: allocator, Events: events}
+	node, err := actors.Start(env, rc)
+	if err != nil {
+		log.Error("start actors", "err", err)
+		return 1
+	}
+	srv := gateway.NewServer(store, node, metrics, log)
+
+	var drainOnce sync.Once
+	drained := make(chan struct{})
+	drain := func() {
+		drainOnce.Do(func() {
+			log.Info("draining")
+			srv.Drain(time.Second)
+			node.Drain(ctx)
+			close(drained)
+		})
+	}
+	admin := &gateway.Admin{Config: store, Node: node, Events: events, Gatherer: reg, Redis: rc, Server: srv, Log: log, Drain: drain}
+
+	clientLn, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		log.Error("listen", "addr", cfg.Server.Addr, "err", err)
+		return 1
+	}
+	adminLn, err := net.Listen("tcp", cfg.Admin.Addr)
+	if err != nil {
+		log.Error("listen", "addr", cfg.Admin.Addr, "err", err)
+		return 1
+	}
+	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go serve(log, clientHTTP, clientLn)
+	go serve(log, adminHTTP, adminLn)
+	log.Info("matchd serving", "client_addr", clientLn.Addr().String(), "admin_addr", adminLn.Addr().String(),
+		"redis_mode", cfg.Redis.Mode, "embedded_redis", rc.EmbeddedAddr(), "modes", len(cfg.Matchmaking.Modes))
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for {
+		sig := <-sigs
+		if sig == syscall.SIGHUP {
+			reload(log, store, level, events, metrics, args, environ)
+			continue
+		}
+		log.Info("signal received, shutting down", "signal", sig.String())
+		break
+	}
+	budget := store.Get().Server.DrainTimeout
+	sctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	drain()
+	<-drained
+	srv.Wait(sctx)
+	_ = clientHTTP.Shutdown(sctx)
+	node.Stop()
+	_ = adminHTTP.Shutdown(sctx)
+	log.Info("stopped")
+	return 0
+}
+
+func serve(log *slog.Logger, s *http.Server, ln net.Listener) {
+	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("listener failed", "addr", ln.Addr().String(), "err", err)
+	}
+}
+
+// reload applies the keys that are safe to change live; a bad file keeps the
+// config in force.
+func reload(log *slog.Logger, store *config.Store, level *slog.LevelVar, events *actors.Events, m *actors.Metrics, args, environ []string) {
+	changed, restart, err := store.Reload(args, environ)
+	if err != nil {
+		m.ConfigReloads.WithLabelValues("error").Inc()
+		log.Error("config reload rejected; keeping the config in force", "err", err)
+		return
+	}
+	m.ConfigReloads.WithLabelValues("ok").Inc()
+	cfg := store.Get()
+	level.Set(parseLevel(cfg.Log.Level))
+	if events.SetEnabled(cfg.StateEvents.Enabled) {
+		log.Info("state events toggled", "enabled", cfg.StateEvents.Enabled)
+	}
+	log.Info("config reloaded", "changed", changed, "need_restart", restart)
+}

@@ -1,0 +1,287 @@
+// Package config holds matchd's configuration: the typed structure, its
+// defaults, loading from file, environment and flags (koanf v2), validation
+// and live reload. Every timeout, TTL and size used anywhere in matchd comes
+// from here, so operators can tune a deployment without a rebuild.
+package config
+
+import "time"
+
+// Config is the whole effective configuration of one node. The koanf tags are
+// the YAML keys of PROTOCOL.md section 9.
+type Config struct {
+	// NodeID names this node in logs, metrics and the player directory.
+	// Default: hostname-pid.
+	NodeID      string      `koanf:"node_id" json:"node_id"`
+	Server      Server      `koanf:"server" json:"server"`
+	Admin       Admin       `koanf:"admin" json:"admin"`
+	Auth        Auth        `koanf:"auth" json:"auth"`
+	Redis       Redis       `koanf:"redis" json:"redis"`
+	Matchmaking Matchmaking `koanf:"matchmaking" json:"matchmaking"`
+	Session     Session     `koanf:"session" json:"session"`
+	Sanctions   Sanctions   `koanf:"sanctions" json:"sanctions"`
+	StateEvents StateEvents `koanf:"state_events" json:"state_events"`
+	Debug       Debug       `koanf:"debug" json:"debug"`
+	Log         Log         `koanf:"log" json:"log"`
+	Allocator   Allocator   `koanf:"allocator" json:"allocator"`
+	Rooms       Rooms       `koanf:"rooms" json:"rooms"`
+}
+
+// Server configures the client (WebSocket) listener.
+type Server struct {
+	// Addr is the client listener address. Default 127.0.0.1:8080.
+	Addr string `koanf:"addr" json:"addr"`
+	// MaxMessageBytes caps one client frame; larger frames close with 1009.
+	// Default 4096.
+	MaxMessageBytes int `koanf:"max_message_bytes" json:"max_message_bytes"`
+	// PingInterval is how often the server pings; a client that has not
+	// answered by the next ping is closed. Default 15s.
+	PingInterval time.Duration `koanf:"ping_interval" json:"ping_interval"`
+	// WriteTimeout bounds how long a session's outgoing queue may stay full
+	// (and one write may take) before the client is dropped. Default 5s.
+	WriteTimeout time.Duration `koanf:"write_timeout" json:"write_timeout"`
+	// MaxSessions caps live sessions per node; 0 means unlimited. Default 0.
+	MaxSessions int `koanf:"max_sessions" json:"max_sessions"`
+	// DrainTimeout bounds a graceful shutdown. Default 20s.
+	DrainTimeout time.Duration `koanf:"drain_timeout" json:"drain_timeout"`
+	// SendQueue is the number of outgoing frames buffered per session.
+	// Default 64.
+	SendQueue int `koanf:"send_queue" json:"send_queue"`
+	// OriginPatterns lists the browser origins allowed to open /ws (host
+	// patterns as in coder/websocket). Empty allows same-origin only; clients
+	// that send no Origin header (native games) are always accepted.
+	OriginPatterns []string `koanf:"origin_patterns" json:"origin_patterns"`
+}
+
+// Admin configures the admin listener (/metrics, /healthz, /debug, /admin).
+type Admin struct {
+	// Addr is the admin listener address. Default 127.0.0.1:9090.
+	Addr string `koanf:"addr" json:"addr"`
+	// Token, when set, is required as a Bearer token on /debug/* and /admin/*.
+	Token string `koanf:"token" json:"token"`
+}
+
+// Auth configures how a WebSocket handshake proves the player's identity.
+type Auth struct {
+	// Mode is insecure (query parameters, development only) or hmac (HS256
+	// JWT). Default insecure.
+	Mode string `koanf:"mode" json:"mode"`
+	// HMACSecret signs player tokens in hmac mode.
+	HMACSecret string `koanf:"hmac_secret" json:"hmac_secret"`
+	// AllowInsecurePublic lets insecure mode listen on a non-loopback
+	// address. Default false.
+	AllowInsecurePublic bool `koanf:"allow_insecure_public" json:"allow_insecure_public"`
+}
+
+// Redis configures the shared store.
+type Redis struct {
+	// Mode is embedded, standalone, sentinel or cluster. Default embedded.
+	Mode string `koanf:"mode" json:"mode"`
+	// Addrs are host:port pairs: the server (standalone), seed nodes
+	// (cluster) or the sentinels (sentinel).
+	Addrs []string `koanf:"addrs" json:"addrs"`
+	// MasterSet names the Sentinel master set (sentinel mode only).
+	MasterSet string `koanf:"master_set" json:"master_set"`
+	// Password authenticates to Redis.
+	Password string `koanf:"password" json:"password"`
+	// KeyPrefix starts every key matchd writes. Default matchd.
+	KeyPrefix string `koanf:"key_prefix" json:"key_prefix"`
+	// DialTimeout bounds one connection attempt. Default 2s.
+	DialTimeout time.Duration `koanf:"dial_timeout" json:"dial_timeout"`
+	// OpTimeout bounds one Redis call made on behalf of a client request.
+	// Default 2s.
+	OpTimeout time.Duration `koanf:"op_timeout" json:"op_timeout"`
+	// StartupTimeout is how long start-up keeps retrying an unreachable
+	// Redis before giving up. Default 30s.
+	StartupTimeout time.Duration `koanf:"startup_timeout" json:"startup_timeout"`
+}
+
+// Matchmaking configures queues and the matching loop.
+type Matchmaking struct {
+	// Tick is the matching period of a queue. Default 100ms.
+	Tick time.Duration `koanf:"tick" json:"tick"`
+	// LockTTL is the lease of a mode's matching lock; it is renewed every
+	// LockTTL/3 by its holder. Default 2s.
+	LockTTL time.Duration `koanf:"lock_ttl" json:"lock_ttl"`
+	// Modes are the configured game modes; at least one is required.
+	Modes []Mode `koanf:"modes" json:"modes"`
+}
+
+// Mode is one game mode: its shape, waits and rating windows.
+type Mode struct {
+	// Name identifies the mode in enqueue requests, keys and metrics.
+	Name string `koanf:"name" json:"name"`
+	// Teams is the number of teams in a match. Default 2.
+	Teams int `koanf:"teams" json:"teams"`
+	// TeamSize is the number of players per team. Default 1.
+	TeamSize int `koanf:"team_size" json:"team_size"`
+	// MaxWait dequeues a ticket (reason timeout) after this long. Default 120s.
+	MaxWait time.Duration `koanf:"max_wait" json:"max_wait"`
+	// LoadingTimeout is the loading room's deadline. Default 30s.
+	LoadingTimeout time.Duration `koanf:"loading_timeout" json:"loading_timeout"`
+	// Rating shapes the rating window (PROTOCOL.md section 12).
+	Rating RatingWindow `koanf:"rating" json:"rating"`
+}
+
+// RatingWindow is the rating spread a ticket accepts, widening with its wait.
+type RatingWindow struct {
+	// InitialWindow is the spread accepted at enqueue. Default 100.
+	InitialWindow float64 `koanf:"initial_window" json:"initial_window"`
+	// WidenPerSecond widens the window per second waited. Default 20.
+	WidenPerSecond float64 `koanf:"widen_per_second" json:"widen_per_second"`
+	// MaxWindow caps the window. Default 1000.
+	MaxWindow float64 `koanf:"max_window" json:"max_window"`
+}
+
+// Session configures player sessions.
+type Session struct {
+	// ReconnectGrace keeps a dropped player's ticket or seat this long.
+	// Default 15s.
+	ReconnectGrace time.Duration `koanf:"reconnect_grace" json:"reconnect_grace"`
+	// RateLimit bounds client requests per session.
+	RateLimit RateLimit `koanf:"rate_limit" json:"rate_limit"`
+	// DirectoryTTL is the lifetime of a player's directory entry; the owning
+	// node renews it at a third of this. Default 30s.
+	DirectoryTTL time.Duration `koanf:"directory_ttl" json:"directory_ttl"`
+	// ReconcileInterval is how often a session re-reads its truth from Redis
+	// in case a cross-node message was lost. Default 2s.
+	ReconcileInterval time.Duration `koanf:"reconcile_interval" json:"reconcile_interval"`
+}
+
+// RateLimit is a token bucket.
+type RateLimit struct {
+	// PerSecond is the sustained request rate. Default 20.
+	PerSecond float64 `koanf:"per_second" json:"per_second"`
+	// Burst is the bucket size. Default 40.
+	Burst int `koanf:"burst" json:"burst"`
+}
+
+// Sanctions configures the violation ladder.
+type Sanctions struct {
+	// Ladder is the ban length by number of live violations: entry i applies
+	// at i+1 violations, the last entry beyond. Default [0s 1m 5m 30m 2h].
+	Ladder []time.Duration `koanf:"ladder" json:"ladder"`
+	// Decay is how long one violation stays live. Default 24h.
+	Decay time.Duration `koanf:"decay" json:"decay"`
+}
+
+// StateEvents configures the matchd:events stream.
+type StateEvents struct {
+	// Enabled publishes state events. Default false.
+	Enabled bool `koanf:"enabled" json:"enabled"`
+	// MaxLen caps the stream approximately. Default 100000.
+	MaxLen int64 `koanf:"max_len" json:"max_len"`
+}
+
+// Debug configures developer aids.
+type Debug struct {
+	// FaultInjection enables POST /debug/crash. Default false.
+	FaultInjection bool `koanf:"fault_injection" json:"fault_injection"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `koanf:"level" json:"level"`
+	// Format is json or text. Default json.
+	Format string `koanf:"format" json:"format"`
+}
+
+// Allocator configures game-server allocation (PROTOCOL.md section 11).
+type Allocator struct {
+	// Mode is none, static or http. Default none.
+	Mode string `koanf:"mode" json:"mode"`
+	// Servers are host:port game servers for the static allocator.
+	Servers []string `koanf:"servers" json:"servers"`
+	// RequestTimeout bounds one allocation call. Default 3s.
+	RequestTimeout time.Duration `koanf:"request_timeout" json:"request_timeout"`
+	// MaxAttempts is the number of servers tried. Default 3.
+	MaxAttempts int `koanf:"max_attempts" json:"max_attempts"`
+	// Heartbeat is the game-server registration renewal period; a
+	// registration expires after three missed heartbeats. Default 5s.
+	Heartbeat time.Duration `koanf:"heartbeat" json:"heartbeat"`
+}
+
+// Rooms configures loading-room bookkeeping.
+type Rooms struct {
+	// FinishedTTL keeps a resolved room's record this long so late or
+	// duplicate messages find an answer. Default 60s.
+	FinishedTTL time.Duration `koanf:"finished_ttl" json:"finished_ttl"`
+	// AdoptAfter is how long past its deadline a room may stay unresolved
+	// before another node's sweeper adopts it. Default 5s.
+	AdoptAfter time.Duration `koanf:"adopt_after" json:"adopt_after"`
+	// SweepInterval is how often each node looks for orphaned rooms.
+	// Default 1s.
+	SweepInterval time.Duration `koanf:"sweep_interval" json:"sweep_interval"`
+	// NodeTTL is the lifetime of a node's liveness key, renewed at a third
+	// of it; a room whose owner's key is gone is adopted at once. Default 6s.
+	NodeTTL time.Duration `koanf:"node_ttl" json:"node_ttl"`
+}
+
+// Default returns the built-in defaults of PROTOCOL.md section 9.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:            "127.0.0.1:8080",
+			MaxMessageBytes: 4096,
+			PingInterval:    15 * time.Second,
+			WriteTimeout:    5 * time.Second,
+			DrainTimeout:    20 * time.Second,
+			SendQueue:       64,
+		},
+		Admin: Admin{Addr: "127.0.0.1:9090"},
+		Auth:  Auth{Mode: "insecure"},
+		Redis: Redis{
+			Mode:           "embedded",
+			KeyPrefix:      "matchd",
+			DialTimeout:    2 * time.Second,
+			OpTimeout:      2 * time.Second,
+			StartupTimeout: 30 * time.Second,
+		},
+		Matchmaking: Matchmaking{
+			Tick:    100 * time.Millisecond,
+			LockTTL: 2 * time.Second,
+			Modes: []Mode{{
+				Name:           "duel",
+				Teams:          2,
+				TeamSize:       1,
+				MaxWait:        120 * time.Second,
+				LoadingTimeout: 30 * time.Second,
+				Rating:         RatingWindow{InitialWindow: 100, WidenPerSecond: 20, MaxWindow: 1000},
+			}},
+		},
+		Session: Session{
+			ReconnectGrace:    15 * time.Second,
+			RateLimit:         RateLimit{PerSecond: 20, Burst: 40},
+			DirectoryTTL:      30 * time.Second,
+			ReconcileInterval: 2 * time.Second,
+		},
+		Sanctions: Sanctions{
+			Ladder: []time.Duration{0, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},
+			Decay:  24 * time.Hour,
+		},
+		StateEvents: StateEvents{MaxLen: 100000},
+		Log:         Log{Level: "info", Format: "json"},
+		Allocator: Allocator{
+			Mode:           "none",
+			RequestTimeout: 3 * time.Second,
+			MaxAttempts:    3,
+			Heartbeat:      5 * time.Second,
+		},
+		Rooms: Rooms{
+			FinishedTTL:   60 * time.Second,
+			AdoptAfter:    5 * time.Second,
+			SweepInterval: time.Second,
+			NodeTTL:       6 * time.Second,
+		},
+	}
+}
+
+// ModeByName returns the named mode and whether it is configured.
+func (c *Config) ModeByName(name string) (Mode, bool) {
+	for _, m := range c.Matchmaking.Modes {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Mode{}, false
+}

@@ -1,0 +1,205 @@
+// Package protocol holds the wire types of PROTOCOL.md (matchd.v1): the
+// frames clients send, the frames the server sends and the error codes. The
+// gateway, the e2e tests and cmd/matchload import it, so the contract is
+// written once.
+package protocol
+
+import "encoding/json"
+
+// Subprotocol is the WebSocket subprotocol the server offers.
+const Subprotocol = "matchd.v1"
+
+// Client message types.
+const (
+	TypeEnqueue         = "enqueue"
+	TypeCancel          = "cancel"
+	TypeLoadingComplete = "loading_complete"
+	TypeSync            = "sync"
+	TypePing            = "ping"
+)
+
+// Server message types.
+const (
+	TypeWelcome        = "welcome"
+	TypeQueued         = "queued"
+	TypeDequeued       = "dequeued"
+	TypeMatchFound     = "match_found"
+	TypeLoadingStatus  = "loading_status"
+	TypeMatchReady     = "match_ready"
+	TypeMatchCancelled = "match_cancelled"
+	TypeState          = "state"
+	TypePong           = "pong"
+	TypeError          = "error"
+	TypeServerDraining = "server_draining"
+)
+
+// Code is an error code of PROTOCOL.md section 4; no other value is sent.
+type Code string
+
+// Error codes.
+const (
+	CodeBadRequest      Code = "BAD_REQUEST"
+	CodeUnknownType     Code = "UNKNOWN_TYPE"
+	CodeUnknownMode     Code = "UNKNOWN_MODE"
+	CodeInvalidState    Code = "INVALID_STATE"
+	CodeBanned          Code = "BANNED"
+	CodeRateLimited     Code = "RATE_LIMITED"
+	CodeUnavailable     Code = "UNAVAILABLE"
+	CodeSessionReplaced Code = "SESSION_REPLACED"
+	CodeInternal        Code = "INTERNAL"
+	CodeUnauthorized    Code = "UNAUTHORIZED"
+)
+
+// Dequeue reasons.
+const (
+	ReasonCancelled    = "cancelled"
+	ReasonTimeout      = "timeout"
+	ReasonBanned       = "banned"
+	ReasonDraining     = "draining"
+	ReasonDisconnected = "disconnected"
+)
+
+// Match cancel reasons.
+const (
+	ReasonLoadingTimeout   = "loading_timeout"
+	ReasonPlayerLeft       = "player_left"
+	ReasonAllocationFailed = "allocation_failed"
+)
+
+// Session state names.
+const (
+	StateIdle    = "idle"
+	StateQueued  = "queued"
+	StateLoading = "loading"
+)
+
+// WebSocket close codes beyond the standard ones.
+const (
+	CloseSessionReplaced = 4001
+)
+
+// ClientMessage is any client frame; fields a type does not use stay empty.
+type ClientMessage struct {
+	Type    string `json:"type"`
+	Rid     string `json:"rid,omitempty"`
+	Mode    string `json:"mode,omitempty"`
+	MatchID string `json:"match_id,omitempty"`
+}
+
+// State is the state object of PROTOCOL.md section 3.
+type State struct {
+	Name     string `json:"name"`
+	Mode     string `json:"mode,omitempty"`
+	TicketID string `json:"ticket_id,omitempty"`
+	MatchID  string `json:"match_id,omitempty"`
+	SinceMs  int64  `json:"since_ms"`
+}
+
+// Welcome is the first frame of every connection.
+type Welcome struct {
+	Type         string `json:"type"`
+	Protocol     string `json:"protocol"`
+	SessionID    string `json:"session_id"`
+	PlayerID     string `json:"player_id"`
+	NodeID       string `json:"node_id"`
+	ServerTimeMs int64  `json:"server_time_ms"`
+	State        State  `json:"state"`
+}
+
+// Queued acknowledges an enqueue, or announces a requeue.
+type Queued struct {
+	Type       string `json:"type"`
+	Rid        string `json:"rid,omitempty"`
+	Mode       string `json:"mode"`
+	TicketID   string `json:"ticket_id"`
+	QueuedAtMs int64  `json:"queued_at_ms"`
+	Requeued   bool   `json:"requeued"`
+}
+
+// Dequeued says a ticket left the queue without a match.
+type Dequeued struct {
+	Type     string `json:"type"`
+	Rid      string `json:"rid,omitempty"`
+	Mode     string `json:"mode"`
+	TicketID string `json:"ticket_id"`
+	Reason   string `json:"reason"`
+}
+
+// MatchFound starts loading.
+type MatchFound struct {
+	Type              string     `json:"type"`
+	MatchID           string     `json:"match_id"`
+	Mode              string     `json:"mode"`
+	Teams             [][]string `json:"teams"`
+	LoadingDeadlineMs int64      `json:"loading_deadline_ms"`
+}
+
+// LoadingStatus tells every member who has loaded.
+type LoadingStatus struct {
+	Type    string   `json:"type"`
+	Rid     string   `json:"rid,omitempty"`
+	MatchID string   `json:"match_id"`
+	Ready   []string `json:"ready"`
+	Waiting []string `json:"waiting"`
+}
+
+// MatchReady sends the members to play. Server is JSON null when no
+// allocator is configured.
+type MatchReady struct {
+	Type    string          `json:"type"`
+	MatchID string          `json:"match_id"`
+	Server  json.RawMessage `json:"server"`
+}
+
+// MatchCancelled says a match did not start.
+type MatchCancelled struct {
+	Type     string   `json:"type"`
+	MatchID  string   `json:"match_id"`
+	Reason   string   `json:"reason"`
+	Requeued bool     `json:"requeued"`
+	NoShows  []string `json:"no_shows"`
+}
+
+// StateReply answers sync.
+type StateReply struct {
+	Type  string `json:"type"`
+	Rid   string `json:"rid,omitempty"`
+	State State  `json:"state"`
+}
+
+// Pong answers ping.
+type Pong struct {
+	Type         string `json:"type"`
+	Rid          string `json:"rid,omitempty"`
+	ServerTimeMs int64  `json:"server_time_ms"`
+}
+
+// Error refuses a request.
+type Error struct {
+	Type         string `json:"type"`
+	Rid          string `json:"rid,omitempty"`
+	Code         Code   `json:"code"`
+	Message      string `json:"message"`
+	RetryAfterMs int64  `json:"retry_after_ms,omitempty"`
+	State        *State `json:"state,omitempty"`
+	IncidentID   string `json:"incident_id,omitempty"`
+}
+
+// ServerDraining asks the client to reconnect elsewhere.
+type ServerDraining struct {
+	Type             string `json:"type"`
+	ReconnectAfterMs int64  `json:"reconnect_after_ms"`
+}
+
+// HTTPError is the JSON body of a refused handshake.
+type HTTPError struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+// Envelope decodes any server frame loosely, for clients and tests that
+// dispatch on Type before decoding the rest.
+type Envelope struct {
+	Type string `json:"type"`
+	Rid  string `json:"rid,omitempty"`
+}

@@ -1,0 +1,147 @@
+// Package gateway is matchd's edge: the client listener (GET /ws, the
+// WebSocket protocol of PROTOCOL.md) and the admin listener (/metrics,
+// /healthz, /readyz, /debug, /admin).
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/matchd/matchd/actors"
+	"github.com/matchd/matchd/config"
+	"github.com/matchd/matchd/gateway/protocol"
+)
+
+// Server serves the client WebSocket endpoint.
+type Server struct {
+	cfg      *config.Store
+	node     *actors.Node
+	metrics  *actors.Metrics
+	log      *slog.Logger
+	live     atomic.Int64
+	draining atomic.Bool
+	conns    sync.Map // *conn -> struct{}
+	wg       sync.WaitGroup
+}
+
+// NewServer returns the client endpoint over node.
+func NewServer(cfg *config.Store, node *actors.Node, m *actors.Metrics, log *slog.Logger) *Server {
+	return &Server{cfg: cfg, node: node, metrics: m, log: log}
+}
+
+// Handler serves GET /ws and nothing else.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", s.serveWS)
+	return mux
+}
+
+// Sessions is the number of live connections.
+func (s *Server) Sessions() int64 { return s.live.Load() }
+
+func newSessionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	cfg := s.cfg.Get()
+	if s.draining.Load() {
+		writeHTTPError(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "This node is shutting down; connect to another.")
+		return
+	}
+	player, err := authenticate(r, cfg)
+	if err != nil {
+		code, msg, status, _ := classify(s.log, err)
+		writeHTTPError(w, status, code, msg)
+		return
+	}
+	if max := cfg.Server.MaxSessions; max > 0 && s.live.Load() >= int64(max) {
+		writeHTTPError(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "This node is full; retry or connect to another.")
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{protocol.Subprotocol},
+		OriginPatterns: cfg.Server.OriginPatterns,
+	})
+	if err != nil {
+		s.log.Debug("websocket accept failed", "err", err)
+		return
+	}
+	ws.SetReadLimit(int64(cfg.Server.MaxMessageBytes))
+	s.live.Add(1)
+	s.metrics.Sessions.Inc()
+	s.wg.Add(1)
+	defer func() {
+		s.live.Add(-1)
+		s.metrics.Sessions.Dec()
+		s.wg.Done()
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &conn{
+		id: newSessionID(), ws: ws, srv: s, out: make(chan outFrame, cfg.Server.SendQueue),
+		done: make(chan struct{}), cancel: cancel,
+	}
+	c.log = s.log.With("player", player.ID, "session", c.id)
+	s.conns.Store(c, struct{}{})
+	defer s.conns.Delete(c)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writer(ctx)
+	}()
+	pid, err := s.node.Attach(ctx, player, c)
+	if err != nil {
+		code, msg, _, incident := classify(s.log, errors.Join(err))
+		if code == protocol.CodeInternal {
+			// Attach fails only when Redis cannot be reached in time.
+			code, msg, incident = protocol.CodeUnavailable, "Matchmaking is temporarily unavailable, please retry.", ""
+		}
+		c.Send(&protocol.Error{Type: protocol.TypeError, Code: code, Message: msg, RetryAfterMs: 1000, IncidentID: incident})
+		c.Close(int(websocket.StatusInternalError), "unavailable")
+		<-writerDone
+		return
+	}
+	c.pid = pid
+	go c.pinger(ctx)
+	c.reader(ctx)
+	s.node.Closed(pid, c.id)
+	c.terminate(websocket.StatusNormalClosure, "")
+	<-writerDone
+}
+
+// Drain tells every client to reconnect elsewhere and closes them with
+// 1012; new handshakes are refused from now on.
+func (s *Server) Drain(reconnectAfter time.Duration) {
+	s.draining.Store(true)
+	s.conns.Range(func(k, _ any) bool {
+		c := k.(*conn)
+		c.Send(&protocol.ServerDraining{Type: protocol.TypeServerDraining, ReconnectAfterMs: reconnectAfter.Milliseconds()})
+		c.Close(int(websocket.StatusServiceRestart), "node draining")
+		return true
+	})
+}
+
+// Draining reports whether a drain started.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Wait blocks until every connection handler returned or ctx ends.
+func (s *Server) Wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,68 @@
+// Package lua holds matchd's Redis scripts, one per file, embedded into the
+// binary. Each script documents its KEYS, ARGV and reply in its header; every
+// key one script touches shares a hash tag so the scripts run unchanged on
+// Redis Cluster. The typed Go wrappers live in package redisx.
+package lua
+
+import _ "embed"
+
+// LockAcquire takes a mode's matching lease and bumps its fencing counter.
+//
+//go:embed lock_acquire.lua
+var LockAcquire string
+
+// LockExtend renews a lease for its owner only.
+//
+//go:embed lock_extend.lua
+var LockExtend string
+
+// LockRelease drops a lease for its owner only.
+//
+//go:embed lock_release.lua
+var LockRelease string
+
+// TicketEnqueue queues a player idempotently.
+//
+//go:embed ticket_enqueue.lua
+var TicketEnqueue string
+
+// TicketRemove takes a player's ticket out of the queue (cancel, timeout,
+// ban, disconnect).
+//
+//go:embed ticket_remove.lua
+var TicketRemove string
+
+// MatchClaim forms matches atomically under a fenced lease.
+//
+//go:embed match_claim.lua
+var MatchClaim string
+
+// RoomReady marks a room member as loaded.
+//
+//go:embed room_ready.lua
+var RoomReady string
+
+// RoomResolve ends a room: started, or cancelled with requeues.
+//
+//go:embed room_resolve.lua
+var RoomResolve string
+
+// RoomAdopt moves an unresolved room to a new owner node.
+//
+//go:embed room_adopt.lua
+var RoomAdopt string
+
+// DirClaim makes a session the player's one live session.
+//
+//go:embed dir_claim.lua
+var DirClaim string
+
+// DirTouch renews a directory entry for its session only.
+//
+//go:embed dir_touch.lua
+var DirTouch string
+
+// DirRelease removes a directory entry for its session only.
+//
+//go:embed dir_release.lua
+var DirRelease string

@@ -1,0 +1,93 @@
+-- room_resolve: end a loading room, exactly once.
+-- KEYS[1] room    {m:<mode>}:room:<match_id>
+-- KEYS[2] queue   {m:<mode>}:q
+-- KEYS[3] tickets {m:<mode>}:t
+-- KEYS[4] players {m:<mode>}:pl
+-- KEYS[5] waits   {m:<mode>}:w
+-- KEYS[6] rooms   {m:<mode>}:rooms
+-- ARGV[1] outcome: 'start' | 'allocating' | 'cancel'
+-- ARGV[2] cancel reason ('loading_timeout', 'player_left', 'allocation_failed')
+-- ARGV[3] the leaving player for 'player_left', else ''
+-- ARGV[4] TTL of the finished record (ms)
+-- ARGV[5] server JSON for 'start' ('null' when none)
+-- ARGV[6] now (ms)
+-- ARGV[7] requeue policy for 'cancel': 'ready' (loaded members are requeued)
+--         or 'all' (every member but the leaver is requeued)
+-- Reply: {status, state, requeued, no_shows}
+--   status 'ok' when this call resolved the room (the caller notifies the
+--   members and counts it); 'already' when it was resolved before (state says
+--   how); 'gone' when there is no such room; 'not_ready' for 'start' or
+--   'allocating' while a member has not loaded. requeued and no_shows are
+--   comma-separated player ids.
+-- Requeued members get back their ticket with its original priority, all in
+-- this one step, so they keep their place in the queue.
+local room = KEYS[1]
+local st = redis.call('HGET', room, 'state')
+if not st then
+  return {'gone', '', '', ''}
+end
+if st == 'started' or st == 'cancelled' then
+  return {'already', st, redis.call('HGET', room, 'requeued') or '', redis.call('HGET', room, 'no_shows') or ''}
+end
+local match = redis.call('HGET', room, 'match')
+local members = {}
+for pid in string.gmatch(redis.call('HGET', room, 'members'), '[^,]+') do
+  members[#members + 1] = pid
+end
+local outcome = ARGV[1]
+if outcome == 'start' or outcome == 'allocating' then
+  for _, pid in ipairs(members) do
+    if redis.call('HEXISTS', room, 'r:' .. pid) == 0 then
+      return {'not_ready', st, '', ''}
+    end
+  end
+  if outcome == 'allocating' then
+    if st ~= 'loading' then
+      return {'already', st, '', ''}
+    end
+    redis.call('HSET', room, 'state', 'allocating')
+    return {'ok', 'allocating', '', ''}
+  end
+  for _, pid in ipairs(members) do
+    if redis.call('HGET', KEYS[4], pid) == 'm:' .. match then
+      redis.call('HDEL', KEYS[4], pid)
+    end
+  end
+  redis.call('HSET', room, 'state', 'started', 'server', ARGV[5], 'ended', ARGV[6])
+  redis.call('ZREM', KEYS[6], match)
+  redis.call('PEXPIRE', room, ARGV[4])
+  return {'ok', 'started', '', ''}
+end
+local requeued, noshows = {}, {}
+for _, pid in ipairs(members) do
+  local back
+  if ARGV[3] ~= '' then
+    back = pid ~= ARGV[3]
+  elseif ARGV[7] == 'all' then
+    back = true
+  else
+    back = redis.call('HEXISTS', room, 'r:' .. pid) == 1
+  end
+  local entry = redis.call('HGET', KEYS[4], pid)
+  if back and entry == 'm:' .. match then
+    local tid = redis.call('HGET', room, 'i:' .. pid)
+    redis.call('ZADD', KEYS[2], redis.call('HGET', room, 's:' .. pid), tid)
+    redis.call('HSET', KEYS[3], tid, redis.call('HGET', room, 't:' .. pid))
+    redis.call('ZADD', KEYS[5], ARGV[6], tid)
+    redis.call('HSET', KEYS[4], pid, 'q:' .. tid)
+    requeued[#requeued + 1] = pid
+  else
+    if entry == 'm:' .. match then
+      redis.call('HDEL', KEYS[4], pid)
+    end
+    if pid ~= ARGV[3] then
+      noshows[#noshows + 1] = pid
+    end
+  end
+end
+local rq, ns = table.concat(requeued, ','), table.concat(noshows, ',')
+redis.call('HSET', room, 'state', 'cancelled', 'reason', ARGV[2], 'leaver', ARGV[3],
+  'requeued', rq, 'no_shows', ns, 'ended', ARGV[6])
+redis.call('ZREM', KEYS[6], match)
+redis.call('PEXPIRE', room, ARGV[4])
+return {'ok', 'cancelled', rq, ns}

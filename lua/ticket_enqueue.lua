@@ -1,0 +1,30 @@
+-- ticket_enqueue: queue a player in a mode, idempotently.
+-- KEYS[1] queue    {m:<mode>}:q  ZSET ticket -> priority (original queue time, ms)
+-- KEYS[2] tickets  {m:<mode>}:t  HASH ticket -> ticket JSON
+-- KEYS[3] players  {m:<mode>}:pl HASH player -> "q:<ticket>" | "m:<match_id>"
+-- KEYS[4] waits    {m:<mode>}:w  ZSET ticket -> start of this wait (ms), for max_wait
+-- ARGV[1] player id
+-- ARGV[2] new ticket id
+-- ARGV[3] priority score (ms)
+-- ARGV[4] ticket JSON
+-- ARGV[5] wait start (ms)
+-- Reply: {status, id, json}
+--   status 1: created; id/json are the new ticket
+--   status 0: the player already has a ticket here; id/json are that ticket
+--   status -1: the player sits in a loading room of this mode; id is the match id
+local cur = redis.call('HGET', KEYS[3], ARGV[1])
+if cur then
+  local kind, ref = string.sub(cur, 1, 2), string.sub(cur, 3)
+  if kind == 'm:' then
+    return {-1, ref, ''}
+  end
+  local js = redis.call('HGET', KEYS[2], ref)
+  if js then
+    return {0, ref, js}
+  end
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[1], 'q:' .. ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+return {1, ARGV[2], ARGV[4]}

@@ -1,0 +1,125 @@
+// Package redisx is matchd's Redis layer: one rueidis client for every
+// topology (embedded, standalone, sentinel, cluster), the key schema, typed
+// wrappers over the Lua scripts of package lua, and the cross-node bus.
+package redisx
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/rueidis"
+
+	"github.com/matchd/matchd/config"
+)
+
+// ErrUnavailable reports that Redis could not be reached in time.
+var ErrUnavailable = errors.New("redisx: redis unavailable")
+
+// Client is a connected Redis client with matchd's key schema and scripts.
+// It is safe for concurrent use.
+type Client struct {
+	// R is the underlying rueidis client, for commands without a wrapper.
+	R    rueidis.Client
+	Keys Keys
+
+	embedded *miniredis.Miniredis
+	scripts  scripts
+}
+
+// Open connects to Redis as cfg describes. With mode embedded it starts an
+// in-process Redis-compatible server on a free loopback port (so redis-cli can
+// look in) whose TTLs follow the wall clock. Start-up retries an unreachable
+// server until cfg.StartupTimeout, because rueidis fails at once when the
+// server is down and a fleet often starts before its Redis.
+func Open(ctx context.Context, cfg config.Redis, log *slog.Logger) (*Client, error) {
+	opt := rueidis.ClientOption{
+		DisableCache:     true,
+		Password:         cfg.Password,
+		Dialer:           net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second},
+		ConnWriteTimeout: cfg.OpTimeout,
+	}
+	var embedded *miniredis.Miniredis
+	switch cfg.Mode {
+	case "embedded":
+		embedded = miniredis.NewMiniRedis()
+		if err := embedded.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("redisx: start embedded redis: %w", err)
+		}
+		embedded.ClockTTL(true)
+		if cfg.Password != "" {
+			embedded.RequireAuth(cfg.Password)
+		}
+		// miniredis answers CLUSTER SLOTS, so without ForceSingleClient
+		// rueidis would build a cluster client on it.
+		opt.InitAddress = []string{embedded.Addr()}
+		opt.ForceSingleClient = true
+		opt.DialCtxFn = func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
+			return embedded.Dial()
+		}
+		log.Info("embedded redis started", "addr", embedded.Addr())
+	case "standalone":
+		opt.InitAddress = cfg.Addrs
+		opt.ForceSingleClient = true
+	case "sentinel":
+		opt.InitAddress = cfg.Addrs
+		opt.Sentinel = rueidis.SentinelOption{
+			MasterSet:               cfg.MasterSet,
+			Password:                cfg.Password,
+			TopologyRefreshInterval: 2 * time.Second,
+		}
+	case "cluster":
+		opt.InitAddress = cfg.Addrs
+		opt.ClusterOption = rueidis.ClusterOption{ShardsRefreshInterval: 5 * time.Second}
+	default:
+		return nil, fmt.Errorf("redisx: unknown redis.mode %q", cfg.Mode)
+	}
+	var r rueidis.Client
+	deadline := time.Now().Add(cfg.StartupTimeout)
+	for attempt := 1; ; attempt++ {
+		var err error
+		r, err = rueidis.NewClient(opt)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			if embedded != nil {
+				embedded.Close()
+			}
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		log.Warn("redis not reachable yet, retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return &Client{R: r, Keys: NewKeys(cfg.KeyPrefix), embedded: embedded, scripts: newScripts()}, nil
+}
+
+// Close releases the connections and stops an embedded server.
+func (c *Client) Close() {
+	c.R.Close()
+	if c.embedded != nil {
+		c.embedded.Close()
+	}
+}
+
+// Ping reports whether Redis answers; /readyz uses it.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.R.Do(ctx, c.R.B().Ping().Build()).Error()
+}
+
+// EmbeddedAddr is the address of the embedded server, or "" when Redis is
+// external.
+func (c *Client) EmbeddedAddr() string {
+	if c.embedded == nil {
+		return ""
+	}
+	return c.embedded.Addr()
+}

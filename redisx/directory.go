@@ -1,0 +1,89 @@
+package redisx
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// DirEntry is a player's directory entry.
+type DirEntry struct {
+	Node    string
+	Session string
+	// Mode is the mode in which the player last held a ticket or seat.
+	Mode string
+}
+
+// DirClaim makes session on node the player's one live session and returns
+// the entry it replaced.
+func (c *Client) DirClaim(ctx context.Context, player, node, session string, ttl time.Duration) (DirEntry, error) {
+	arr, err := c.scripts.dirClaim.Exec(ctx, c.R, []string{c.Keys.Dir(player)}, []string{node, session, ms(ttl)}).AsStrSlice()
+	if err != nil {
+		return DirEntry{}, fmt.Errorf("redisx: dir claim: %w", err)
+	}
+	if len(arr) != 3 {
+		return DirEntry{}, ErrBadReply
+	}
+	return DirEntry{Node: arr[0], Session: arr[1], Mode: arr[2]}, nil
+}
+
+// DirTouch renews the entry for session and records mode ("-" keeps it);
+// false means another session owns the player now.
+func (c *Client) DirTouch(ctx context.Context, player, session, mode string, ttl time.Duration) (bool, error) {
+	n, err := c.scripts.dirTouch.Exec(ctx, c.R, []string{c.Keys.Dir(player)}, []string{session, ms(ttl), mode}).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("redisx: dir touch: %w", err)
+	}
+	return n == 1, nil
+}
+
+// DirRelease removes the entry if session still owns it.
+func (c *Client) DirRelease(ctx context.Context, player, session string) error {
+	if err := c.scripts.dirRelease.Exec(ctx, c.R, []string{c.Keys.Dir(player)}, []string{session}).Error(); err != nil {
+		return fmt.Errorf("redisx: dir release: %w", err)
+	}
+	return nil
+}
+
+// DirNodes returns the node owning each player that has a live entry, in one
+// round trip.
+func (c *Client) DirNodes(ctx context.Context, players []string) (map[string]string, error) {
+	cmds := make(rueidis.Commands, len(players))
+	for i, p := range players {
+		cmds[i] = c.R.B().Hget().Key(c.Keys.Dir(p)).Field("node").Build()
+	}
+	out := make(map[string]string, len(players))
+	for i, res := range c.R.DoMulti(ctx, cmds...) {
+		s, err := res.ToString()
+		if rueidis.IsRedisNil(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redisx: dir nodes: %w", err)
+		}
+		out[players[i]] = s
+	}
+	return out, nil
+}
+
+// TouchNode renews this node's liveness key.
+func (c *Client) TouchNode(ctx context.Context, node string, ttl time.Duration) error {
+	return c.R.Do(ctx, c.R.B().Set().Key(c.Keys.Node(node)).Value("1").Px(ttl).Build()).Error()
+}
+
+// DropNode removes this node's liveness key at shutdown so that other nodes
+// adopt its rooms at once.
+func (c *Client) DropNode(ctx context.Context, node string) error {
+	return c.R.Do(ctx, c.R.B().Del().Key(c.Keys.Node(node)).Build()).Error()
+}
+
+// NodeAlive reports whether a node's liveness key exists.
+func (c *Client) NodeAlive(ctx context.Context, node string) (bool, error) {
+	n, err := c.R.Do(ctx, c.R.B().Exists().Key(c.Keys.Node(node)).Build()).AsInt64()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,56 @@
+package redisx
+
+// Keys builds every Redis key matchd uses. All keys of one mode share the
+// hash tag {m:<mode>} and all keys of one player {p:<player>}, so that each
+// script touches a single Cluster slot.
+type Keys struct {
+	prefix string
+}
+
+// NewKeys returns the schema under prefix (config redis.key_prefix). Tests
+// use a prefix each so that they can share one server.
+func NewKeys(prefix string) Keys { return Keys{prefix: prefix} }
+
+// Prefix is the key prefix in force.
+func (k Keys) Prefix() string { return k.prefix }
+
+func (k Keys) mode(mode, suffix string) string {
+	return k.prefix + ":{m:" + mode + "}:" + suffix
+}
+
+// Queue is the ZSET of a mode's queued tickets by priority.
+func (k Keys) Queue(mode string) string { return k.mode(mode, "q") }
+
+// Tickets is the HASH of a mode's queued tickets' JSON.
+func (k Keys) Tickets(mode string) string { return k.mode(mode, "t") }
+
+// Players is the HASH of where each player stands in a mode: "q:<ticket>"
+// while queued, "m:<match>" while in a loading room.
+func (k Keys) Players(mode string) string { return k.mode(mode, "pl") }
+
+// Waits is the ZSET of when each ticket's current wait began, for max_wait.
+func (k Keys) Waits(mode string) string { return k.mode(mode, "w") }
+
+// Lock is a mode's matching lease.
+func (k Keys) Lock(mode string) string { return k.mode(mode, "lock") }
+
+// Fence is a mode's fencing counter.
+func (k Keys) Fence(mode string) string { return k.mode(mode, "fence") }
+
+// Rooms is the ZSET of a mode's unresolved rooms by loading deadline.
+func (k Keys) Rooms(mode string) string { return k.mode(mode, "rooms") }
+
+// Room is one loading room's HASH.
+func (k Keys) Room(mode, matchID string) string { return k.mode(mode, "room:"+matchID) }
+
+// Dir is a player's directory entry: the node and session that own it.
+func (k Keys) Dir(player string) string { return k.prefix + ":{p:" + player + "}" }
+
+// Node is a node's liveness key.
+func (k Keys) Node(node string) string { return k.prefix + ":node:" + node }
+
+// NodeChannel is the Pub/Sub channel that reaches one node.
+func (k Keys) NodeChannel(node string) string { return k.prefix + ":bus:" + node }
+
+// Events is the state-event stream.
+func (k Keys) Events() string { return k.prefix + ":events" }

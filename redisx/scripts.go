@@ -1,0 +1,33 @@
+package redisx
+
+import (
+	"github.com/redis/rueidis"
+
+	"github.com/matchd/matchd/lua"
+)
+
+// scripts holds each Lua script once; Exec runs EVALSHA and falls back to
+// EVAL on NOSCRIPT, so a restarted Redis needs no reload step.
+type scripts struct {
+	lockAcquire, lockExtend, lockRelease *rueidis.Lua
+	enqueue, remove, claim               *rueidis.Lua
+	roomReady, roomResolve, roomAdopt    *rueidis.Lua
+	dirClaim, dirTouch, dirRelease       *rueidis.Lua
+}
+
+func newScripts() scripts {
+	return scripts{
+		lockAcquire: rueidis.NewLuaScript(lua.LockAcquire),
+		lockExtend:  rueidis.NewLuaScript(lua.LockExtend),
+		lockRelease: rueidis.NewLuaScript(lua.LockRelease),
+		enqueue:     rueidis.NewLuaScript(lua.TicketEnqueue),
+		remove:      rueidis.NewLuaScript(lua.TicketRemove),
+		claim:       rueidis.NewLuaScript(lua.MatchClaim),
+		roomReady:   rueidis.NewLuaScript(lua.RoomReady),
+		roomResolve: rueidis.NewLuaScript(lua.RoomResolve),
+		roomAdopt:   rueidis.NewLuaScript(lua.RoomAdopt),
+		dirClaim:    rueidis.NewLuaScript(lua.DirClaim),
+		dirTouch:    rueidis.NewLuaScript(lua.DirTouch),
+		dirRelease:  rueidis.NewLuaScript(lua.DirRelease),
+	}
+}
