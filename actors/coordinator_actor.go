@@ -149,6 +149,9 @@ func (c *coordinator) sweep(ctx actor.Context) {
 	now := c.env.nowMs()
 	rctx, cancel := c.env.opCtx()
 	defer cancel()
+	if bans, err := c.env.Sanctions.ActiveBans(rctx); err == nil {
+		c.env.Metrics.BansActive.Set(float64(len(bans)))
+	}
 	alive := map[string]bool{}
 	for _, mode := range cfg.Matchmaking.Modes {
 		refs, err := c.env.Store.OpenRooms(rctx, mode.Name, now)

@@ -125,18 +125,24 @@ func newID() string {
 // only counts the metric, so the loading flow is complete without a
 // sanctions backend.
 type Sanctions interface {
-	// Record stores one violation of kind ("no_show", "dodge").
-	Record(ctx context.Context, player, device, kind string) error
+	// Record stores one violation of kind ("no_show", "dodge") and returns
+	// the ban now in force.
+	Record(ctx context.Context, player, device, kind string) (time.Duration, error)
 	// BannedFor returns how long the player (or device) stays banned.
 	BannedFor(ctx context.Context, player, device string) (time.Duration, error)
+	// ActiveBans lists the banned players ("p:<id>") and devices ("d:<id>").
+	ActiveBans(ctx context.Context) (map[string]bool, error)
 }
 
 type noSanctions struct{}
 
-func (noSanctions) Record(context.Context, string, string, string) error { return nil }
+func (noSanctions) Record(context.Context, string, string, string) (time.Duration, error) {
+	return 0, nil
+}
 func (noSanctions) BannedFor(context.Context, string, string) (time.Duration, error) {
 	return 0, nil
 }
+func (noSanctions) ActiveBans(context.Context) (map[string]bool, error) { return nil, nil }
 
 // NoSanctions records nothing and bans nobody.
 var NoSanctions Sanctions = noSanctions{}

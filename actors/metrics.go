@@ -7,27 +7,28 @@ import (
 // Metrics are the Prometheus series of PROTOCOL.md section 8, defined once.
 // Each counter is incremented in the one place where its event happens.
 type Metrics struct {
-	Sessions          prometheus.Gauge
-	QueueTickets      *prometheus.GaugeVec
-	TicketsEnqueued   *prometheus.CounterVec
-	MatchesFormed     *prometheus.CounterVec
-	MatchesStarted    *prometheus.CounterVec
-	MatchesCancelled  *prometheus.CounterVec
-	PlayersRequeued   *prometheus.CounterVec
-	QueueWait         *prometheus.HistogramVec
-	MatchSpread       *prometheus.HistogramVec
-	Violations        *prometheus.CounterVec
-	LockAcquisitions  *prometheus.CounterVec
-	ActorRestarts     *prometheus.CounterVec
-	RedisErrors       *prometheus.CounterVec
-	RedisCircuitOpen  prometheus.Gauge
-	StateEventsOn     prometheus.Gauge
-	ClaimsRejected    *prometheus.CounterVec
-	RoomsAdopted      *prometheus.CounterVec
-	MatchingTick      *prometheus.HistogramVec
-	BusMessages       *prometheus.CounterVec
-	ClientErrors      *prometheus.CounterVec
-	ConfigReloads     *prometheus.CounterVec
+	Sessions         prometheus.Gauge
+	QueueTickets     *prometheus.GaugeVec
+	TicketsEnqueued  *prometheus.CounterVec
+	MatchesFormed    *prometheus.CounterVec
+	MatchesStarted   *prometheus.CounterVec
+	MatchesCancelled *prometheus.CounterVec
+	PlayersRequeued  *prometheus.CounterVec
+	QueueWait        *prometheus.HistogramVec
+	MatchSpread      *prometheus.HistogramVec
+	Violations       *prometheus.CounterVec
+	LockAcquisitions *prometheus.CounterVec
+	ActorRestarts    *prometheus.CounterVec
+	RedisErrors      *prometheus.CounterVec
+	RedisCircuitOpen prometheus.Gauge
+	StateEventsOn    prometheus.Gauge
+	ClaimsRejected   *prometheus.CounterVec
+	RoomsAdopted     *prometheus.CounterVec
+	MatchingTick     *prometheus.HistogramVec
+	BusMessages      *prometheus.CounterVec
+	ClientErrors     *prometheus.CounterVec
+	ConfigReloads    *prometheus.CounterVec
+	BansActive       prometheus.Gauge
 }
 
 // NewMetrics creates the series and registers them on reg; tests pass a
@@ -77,13 +78,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Cross-node bus messages, by direction (sent, received, dropped)."}, []string{"direction"}),
 		ClientErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "client_errors_total",
 			Help: "Error frames sent to clients, by code."}, []string{"code"}),
+		BansActive: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "matchd", Name: "bans_active",
+			Help: "Players and devices banned now (all nodes)."}),
 		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "config_reloads_total",
 			Help: "Configuration reloads, by result (ok, error)."}, []string{"result"}),
 	}
 	reg.MustRegister(m.Sessions, m.QueueTickets, m.TicketsEnqueued, m.MatchesFormed, m.MatchesStarted,
 		m.MatchesCancelled, m.PlayersRequeued, m.QueueWait, m.MatchSpread, m.Violations, m.LockAcquisitions,
 		m.ActorRestarts, m.RedisErrors, m.RedisCircuitOpen, m.StateEventsOn, m.ClaimsRejected, m.RoomsAdopted,
-		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads)
+		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads, m.BansActive)
 	for _, r := range []string{"acquired", "busy", "error"} {
 		m.LockAcquisitions.WithLabelValues(r)
 	}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -190,15 +191,22 @@ func (a *queueActor) expire(mode config.Mode) {
 		if err != nil || !ok {
 			continue
 		}
-		removed, _, err := a.env.Store.RemoveTicket(ctx, mode.Name, t.Player, id)
-		if err != nil {
-			a.env.redisErr("remove_ticket", err, "mode", mode.Name)
-			continue
-		}
-		if removed {
-			a.env.Events.Emit("dequeued", map[string]any{"player_id": t.Player, "mode": mode.Name, "ticket_id": id, "reason": protocol.ReasonTimeout})
-			a.env.bus.ToPlayers(kindDequeued, []string{t.Player}, &DequeuedMsg{Mode: mode.Name, TicketID: id, Reason: protocol.ReasonTimeout}, nil)
-		}
+		a.dequeue(ctx, t, protocol.ReasonTimeout)
+	}
+}
+
+// dequeue takes a ticket out of the queue for the system (timeout, ban) and
+// tells its player.
+func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string) {
+	removed, _, err := a.env.Store.RemoveTicket(ctx, t.Mode, t.Player, t.ID)
+	if err != nil {
+		a.env.redisErr("remove_ticket", err, "mode", t.Mode)
+		return
+	}
+	if removed {
+		a.env.Log.Info("ticket dequeued", "player", t.Player, "mode", t.Mode, "reason", reason)
+		a.env.Events.Emit("dequeued", map[string]any{"player_id": t.Player, "mode": t.Mode, "ticket_id": t.ID, "reason": reason})
+		a.env.bus.ToPlayers(kindDequeued, []string{t.Player}, &DequeuedMsg{Mode: t.Mode, TicketID: t.ID, Reason: reason}, nil)
 	}
 }
 
@@ -212,11 +220,20 @@ func (a *queueActor) form(mode config.Mode) {
 		a.env.redisErr("pool", err, "mode", mode.Name)
 		return
 	}
+	bans, err := a.env.Sanctions.ActiveBans(ctx)
+	if err != nil {
+		a.env.redisErr("active_bans", err, "mode", mode.Name)
+		return
+	}
 	byID := make(map[string]redisx.Ticket, len(pool))
-	in := make([]match.Ticket, len(pool))
-	for i, t := range pool {
+	in := make([]match.Ticket, 0, len(pool))
+	for _, t := range pool {
+		if len(bans) > 0 && (bans["p:"+t.Player] || (t.Device != "" && bans["d:"+t.Device])) {
+			a.dequeue(ctx, t, protocol.ReasonBanned)
+			continue
+		}
 		byID[t.ID] = t
-		in[i] = match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs}
+		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs})
 	}
 	now := a.env.nowMs()
 	groups := a.matcher.Form(in, match.Params{

@@ -79,7 +79,13 @@ func (e *Env) violation(player, device, kind, match string) {
 	defer cancel()
 	e.Metrics.Violations.WithLabelValues(kind).Inc()
 	e.Events.Emit("violation", map[string]any{"player_id": player, "device_id": device, "kind": kind, "match_id": match})
-	if err := e.Sanctions.Record(ctx, player, device, kind); err != nil {
+	ban, err := e.Sanctions.Record(ctx, player, device, kind)
+	if err != nil {
 		e.redisErr("record_violation", err, "player", player)
+		return
+	}
+	if ban > 0 {
+		e.Log.Info("player banned", "player", player, "device", device, "for", ban.String())
+		e.Events.Emit("banned", map[string]any{"player_id": player, "device_id": device, "ban_ms": ban.Milliseconds()})
 	}
 }

@@ -59,22 +59,22 @@ var states = []stateName{stIdle, stQueued, stLoading}
 type effect string
 
 const (
-	effCreateTicket  effect = "create ticket, reply queued"
-	effReplyQueued   effect = "reply queued with the same ticket"
-	effInvalidState  effect = "reply INVALID_STATE with the server's state"
-	effRemoveTicket  effect = "remove ticket, reply dequeued(cancelled)"
-	effDodge         effect = "cancel the match (player_left), record a dodge"
-	effMarkReady     effect = "mark ready, reply loading_status"
-	effReplyState    effect = "reply state from Redis"
-	effReplyPong     effect = "reply pong"
-	effStartLoading  effect = "send match_found once"
-	effIgnore        effect = "nothing (duplicate or stale signal)"
-	effForward       effect = "forward to the client"
-	effMatchReady    effect = "send match_ready"
-	effRequeue       effect = "send match_cancelled then queued (requeued)"
-	effCancelled     effect = "send match_cancelled"
-	effDequeued      effect = "send dequeued"
-	effReconcile     effect = "signal does not fit: reconcile with Redis"
+	effCreateTicket effect = "create ticket, reply queued"
+	effReplyQueued  effect = "reply queued with the same ticket"
+	effInvalidState effect = "reply INVALID_STATE with the server's state"
+	effRemoveTicket effect = "remove ticket, reply dequeued(cancelled)"
+	effDodge        effect = "cancel the match (player_left), record a dodge"
+	effMarkReady    effect = "mark ready, reply loading_status"
+	effReplyState   effect = "reply state from Redis"
+	effReplyPong    effect = "reply pong"
+	effStartLoading effect = "send match_found once"
+	effIgnore       effect = "nothing (duplicate or stale signal)"
+	effForward      effect = "forward to the client"
+	effMatchReady   effect = "send match_ready"
+	effRequeue      effect = "send match_cancelled then queued (requeued)"
+	effCancelled    effect = "send match_cancelled"
+	effDequeued     effect = "send dequeued"
+	effReconcile    effect = "signal does not fit: reconcile with Redis"
 )
 
 // transition is one row of the session table.

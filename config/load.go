@@ -156,8 +156,11 @@ func Load(args, environ []string) (Config, Options, error) {
 // mapProvider feeds an already-built map to koanf.
 type mapProvider map[string]any
 
+// Read hands koanf the map as is; koanf needs no parser for it.
 func (m mapProvider) Read() (map[string]any, error) { return m, nil }
 
+// ReadBytes exists only to satisfy koanf.Provider: Load never passes a parser
+// with a mapProvider.
 func (m mapProvider) ReadBytes() ([]byte, error) {
 	return nil, errors.New("config: mapProvider has no bytes")
 }

@@ -26,8 +26,9 @@ func (c Config) Redacted() Config {
 
 // JSON renders the redacted configuration as indented JSON in the key order
 // and units of the YAML file (durations as "100ms", not nanoseconds), for
-// --print-config and /debug/config. The output is valid YAML too, so it can
-// seed a config file.
+// --print-config and /debug/config. Like json.MarshalIndent it has no
+// trailing newline. The output is valid YAML too, so it can seed a config
+// file.
 func (c Config) JSON() ([]byte, error) {
 	r := c.Redacted()
 	b, err := appendJSON(nil, reflect.ValueOf(r))
@@ -38,7 +39,6 @@ func (c Config) JSON() ([]byte, error) {
 	if err := json.Indent(&out, b, "", "  "); err != nil {
 		return nil, err
 	}
-	out.WriteByte('\n')
 	return out.Bytes(), nil
 }
 

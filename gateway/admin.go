@@ -16,6 +16,7 @@ import (
 
 	"github.com/matchd/matchd/actors"
 	"github.com/matchd/matchd/config"
+	"github.com/matchd/matchd/redisx"
 )
 
 // Pinger reports whether Redis answers.
@@ -34,6 +35,14 @@ type Admin struct {
 	Log      *slog.Logger
 	// Drain starts a graceful drain (the same as SIGTERM, without exiting).
 	Drain func()
+	// Sanctions serves /admin/sanctions.
+	Sanctions SanctionAdmin
+}
+
+// SanctionAdmin is what the sanctions endpoints need.
+type SanctionAdmin interface {
+	Status(ctx context.Context, subject, id string) (redisx.SanctionStatus, error)
+	Lift(ctx context.Context, subject, id string) error
 }
 
 // Handler returns the admin mux.
@@ -49,6 +58,10 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("POST /debug/crash", a.guard(a.crash))
 	mux.HandleFunc("POST /admin/state-events", a.guard(a.stateEvents))
 	mux.HandleFunc("POST /admin/drain", a.guard(a.drain))
+	mux.HandleFunc("GET /admin/sanctions/device/{id}", a.guard(a.sanctions("device")))
+	mux.HandleFunc("DELETE /admin/sanctions/device/{id}", a.guard(a.sanctions("device")))
+	mux.HandleFunc("GET /admin/sanctions/{id}", a.guard(a.sanctions("player")))
+	mux.HandleFunc("DELETE /admin/sanctions/{id}", a.guard(a.sanctions("player")))
 	return mux
 }
 
@@ -143,6 +156,35 @@ func (a *Admin) stateEvents(w http.ResponseWriter, r *http.Request) {
 		a.Log.Info("state events toggled", "enabled", *body.Enabled)
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"enabled": a.Events.Enabled()})
+}
+
+// sanctions serves GET (the record) and DELETE (lift) for a player or device.
+func (a *Admin) sanctions(subject string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !idPattern.MatchString(id) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"code": "BAD_REQUEST", "message": "invalid id"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), a.Config.Get().Redis.OpTimeout)
+		defer cancel()
+		if r.Method == http.MethodDelete {
+			if err := a.Sanctions.Lift(ctx, subject, id); err != nil {
+				a.Log.Error("lift sanctions", "subject", subject, "id", id, "err", err)
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "UNAVAILABLE", "message": "redis unavailable"})
+				return
+			}
+			a.Log.Info("sanctions lifted", "subject", subject, "id", id)
+		}
+		st, err := a.Sanctions.Status(ctx, subject, id)
+		if err != nil {
+			a.Log.Error("sanctions status", "subject", subject, "id", id, "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "UNAVAILABLE", "message": "redis unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{subject + "_id": id, "violations": st.Violations,
+			"banned_until": st.BannedUntil, "banned_for_ms": st.BannedForMs})
+	}
 }
 
 func (a *Admin) drain(w http.ResponseWriter, _ *http.Request) {

@@ -66,3 +66,8 @@ var DirTouch string
 //
 //go:embed dir_release.lua
 var DirRelease string
+
+// SanctionRecord records a violation against a player or device.
+//
+//go:embed sanction_record.lua
+var SanctionRecord string

@@ -46,6 +46,16 @@ func (k Keys) Room(mode, matchID string) string { return k.mode(mode, "room:"+ma
 // Dir is a player's directory entry: the node and session that own it.
 func (k Keys) Dir(player string) string { return k.prefix + ":{p:" + player + "}" }
 
+// PlayerViolations is a player's violations ZSET.
+func (k Keys) PlayerViolations(player string) string { return k.prefix + ":{s:" + player + "}" }
+
+// DeviceViolations is a device's violations ZSET.
+func (k Keys) DeviceViolations(device string) string { return k.prefix + ":{d:" + device + "}" }
+
+// Bans is the ZSET of active bans ("p:<player>", "d:<device>") by end time,
+// which the matching leader reads once a tick to dequeue sanctioned tickets.
+func (k Keys) Bans() string { return k.prefix + ":bans" }
+
 // Node is a node's liveness key.
 func (k Keys) Node(node string) string { return k.prefix + ":node:" + node }
 

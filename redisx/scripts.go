@@ -13,21 +13,23 @@ type scripts struct {
 	enqueue, remove, claim               *rueidis.Lua
 	roomReady, roomResolve, roomAdopt    *rueidis.Lua
 	dirClaim, dirTouch, dirRelease       *rueidis.Lua
+	sanctionRecord                       *rueidis.Lua
 }
 
 func newScripts() scripts {
 	return scripts{
-		lockAcquire: rueidis.NewLuaScript(lua.LockAcquire),
-		lockExtend:  rueidis.NewLuaScript(lua.LockExtend),
-		lockRelease: rueidis.NewLuaScript(lua.LockRelease),
-		enqueue:     rueidis.NewLuaScript(lua.TicketEnqueue),
-		remove:      rueidis.NewLuaScript(lua.TicketRemove),
-		claim:       rueidis.NewLuaScript(lua.MatchClaim),
-		roomReady:   rueidis.NewLuaScript(lua.RoomReady),
-		roomResolve: rueidis.NewLuaScript(lua.RoomResolve),
-		roomAdopt:   rueidis.NewLuaScript(lua.RoomAdopt),
-		dirClaim:    rueidis.NewLuaScript(lua.DirClaim),
-		dirTouch:    rueidis.NewLuaScript(lua.DirTouch),
-		dirRelease:  rueidis.NewLuaScript(lua.DirRelease),
+		lockAcquire:    rueidis.NewLuaScript(lua.LockAcquire),
+		lockExtend:     rueidis.NewLuaScript(lua.LockExtend),
+		lockRelease:    rueidis.NewLuaScript(lua.LockRelease),
+		enqueue:        rueidis.NewLuaScript(lua.TicketEnqueue),
+		remove:         rueidis.NewLuaScript(lua.TicketRemove),
+		claim:          rueidis.NewLuaScript(lua.MatchClaim),
+		roomReady:      rueidis.NewLuaScript(lua.RoomReady),
+		roomResolve:    rueidis.NewLuaScript(lua.RoomResolve),
+		roomAdopt:      rueidis.NewLuaScript(lua.RoomAdopt),
+		dirClaim:       rueidis.NewLuaScript(lua.DirClaim),
+		dirTouch:       rueidis.NewLuaScript(lua.DirTouch),
+		dirRelease:     rueidis.NewLuaScript(lua.DirRelease),
+		sanctionRecord: rueidis.NewLuaScript(lua.SanctionRecord),
 	}
 }

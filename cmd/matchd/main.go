@@ -46,6 +46,10 @@ func parseLevel(s string) slog.Level {
 
 func run(args, environ []string) int {
 	cfg, opts, err := config.Load(args, environ)
+	if errors.Is(err, config.ErrHelp) {
+		fmt.Println(config.Usage())
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -64,6 +68,9 @@ func run(args, environ []string) int {
 	log := newLogger(cfg.Log, level).With("node", cfg.NodeID)
 	if cfg.Auth.Mode == "insecure" {
 		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac in production")
+	}
+	if len(opts.IgnoredEnv) > 0 {
+		log.Warn("ignoring unknown MATCHD_ environment variables", "vars", opts.IgnoredEnv)
 	}
 	store := config.NewStore(cfg)
 
@@ -94,8 +101,12 @@ func run(args, environ []string) int {
 			return 2
 		}
 	}
+	sanctions := redisx.NewSanctions(rc, func() redisx.SanctionPolicy {
+		s := store.Get().Sanctions
+		return redisx.SanctionPolicy{Ladder: s.Ladder, Decay: s.Decay}
+	}, nil)
 	env := &actors.Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: metrics, Log: log,
-		Now: time.Now, Allocator: allocator, Events: events}
+		Now: time.Now, Allocator: allocator, Events: events, Sanctions: sanctions}
 	node, err := actors.Start(env, rc)
 	if err != nil {
 		log.Error("start actors", "err", err)
@@ -113,7 +124,8 @@ func run(args, environ []string) int {
 			close(drained)
 		})
 	}
-	admin := &gateway.Admin{Config: store, Node: node, Events: events, Gatherer: reg, Redis: rc, Server: srv, Log: log, Drain: drain}
+	admin := &gateway.Admin{Config: store, Node: node, Events: events, Gatherer: reg, Redis: rc, Server: srv, Log: log,
+		Drain: drain, Sanctions: sanctions}
 
 	clientLn, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {

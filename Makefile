@@ -1,0 +1,56 @@
+# matchd: the two commands a newcomer needs are `make run` and `make test`.
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+TESTFLAGS ?= -race -timeout 25m
+FUZZTIME  ?= 20s
+
+.PHONY: run build test test-unit test-lua test-e2e bench fuzz lint fmt vet clean
+
+## run: one node on the embedded Redis (nothing to install but Go)
+run: build
+	$(BIN)/matchd $(ARGS)
+
+## build: the matchd, matchctl and matchload binaries into bin/
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## test: everything — vet, then every test tier on a throwaway real redis-server
+test: vet
+	.ci/with-redis.sh $(GO) test $(TESTFLAGS) $(PKGS)
+
+## test-unit: pure Go tests (matching, state tables, codec, config)
+test-unit:
+	$(GO) test -race ./actors/match/ ./config/ ./gateway/protocol/
+
+## test-lua: every Lua script against real Redis and the embedded one
+test-lua:
+	.ci/with-redis.sh $(GO) test -race ./lua/ ./redisx/...
+
+## test-e2e: black-box tests of the built matchd binary on real redis-server
+test-e2e:
+	.ci/with-redis.sh $(GO) test -race -timeout 20m ./e2e/
+
+## bench: Go benchmarks (matching, Lua scripts, codec)
+bench:
+	.ci/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./actors/match/ ./redisx/ ./gateway/protocol/
+
+## fuzz: run each fuzzer for FUZZTIME
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./gateway/protocol/
+	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime $(FUZZTIME) ./config/
+
+## lint: gofmt and go vet
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## fmt: format the code
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)
