@@ -37,6 +37,15 @@ type Admin struct {
 	Drain func()
 	// Sanctions serves /admin/sanctions.
 	Sanctions SanctionAdmin
+	// Servers serves /admin/servers, the game-server registry.
+	Servers ServerRegistry
+}
+
+// ServerRegistry is the game-server registry of allocator.mode http.
+type ServerRegistry interface {
+	RegisterServer(ctx context.Context, g redisx.GameServer, ttl time.Duration, now time.Time) error
+	RemoveServer(ctx context.Context, id string) error
+	Servers(ctx context.Context, now time.Time) ([]redisx.GameServer, error)
 }
 
 // SanctionAdmin is what the sanctions endpoints need.
@@ -58,6 +67,9 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("POST /debug/crash", a.guard(a.crash))
 	mux.HandleFunc("POST /admin/state-events", a.guard(a.stateEvents))
 	mux.HandleFunc("POST /admin/drain", a.guard(a.drain))
+	mux.HandleFunc("GET /admin/servers", a.guard(a.listServers))
+	mux.HandleFunc("POST /admin/servers", a.guard(a.registerServer))
+	mux.HandleFunc("DELETE /admin/servers/{id}", a.guard(a.removeServer))
 	mux.HandleFunc("GET /admin/sanctions/device/{id}", a.guard(a.sanctions("device")))
 	mux.HandleFunc("DELETE /admin/sanctions/device/{id}", a.guard(a.sanctions("device")))
 	mux.HandleFunc("GET /admin/sanctions/{id}", a.guard(a.sanctions("player")))
@@ -190,4 +202,56 @@ func (a *Admin) sanctions(subject string) http.HandlerFunc {
 func (a *Admin) drain(w http.ResponseWriter, _ *http.Request) {
 	go a.Drain()
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "draining"})
+}
+
+func (a *Admin) listServers(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), a.Config.Get().Redis.OpTimeout)
+	defer cancel()
+	list, err := a.Servers.Servers(ctx, time.Now())
+	if err != nil {
+		a.Log.Error("list game servers", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "UNAVAILABLE", "message": "redis unavailable"})
+		return
+	}
+	if list == nil {
+		list = []redisx.GameServer{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"servers": list})
+}
+
+// registerServer registers or renews (heartbeats) a game server; the
+// registration lapses after three missed heartbeats.
+func (a *Admin) registerServer(w http.ResponseWriter, r *http.Request) {
+	var g redisx.GameServer
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&g); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "BAD_REQUEST", "message": "body must be {\"id\", \"addr\", \"capacity\"}"})
+		return
+	}
+	if !idPattern.MatchString(g.ID) || g.Addr == "" || len(g.Addr) > 255 || g.Capacity < 1 || g.Active < 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "BAD_REQUEST", "message": "id, addr and capacity >= 1 are required"})
+		return
+	}
+	g.Allocated = 0
+	cfg := a.Config.Get()
+	ctx, cancel := context.WithTimeout(r.Context(), cfg.Redis.OpTimeout)
+	defer cancel()
+	ttl := 3 * cfg.Allocator.Heartbeat
+	now := time.Now()
+	if err := a.Servers.RegisterServer(ctx, g, ttl, now); err != nil {
+		a.Log.Error("register game server", "id", g.ID, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "UNAVAILABLE", "message": "redis unavailable"})
+		return
+	}
+	g.ExpiresAt = now.Add(ttl)
+	writeJSON(w, http.StatusOK, g)
+}
+
+func (a *Admin) removeServer(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), a.Config.Get().Redis.OpTimeout)
+	defer cancel()
+	if err := a.Servers.RemoveServer(ctx, r.PathValue("id")); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "UNAVAILABLE", "message": "redis unavailable"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

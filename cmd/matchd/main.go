@@ -100,6 +100,14 @@ func run(args, environ []string) int {
 			log.Error("allocator", "err", err)
 			return 2
 		}
+	case "http":
+		allocator = &alloc.HTTP{
+			Registry:    rc,
+			Client:      &http.Client{},
+			Timeout:     func() time.Duration { return store.Get().Allocator.RequestTimeout },
+			MaxAttempts: func() int { return store.Get().Allocator.MaxAttempts },
+			Log:         log,
+		}
 	}
 	sanctions := redisx.NewSanctions(rc, func() redisx.SanctionPolicy {
 		s := store.Get().Sanctions
@@ -125,7 +133,7 @@ func run(args, environ []string) int {
 		})
 	}
 	admin := &gateway.Admin{Config: store, Node: node, Events: events, Gatherer: reg, Redis: rc, Server: srv, Log: log,
-		Drain: drain, Sanctions: sanctions}
+		Drain: drain, Sanctions: sanctions, Servers: rc}
 
 	clientLn, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
