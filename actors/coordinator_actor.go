@@ -26,6 +26,7 @@ type coordinator struct {
 	timer    *time.Timer
 	draining bool
 	restarts int
+	epoch    string
 }
 
 func (c *coordinator) Receive(ctx actor.Context) {
@@ -102,7 +103,34 @@ func (c *coordinator) start(ctx actor.Context) {
 		c.env.queues.Store(m.Name, pid)
 	}
 	c.heartbeat()
+	c.checkEpoch(ctx)
 	c.schedule(ctx)
+}
+
+// checkEpoch notices that Redis lost its data and has every local session
+// re-assert its player's ticket, so no queued player is lost.
+func (c *coordinator) checkEpoch(ctx actor.Context) {
+	rctx, cancel := c.env.opCtx()
+	cur, err := c.env.Store.Epoch(rctx, newID())
+	cancel()
+	if err != nil {
+		return
+	}
+	if c.epoch == "" || c.epoch == cur {
+		c.epoch = cur
+		c.env.epoch.Store(cur)
+		return
+	}
+	c.epoch = cur
+	c.env.epoch.Store(cur)
+	c.env.Log.Warn("redis lost its data: re-asserting the tickets of connected players")
+	n := 0
+	c.env.registry.sessions.Range(func(_, v any) bool {
+		ctx.Send(v.(*actor.PID), &Reassert{})
+		n++
+		return true
+	})
+	c.env.Log.Info("re-assert sent", "sessions", n)
 }
 
 func (c *coordinator) schedule(ctx actor.Context) {
@@ -142,6 +170,7 @@ func (c *coordinator) spawnRoom(ctx actor.Context, m *spawnRoom) {
 // node strands no player and leaves no key behind.
 func (c *coordinator) sweep(ctx actor.Context) {
 	c.heartbeat()
+	c.checkEpoch(ctx)
 	if c.draining {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -40,7 +41,7 @@ type Store interface {
 	OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]redisx.RoomRef, error)
 	DropRoomRef(ctx context.Context, mode, matchID string) error
 	DirClaim(ctx context.Context, player, node, session string, ttl time.Duration) (redisx.DirEntry, error)
-	DirTouch(ctx context.Context, player, session, mode string, ttl time.Duration) (bool, error)
+	DirTouch(ctx context.Context, player, node, session, mode string, ttl time.Duration) (bool, error)
 	DirRelease(ctx context.Context, player, session string) error
 	DirNodes(ctx context.Context, players []string) (map[string]string, error)
 	TouchNode(ctx context.Context, node string, ttl time.Duration) error
@@ -48,6 +49,7 @@ type Store interface {
 	NodeAlive(ctx context.Context, node string) (bool, error)
 	Publish(ctx context.Context, node string, payload []byte) error
 	Ping(ctx context.Context) error
+	Epoch(ctx context.Context, candidate string) (string, error)
 }
 
 // Outbox is a player's connection as a session actor sees it. The gateway
@@ -89,6 +91,21 @@ type Env struct {
 	queues      sync.Map // mode -> *actor.PID
 	sessionsMu  sync.Mutex
 	sessions    *actor.PID
+	// epoch is the Redis data epoch this node last saw (coordinator).
+	epoch atomic.Value
+}
+
+// redisWasReset reports whether Redis lost its data since the coordinator
+// last looked, so a missing ticket is not taken for a dequeue.
+func (e *Env) redisWasReset() bool {
+	known, _ := e.epoch.Load().(string)
+	if known == "" {
+		return false
+	}
+	ctx, cancel := e.opCtx()
+	defer cancel()
+	cur, err := e.Store.Epoch(ctx, newID())
+	return err == nil && cur != known
 }
 
 func (e *Env) sessionsPID() *actor.PID {

@@ -61,6 +61,10 @@ type Snapshot struct {
 	Details  map[string]any `json:"details"`
 }
 
+// Reassert tells a session that Redis lost its data: it re-registers the
+// player and puts back the ticket it holds, with its original queue time.
+type Reassert struct{}
+
 // Drain tells the coordinator the node is shutting down.
 type Drain struct{}
 

@@ -105,6 +105,8 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 		if a.st.TicketID == m.TicketID {
 			a.system(ctx, evDequeued, m)
 		}
+	case *Reassert:
+		a.reassert(ctx)
 	case *SnapshotRequest:
 		ctx.Respond(a.snapshot())
 	case *Crash:
@@ -203,9 +205,15 @@ func (a *sessionActor) restore(mode string) bool {
 			TicketID: r.Tickets[p].ID, QueuedAtMs: r.Tickets[p].QueuedAtMs,
 			Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams})
 	default:
-		if a.st.Name != stIdle {
-			a.setState(sessionState{Name: stIdle, SinceMs: a.env.nowMs()})
+		if a.st.Name == stIdle {
+			return true
 		}
+		if a.env.redisWasReset() {
+			// Not a dequeue: Redis lost the ticket. The coordinator's
+			// re-assert puts it back; until then the state stands.
+			return true
+		}
+		a.setState(sessionState{Name: stIdle, SinceMs: a.env.nowMs()})
 	}
 	return true
 }
@@ -317,7 +325,7 @@ func (a *sessionActor) tick(ctx actor.Context) {
 		return
 	}
 	rctx, cancel := a.env.opCtx()
-	ok, err := a.env.Store.DirTouch(rctx, a.seed.player.ID, sid, modeOrKeep(a.st.Mode), a.env.Cfg().Session.DirectoryTTL)
+	ok, err := a.env.Store.DirTouch(rctx, a.seed.player.ID, a.env.Node, sid, modeOrKeep(a.st.Mode), a.env.Cfg().Session.DirectoryTTL)
 	cancel()
 	if err != nil {
 		a.env.redisErr("dir_touch", err, a.logAttrs()...)
@@ -412,7 +420,7 @@ func (a *sessionActor) invalidState(rid, msg string) {
 func (a *sessionActor) unavailable(rid string) {
 	a.env.Metrics.ClientErrors.WithLabelValues(string(protocol.CodeUnavailable)).Inc()
 	a.send(&protocol.Error{Type: protocol.TypeError, Rid: rid, Code: protocol.CodeUnavailable,
-		Message: "Matchmaking is temporarily unavailable, please retry.", RetryAfterMs: 1000})
+		Message: "Matchmaking is temporarily unavailable, please retry.", RetryAfterMs: a.env.Cfg().Redis.BreakerCooldown.Milliseconds()})
 }
 
 // classify turns a client request into a table input.
@@ -504,7 +512,7 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) {
 		a.unavailable(m.Rid)
 		return
 	}
-	if _, err := a.env.Store.DirTouch(rctx, p.ID, a.seed.lastSID, m.Mode, cfg.Session.DirectoryTTL); err != nil {
+	if _, err := a.env.Store.DirTouch(rctx, p.ID, a.env.Node, a.seed.lastSID, m.Mode, cfg.Session.DirectoryTTL); err != nil {
 		a.env.redisErr("dir_touch", err, a.logAttrs()...)
 	}
 	if status == redisx.EnqueueInRoom {
@@ -575,8 +583,13 @@ func (a *sessionActor) dodge(ctx actor.Context, rid string) {
 		return
 	}
 	a.env.bus.ToRoom(r.Owner, r.MatchID, kindRoomResolved, &RoomResolvedMsg{MatchID: r.MatchID})
-	// resolveRoom sent this session its match_cancelled through the bus; it
-	// arrives as the next message and moves the state to idle.
+	// The dodger's own match_cancelled is the reply to its cancel; the copy
+	// resolveRoom sent through the bus finds the session idle and is ignored.
+	a.seed.endedSent = r.MatchID
+	a.setState(sessionState{Name: stIdle, SinceMs: a.env.nowMs()})
+	a.send(&protocol.MatchCancelled{Type: protocol.TypeMatchCancelled, Rid: rid, MatchID: r.MatchID,
+		Reason: protocol.ReasonPlayerLeft, Requeued: false, NoShows: nonNil(out.NoShows)})
+	a.schedule(ctx)
 }
 
 func (a *sessionActor) markReady(ctx actor.Context, rid string) {
@@ -661,5 +674,55 @@ func (a *sessionActor) snapshot() *Snapshot {
 			"ticket_id": a.st.TicketID, "match_id": a.st.MatchID, "since_ms": a.st.SinceMs,
 			"connected": connected, "session_id": a.seed.lastSID,
 		},
+	}
+}
+
+// reassert puts the player's registration and ticket back after Redis lost
+// its data. A player who was loading a match that no longer exists is
+// requeued with its original queue time, as after an allocation failure:
+// it was not the player's fault.
+func (a *sessionActor) reassert(ctx actor.Context) {
+	if a.seed.lastSID == "" {
+		return
+	}
+	cfg := a.env.Cfg()
+	p := a.seed.player
+	rctx, cancel := a.env.opCtx()
+	defer cancel()
+	if a.seed.outbox != nil {
+		if _, err := a.env.Store.DirClaim(rctx, p.ID, a.env.Node, a.seed.lastSID, cfg.Session.DirectoryTTL); err != nil {
+			a.env.redisErr("dir_claim", err, a.logAttrs()...)
+			return
+		}
+		if _, err := a.env.Store.DirTouch(rctx, p.ID, a.env.Node, a.seed.lastSID, modeOrKeep(a.st.Mode), cfg.Session.DirectoryTTL); err != nil {
+			a.env.redisErr("dir_touch", err, a.logAttrs()...)
+		}
+	}
+	if a.st.Name == stIdle {
+		return
+	}
+	if a.st.Name == stLoading {
+		if _, ok, err := a.env.Store.Room(rctx, a.st.Mode, a.st.MatchID); err != nil || ok {
+			return
+		}
+	}
+	t := redisx.Ticket{ID: a.st.TicketID, Player: p.ID, Mode: a.st.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: a.st.QueuedAtMs}
+	if t.ID == "" {
+		t.ID = newID()
+	}
+	status, got, _, err := a.env.Store.Enqueue(rctx, t, a.env.nowMs())
+	if err != nil {
+		a.env.redisErr("enqueue", err, a.logAttrs()...)
+		return
+	}
+	a.env.Log.Info("ticket re-asserted", append(a.logAttrs(), "ticket", got.ID, "created", status == redisx.EnqueueCreated)...)
+	if a.st.Name == stLoading {
+		match := a.st.MatchID
+		a.seed.endedSent = match
+		a.setState(sessionState{Name: stQueued, Mode: got.Mode, TicketID: got.ID, QueuedAtMs: got.QueuedAtMs, SinceMs: a.env.nowMs()})
+		a.send(&protocol.MatchCancelled{Type: protocol.TypeMatchCancelled, MatchID: match, Reason: protocol.ReasonAllocationFailed,
+			Requeued: true, NoShows: []string{}})
+		a.send(&protocol.Queued{Type: protocol.TypeQueued, Mode: got.Mode, TicketID: got.ID, QueuedAtMs: got.QueuedAtMs, Requeued: true})
+		a.schedule(ctx)
 	}
 }

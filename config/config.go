@@ -93,6 +93,12 @@ type Redis struct {
 	// StartupTimeout is how long start-up keeps retrying an unreachable
 	// Redis before giving up. Default 30s.
 	StartupTimeout time.Duration `koanf:"startup_timeout" json:"startup_timeout"`
+	// BreakerFailures is the number of consecutive failed Redis calls that
+	// opens the circuit breaker. Default 5.
+	BreakerFailures int `koanf:"breaker_failures" json:"breaker_failures"`
+	// BreakerCooldown is how long the breaker stays open before one probe
+	// call is let through; clients are told to retry after it. Default 1s.
+	BreakerCooldown time.Duration `koanf:"breaker_cooldown" json:"breaker_cooldown"`
 }
 
 // Matchmaking configures queues and the matching loop.
@@ -231,11 +237,13 @@ func Default() Config {
 		Admin: Admin{Addr: "127.0.0.1:9090"},
 		Auth:  Auth{Mode: "insecure"},
 		Redis: Redis{
-			Mode:           "embedded",
-			KeyPrefix:      "matchd",
-			DialTimeout:    2 * time.Second,
-			OpTimeout:      2 * time.Second,
-			StartupTimeout: 30 * time.Second,
+			Mode:            "embedded",
+			KeyPrefix:       "matchd",
+			DialTimeout:     2 * time.Second,
+			OpTimeout:       2 * time.Second,
+			StartupTimeout:  30 * time.Second,
+			BreakerFailures: 5,
+			BreakerCooldown: time.Second,
 		},
 		Matchmaking: Matchmaking{
 			Tick:    100 * time.Millisecond,

@@ -100,6 +100,10 @@ func (c *Config) Validate() error {
 	v.positive("redis.dial_timeout", c.Redis.DialTimeout)
 	v.positive("redis.op_timeout", c.Redis.OpTimeout)
 	v.positive("redis.startup_timeout", c.Redis.StartupTimeout)
+	v.positive("redis.breaker_cooldown", c.Redis.BreakerCooldown)
+	if c.Redis.BreakerFailures < 1 {
+		v.add("redis.breaker_failures", "must be >= 1, got %d", c.Redis.BreakerFailures)
+	}
 
 	// Matchmaking.
 	mm := c.Matchmaking

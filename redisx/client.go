@@ -38,6 +38,12 @@ type Client struct {
 // server until cfg.StartupTimeout, because rueidis fails at once when the
 // server is down and a fleet often starts before its Redis.
 func Open(ctx context.Context, cfg config.Redis, log *slog.Logger) (*Client, error) {
+	return OpenWithBreaker(ctx, cfg, log, nil)
+}
+
+// OpenWithBreaker is Open with a callback told when the Redis circuit
+// breaker opens (true) and closes (false).
+func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, onChange func(open bool)) (*Client, error) {
 	opt := rueidis.ClientOption{
 		DisableCache:     true,
 		Password:         cfg.Password,
@@ -99,7 +105,17 @@ func Open(ctx context.Context, cfg config.Redis, log *slog.Logger) (*Client, err
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	return &Client{R: r, Keys: NewKeys(cfg.KeyPrefix), embedded: embedded, scripts: newScripts()}, nil
+	wrapped := newBreakerClient(r, BreakerOptions{Failures: max(cfg.BreakerFailures, 1), Cooldown: max(cfg.BreakerCooldown, time.Millisecond), OnChange: func(open bool) {
+		if open {
+			log.Error("redis circuit breaker open: matching paused, clients told to retry")
+		} else {
+			log.Info("redis circuit breaker closed: redis answers again")
+		}
+		if onChange != nil {
+			onChange(open)
+		}
+	}})
+	return &Client{R: wrapped, Keys: NewKeys(cfg.KeyPrefix), embedded: embedded, scripts: newScripts()}, nil
 }
 
 // Close releases the connections and stops an embedded server.

@@ -29,14 +29,15 @@ func (c *Client) DirClaim(ctx context.Context, player, node, session string, ttl
 	return DirEntry{Node: arr[0], Session: arr[1], Mode: arr[2]}, nil
 }
 
-// DirTouch renews the entry for session and records mode ("-" keeps it);
-// false means another session owns the player now.
-func (c *Client) DirTouch(ctx context.Context, player, session, mode string, ttl time.Duration) (bool, error) {
-	n, err := c.scripts.dirTouch.Exec(ctx, c.R, []string{c.Keys.Dir(player)}, []string{session, ms(ttl), mode}).AsInt64()
+// DirTouch renews the entry for session on node and records mode ("-"
+// keeps it), recreating it when Redis lost it; false means another session
+// owns the player now.
+func (c *Client) DirTouch(ctx context.Context, player, node, session, mode string, ttl time.Duration) (bool, error) {
+	n, err := c.scripts.dirTouch.Exec(ctx, c.R, []string{c.Keys.Dir(player)}, []string{session, ms(ttl), mode, node}).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisx: dir touch: %w", err)
 	}
-	return n == 1, nil
+	return n != 0, nil
 }
 
 // DirRelease removes the entry if session still owns it.
@@ -86,4 +87,19 @@ func (c *Client) NodeAlive(ctx context.Context, node string) (bool, error) {
 		return false, err
 	}
 	return n == 1, nil
+}
+
+// Epoch returns the Redis data epoch, setting it to candidate when there is
+// none. A changed epoch means Redis lost its data (restarted empty, or a
+// replica without it was promoted): nodes then re-assert what their
+// connected players hold.
+func (c *Client) Epoch(ctx context.Context, candidate string) (string, error) {
+	res := c.R.DoMulti(ctx,
+		c.R.B().Set().Key(c.Keys.Epoch()).Value(candidate).Nx().Build(),
+		c.R.B().Get().Key(c.Keys.Epoch()).Build())
+	s, err := res[1].ToString()
+	if err != nil {
+		return "", fmt.Errorf("redisx: epoch: %w", err)
+	}
+	return s, nil
 }

@@ -68,5 +68,9 @@ func (k Keys) Node(node string) string { return k.prefix + ":node:" + node }
 // NodeChannel is the Pub/Sub channel that reaches one node.
 func (k Keys) NodeChannel(node string) string { return k.prefix + ":bus:" + node }
 
+// Epoch identifies the current Redis data set; it changes when Redis loses
+// its data.
+func (k Keys) Epoch() string { return k.prefix + ":epoch" }
+
 // Events is the state-event stream.
 func (k Keys) Events() string { return k.prefix + ":events" }

@@ -60,7 +60,7 @@ func (c *Client) Servers(ctx context.Context, now time.Time) ([]GameServer, erro
 	nowS := strconv.FormatInt(now.UnixMilli(), 10)
 	res := c.R.DoMulti(ctx,
 		c.R.B().Zremrangebyscore().Key(c.Keys.Servers()).Min("-inf").Max(nowS).Build(),
-		c.R.B().Zrangebyscore().Key(c.Keys.Servers()).Min("(" + nowS).Max("+inf").Withscores().Build())
+		c.R.B().Zrangebyscore().Key(c.Keys.Servers()).Min("("+nowS).Max("+inf").Withscores().Build())
 	zs, err := res[1].AsZScores()
 	if err != nil {
 		return nil, fmt.Errorf("redisx: servers: %w", err)

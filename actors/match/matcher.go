@@ -175,7 +175,7 @@ func (m *Matcher) leftNext(c int32) int32 {
 	if q := m.live.after(c + 1); int(q) < len(m.sRat) && m.runStart[q] == m.runStart[c] {
 		return q
 	}
-	return m.leftFrom(c)
+	return m.leftFrom(m.runStart[c])
 }
 
 // rightNext returns the right cursor's position after c, or n.

@@ -76,16 +76,22 @@ func run(args, environ []string) int {
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	rc, err := redisx.Open(ctx, cfg.Redis, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := actors.NewMetrics(reg)
+	rc, err := redisx.OpenWithBreaker(ctx, cfg.Redis, log, func(open bool) {
+		if open {
+			metrics.RedisCircuitOpen.Set(1)
+		} else {
+			metrics.RedisCircuitOpen.Set(0)
+		}
+	})
 	if err != nil {
 		log.Error("cannot reach redis", "err", err)
 		return 1
 	}
 	defer rc.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := actors.NewMetrics(reg)
 	for _, m := range cfg.Matchmaking.Modes {
 		metrics.InitMode(m.Name)
 	}

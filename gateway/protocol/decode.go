@@ -29,7 +29,7 @@ func Decode(b []byte) (ClientMessage, error) {
 	if err := d.Decode(&raw); err != nil || raw == nil {
 		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: "frame is not a JSON object"}
 	}
-	if d.More() {
+	if len(bytes.Trim(b[d.InputOffset():], " \t\r\n")) > 0 {
 		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: "frame holds more than one JSON value"}
 	}
 	var m ClientMessage
@@ -45,7 +45,7 @@ func Decode(b []byte) (ClientMessage, error) {
 	if !ok {
 		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: "type is required"}
 	}
-	if err := json.Unmarshal(t, &m.Type); err != nil {
+	if err := json.Unmarshal(t, &m.Type); err != nil || bytes.Equal(t, []byte("null")) {
 		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: "type must be a string"}
 	}
 	str := func(field string, dst *string) error {

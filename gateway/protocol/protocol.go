@@ -153,7 +153,9 @@ type MatchReady struct {
 
 // MatchCancelled says a match did not start.
 type MatchCancelled struct {
-	Type     string   `json:"type"`
+	Type string `json:"type"`
+	// Rid is set on the dodger's copy: the reply to its cancel.
+	Rid      string   `json:"rid,omitempty"`
 	MatchID  string   `json:"match_id"`
 	Reason   string   `json:"reason"`
 	Requeued bool     `json:"requeued"`

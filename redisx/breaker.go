@@ -1,0 +1,88 @@
+package redisx
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/sony/gobreaker/v2"
+)
+
+// ErrCircuitOpen is returned without calling Redis while the circuit breaker
+// is open: Redis failed repeatedly and is given time to recover.
+var ErrCircuitOpen = errors.New("redisx: redis circuit open")
+
+// breakerClient puts a circuit breaker in front of every command and script
+// (rueidis Lua Exec goes through Do). Only transport failures count: a Redis
+// reply, even an error reply or nil, proves the server is there.
+type breakerClient struct {
+	rueidis.Client
+	cb *gobreaker.TwoStepCircuitBreaker[struct{}]
+}
+
+// BreakerOptions configure the Redis circuit breaker.
+type BreakerOptions struct {
+	// Failures is the number of consecutive failures that opens it.
+	Failures int
+	// Cooldown is how long it stays open before a probe.
+	Cooldown time.Duration
+	// OnChange is called with true when it opens and false when it closes.
+	OnChange func(open bool)
+}
+
+func newBreakerClient(c rueidis.Client, o BreakerOptions) *breakerClient {
+	return &breakerClient{Client: c, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        "redis",
+		MaxRequests: 1,
+		Timeout:     o.Cooldown,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(o.Failures) },
+		OnStateChange: func(_ string, _, to gobreaker.State) {
+			if o.OnChange != nil && to != gobreaker.StateHalfOpen {
+				o.OnChange(to == gobreaker.StateOpen)
+			}
+		},
+		IsSuccessful: isAnswer,
+	})}
+}
+
+// isAnswer reports whether err still means Redis answered (or the caller
+// gave up on its own), so it must not count against Redis.
+func isAnswer(err error) bool {
+	if err == nil || rueidis.IsRedisNil(err) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	_, ok := rueidis.IsRedisErr(err)
+	return ok
+}
+
+func (b *breakerClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	done, err := b.cb.Allow()
+	if err != nil {
+		return rueidis.NewErrorResult(ErrCircuitOpen)
+	}
+	res := b.Client.Do(ctx, cmd)
+	done(res.Error())
+	return res
+}
+
+func (b *breakerClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidis.RedisResult {
+	done, err := b.cb.Allow()
+	if err != nil {
+		out := make([]rueidis.RedisResult, len(cmds))
+		for i := range out {
+			out[i] = rueidis.NewErrorResult(ErrCircuitOpen)
+		}
+		return out
+	}
+	res := b.Client.DoMulti(ctx, cmds...)
+	var first error
+	for _, r := range res {
+		if e := r.Error(); !isAnswer(e) {
+			first = e
+			break
+		}
+	}
+	done(first)
+	return res
+}

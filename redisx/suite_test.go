@@ -1,0 +1,353 @@
+package redisx_test
+
+// One suite, two backends: every test below runs each Lua script through its
+// redisx wrapper against a real redis-server and against the embedded
+// miniredis (whose Lua is gopher-lua), as the design asks (DESIGN.md, Tests).
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/matchd/matchd/config"
+	"github.com/matchd/matchd/redisx"
+	"github.com/matchd/matchd/redisx/redistest"
+)
+
+// t0 is a fixed, realistic epoch (ms) for queue scores, large enough to show
+// any loss of precision in a score's round trip through Lua.
+const t0 = int64(1_700_000_000_123)
+
+var discard = slog.New(slog.DiscardHandler)
+
+type backend struct {
+	name string
+	cfg  func(t testing.TB) config.Redis
+}
+
+var backends = []backend{
+	{"redis", func(t testing.TB) config.Redis { return redistest.Config(t) }},
+	{"embedded", func(t testing.TB) config.Redis {
+		return config.Redis{
+			Mode:           "embedded",
+			KeyPrefix:      redistest.Prefix(t),
+			DialTimeout:    2 * time.Second,
+			OpTimeout:      2 * time.Second,
+			StartupTimeout: 5 * time.Second,
+		}
+	}},
+}
+
+// forEachBackend runs fn once on a real redis-server ("redis") and once on
+// the embedded miniredis ("embedded"), each with a fresh key prefix and a
+// client closed when the subtest ends.
+func forEachBackend(t *testing.T, fn func(t *testing.T, c *redisx.Client)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, open(t, b.cfg(t)))
+		})
+	}
+}
+
+func isEmbedded(c *redisx.Client) bool { return c.EmbeddedAddr() != "" }
+
+func open(tb testing.TB, cfg config.Redis) *redisx.Client {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := redisx.Open(ctx, cfg, discard)
+	if err != nil {
+		tb.Fatalf("redisx.Open(%s): %v", cfg.Mode, err)
+	}
+	tb.Cleanup(c.Close)
+	return c
+}
+
+func token() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "tok-" + hex.EncodeToString(b[:])
+}
+
+// ---- raw reads, for asserting what the scripts wrote ----
+
+func do(tb testing.TB, c *redisx.Client, cmd rueidis.Completed) rueidis.RedisResult {
+	tb.Helper()
+	return c.R.Do(context.Background(), cmd)
+}
+
+func hget(tb testing.TB, c *redisx.Client, key, field string) (string, bool) {
+	tb.Helper()
+	s, err := do(tb, c, c.R.B().Hget().Key(key).Field(field).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return "", false
+	}
+	if err != nil {
+		tb.Fatalf("HGET %s %s: %v", key, field, err)
+	}
+	return s, true
+}
+
+func hgetall(tb testing.TB, c *redisx.Client, key string) map[string]string {
+	tb.Helper()
+	m, err := do(tb, c, c.R.B().Hgetall().Key(key).Build()).AsStrMap()
+	if err != nil {
+		tb.Fatalf("HGETALL %s: %v", key, err)
+	}
+	return m
+}
+
+func get(tb testing.TB, c *redisx.Client, key string) (string, bool) {
+	tb.Helper()
+	s, err := do(tb, c, c.R.B().Get().Key(key).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return "", false
+	}
+	if err != nil {
+		tb.Fatalf("GET %s: %v", key, err)
+	}
+	return s, true
+}
+
+func zscore(tb testing.TB, c *redisx.Client, key, member string) (float64, bool) {
+	tb.Helper()
+	f, err := do(tb, c, c.R.B().Zscore().Key(key).Member(member).Build()).AsFloat64()
+	if rueidis.IsRedisNil(err) {
+		return 0, false
+	}
+	if err != nil {
+		tb.Fatalf("ZSCORE %s %s: %v", key, member, err)
+	}
+	return f, true
+}
+
+func zcard(tb testing.TB, c *redisx.Client, key string) int64 {
+	tb.Helper()
+	n, err := do(tb, c, c.R.B().Zcard().Key(key).Build()).AsInt64()
+	if err != nil {
+		tb.Fatalf("ZCARD %s: %v", key, err)
+	}
+	return n
+}
+
+func pttl(tb testing.TB, c *redisx.Client, key string) int64 {
+	tb.Helper()
+	n, err := do(tb, c, c.R.B().Pttl().Key(key).Build()).AsInt64()
+	if err != nil {
+		tb.Fatalf("PTTL %s: %v", key, err)
+	}
+	return n
+}
+
+func exists(tb testing.TB, c *redisx.Client, key string) bool {
+	tb.Helper()
+	n, err := do(tb, c, c.R.B().Exists().Key(key).Build()).AsInt64()
+	if err != nil {
+		tb.Fatalf("EXISTS %s: %v", key, err)
+	}
+	return n == 1
+}
+
+func globEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(s)
+}
+
+// keysUnder lists every key of the client's prefix, sorted.
+func keysUnder(tb testing.TB, c *redisx.Client) []string {
+	tb.Helper()
+	ks, err := do(tb, c, c.R.B().Keys().Pattern(globEscape(c.Keys.Prefix())+":*").Build()).AsStrSlice()
+	if err != nil {
+		tb.Fatalf("KEYS: %v", err)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// dump renders every key of the prefix with its type, contents and whether
+// it has a TTL (not the TTL itself, which moves with the clock), so a test
+// can assert that a call changed nothing at all.
+func dump(tb testing.TB, c *redisx.Client) map[string]string {
+	tb.Helper()
+	out := map[string]string{}
+	for _, k := range keysUnder(tb, c) {
+		typ, err := do(tb, c, c.R.B().Type().Key(k).Build()).ToString()
+		if err != nil {
+			tb.Fatalf("TYPE %s: %v", k, err)
+		}
+		var body string
+		switch typ {
+		case "string":
+			body, _ = get(tb, c, k)
+		case "hash":
+			m := hgetall(tb, c, k)
+			fs := make([]string, 0, len(m))
+			for f, v := range m {
+				fs = append(fs, f+"="+v)
+			}
+			slices.Sort(fs)
+			body = strings.Join(fs, "\n")
+		case "zset":
+			zs, err := do(tb, c, c.R.B().Zrange().Key(k).Min("0").Max("-1").Withscores().Build()).AsZScores()
+			if err != nil {
+				tb.Fatalf("ZRANGE %s: %v", k, err)
+			}
+			for _, z := range zs {
+				body += fmt.Sprintf("%s=%v\n", z.Member, z.Score)
+			}
+		case "stream":
+			es, err := do(tb, c, c.R.B().Xrange().Key(k).Start("-").End("+").Build()).AsXRange()
+			if err != nil {
+				tb.Fatalf("XRANGE %s: %v", k, err)
+			}
+			body = fmt.Sprint(es)
+		default:
+			body = "?"
+		}
+		ttl := "persist"
+		if pttl(tb, c, k) > 0 {
+			ttl = "ttl"
+		}
+		out[k] = typ + "|" + ttl + "|" + body
+	}
+	return out
+}
+
+// sameDump fails the test with the keys that differ between two dumps.
+func sameDump(tb testing.TB, before, after map[string]string) {
+	tb.Helper()
+	for k, v := range before {
+		if w, ok := after[k]; !ok {
+			tb.Errorf("key %s: gone after the call, want unchanged", k)
+		} else if w != v {
+			tb.Errorf("key %s: got\n%s\nwant unchanged\n%s", k, w, v)
+		}
+	}
+	for k, v := range after {
+		if _, ok := before[k]; !ok {
+			tb.Errorf("key %s: created by the call (%s), want nothing changed", k, v)
+		}
+	}
+}
+
+// waitGone polls until key no longer exists (a TTL ran out).
+func waitGone(tb testing.TB, c *redisx.Client, key string) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for exists(tb, c, key) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("key %s still exists after 5s (PTTL %d)", key, pttl(tb, c, key))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// ---- fixtures ----
+
+// ticket is player's ticket in mode; its id is derived from the player.
+func ticket(mode, player string, queuedAt int64) redisx.Ticket {
+	return redisx.Ticket{
+		ID: "tk-" + player, Player: player, Mode: mode,
+		Rating: 1500.5, Device: "dev-" + player, QueuedAtMs: queuedAt,
+	}
+}
+
+func ticketJSON(tb testing.TB, tk redisx.Ticket) string {
+	tb.Helper()
+	b, err := json.Marshal(tk)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
+
+func enqueue(tb testing.TB, c *redisx.Client, tk redisx.Ticket) redisx.Ticket {
+	tb.Helper()
+	st, got, _, err := c.Enqueue(context.Background(), tk, tk.QueuedAtMs)
+	if err != nil || st != redisx.EnqueueCreated {
+		tb.Fatalf("Enqueue(%s): got status %d, err %v; want created", tk.Player, st, err)
+	}
+	return got
+}
+
+// enqueueAll queues one ticket per player, 10ms apart from t0.
+func enqueueAll(tb testing.TB, c *redisx.Client, mode string, players ...string) map[string]redisx.Ticket {
+	tb.Helper()
+	out := map[string]redisx.Ticket{}
+	for i, p := range players {
+		out[p] = enqueue(tb, c, ticket(mode, p, t0+int64(i)*10))
+	}
+	return out
+}
+
+// lease takes mode's lease for a fresh token.
+func lease(tb testing.TB, c *redisx.Client, mode string, ttl time.Duration) redisx.Lease {
+	tb.Helper()
+	tok := token()
+	f, err := c.AcquireLock(context.Background(), mode, tok, ttl)
+	if err != nil || f <= 0 {
+		tb.Fatalf("AcquireLock(%s): got fence %d, err %v; want > 0", mode, f, err)
+	}
+	return redisx.Lease{Token: tok, Fence: f}
+}
+
+const (
+	owner    = "node-a"
+	deadline = t0 + 30_000
+	roomTTL  = time.Minute
+)
+
+var claimArgs = redisx.ClaimArgs{Owner: owner, DeadlineMs: deadline, RoomTTL: roomTTL, NowMs: t0 + 1}
+
+// cm is a match of tickets split into two teams (first half, second half).
+func cm(id string, tks ...redisx.Ticket) redisx.ClaimMatch {
+	teams := [][]string{{}, {}}
+	for i, tk := range tks {
+		teams[i*2/len(tks)] = append(teams[i*2/len(tks)], tk.Player)
+	}
+	return redisx.ClaimMatch{MatchID: id, Teams: teams, Tickets: tks}
+}
+
+// formRoom queues players in mode and forms them into one loading room.
+func formRoom(tb testing.TB, c *redisx.Client, mode, match string, players ...string) map[string]redisx.Ticket {
+	tb.Helper()
+	tks := enqueueAll(tb, c, mode, players...)
+	l := lease(tb, c, mode, time.Minute)
+	list := make([]redisx.Ticket, len(players))
+	for i, p := range players {
+		list[i] = tks[p]
+	}
+	formed, err := c.Claim(context.Background(), mode, l, claimArgs, []redisx.ClaimMatch{cm(match, list...)})
+	if err != nil || len(formed) != 1 || !formed[0] {
+		tb.Fatalf("Claim(%s): got %v, %v; want [true]", match, formed, err)
+	}
+	if _, err := c.ReleaseLock(context.Background(), mode, l.Token); err != nil {
+		tb.Fatal(err)
+	}
+	return tks
+}
+
+func markReady(tb testing.TB, c *redisx.Client, mode, match string, players ...string) {
+	tb.Helper()
+	for _, p := range players {
+		r, err := c.MarkReady(context.Background(), mode, match, p)
+		if err != nil || r.State != "loading" {
+			tb.Fatalf("MarkReady(%s, %s): got %+v, %v; want state loading", match, p, r, err)
+		}
+	}
+}
+
+func entry(kind byte, ref string) redisx.Entry { return redisx.Entry{Kind: kind, Ref: ref} }
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -1,0 +1,250 @@
+package redisx_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/matchd/matchd/redisx"
+)
+
+func TestEnqueue(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode, k := t.Context(), "duel", c.Keys
+		tk := ticket(mode, "p1", t0+5)
+
+		st, got, room, err := c.Enqueue(ctx, tk, t0+7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st != redisx.EnqueueCreated || got != tk || room != "" {
+			t.Fatalf("Enqueue: got (%d, %+v, %q), want (created, %+v, \"\")", st, got, room, tk)
+		}
+
+		// The four keys, as the script header documents them.
+		if s, ok := zscore(t, c, k.Queue(mode), tk.ID); !ok || int64(s) != tk.QueuedAtMs {
+			t.Errorf("ZSCORE q %s: got %v (present %v), want %d", tk.ID, int64(s), ok, tk.QueuedAtMs)
+		}
+		if js, _ := hget(t, c, k.Tickets(mode), tk.ID); js != ticketJSON(t, tk) {
+			t.Errorf("HGET t %s: got %s, want %s", tk.ID, js, ticketJSON(t, tk))
+		}
+		if e, _ := hget(t, c, k.Players(mode), "p1"); e != "q:"+tk.ID {
+			t.Errorf("HGET pl p1: got %q, want %q", e, "q:"+tk.ID)
+		}
+		if s, ok := zscore(t, c, k.Waits(mode), tk.ID); !ok || int64(s) != t0+7 {
+			t.Errorf("ZSCORE w %s: got %v (present %v), want %d", tk.ID, int64(s), ok, t0+7)
+		}
+
+		// A retry, with another id and time, finds the original ticket.
+		retry := tk
+		retry.ID, retry.QueuedAtMs = "tk-p1-retry", t0+500
+		before := dump(t, c)
+		st, got, _, err = c.Enqueue(ctx, retry, t0+501)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st != redisx.EnqueueExisting || got.ID != tk.ID || got.QueuedAtMs != tk.QueuedAtMs {
+			t.Fatalf("repeat Enqueue: got (%d, id %s, queued %d), want (existing, id %s, queued %d)",
+				st, got.ID, got.QueuedAtMs, tk.ID, tk.QueuedAtMs)
+		}
+		sameDump(t, before, dump(t, c))
+
+		// p2 queued earlier in priority but began this wait later; p3 is
+		// in another mode and must not show up here.
+		tk2 := ticket(mode, "p2", t0+3)
+		if st, _, _, err := c.Enqueue(ctx, tk2, t0+20); err != nil || st != redisx.EnqueueCreated {
+			t.Fatalf("Enqueue(p2): got %d, %v", st, err)
+		}
+		if _, _, _, err := c.Enqueue(ctx, ticket("other", "p3", t0), t0); err != nil {
+			t.Fatal(err)
+		}
+
+		if n, err := c.QueueLen(ctx, mode); err != nil || n != 2 {
+			t.Errorf("QueueLen(%s): got %d, %v; want 2", mode, n, err)
+		}
+		if n, _ := c.QueueLen(ctx, "empty"); n != 0 {
+			t.Errorf("QueueLen(empty): got %d, want 0", n)
+		}
+		pool, err := c.Pool(ctx, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(pool, func(a, b redisx.Ticket) int { return strings.Compare(a.ID, b.ID) })
+		if want := []redisx.Ticket{tk, tk2}; !slices.Equal(pool, want) {
+			t.Errorf("Pool: got %+v, want %+v", pool, want)
+		}
+		if pool, _ := c.Pool(ctx, "empty"); len(pool) != 0 {
+			t.Errorf("Pool(empty): got %d tickets, want 0", len(pool))
+		}
+		if got, ok, err := c.Ticket(ctx, mode, tk.ID); err != nil || !ok || got != tk {
+			t.Errorf("Ticket(%s): got %+v, %v, %v; want %+v", tk.ID, got, ok, err, tk)
+		}
+		if _, ok, _ := c.Ticket(ctx, mode, "nope"); ok {
+			t.Errorf("Ticket(nope): got ok, want not found")
+		}
+		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry('q', tk.ID) {
+			t.Errorf("PlayerEntry(p1): got %+v, want q:%s", e, tk.ID)
+		}
+		if e, _ := c.PlayerEntry(ctx, mode, "nobody"); e != (redisx.Entry{}) {
+			t.Errorf("PlayerEntry(nobody): got %+v, want zero", e)
+		}
+
+		for _, tc := range []struct {
+			before int64
+			want   []string
+		}{
+			{t0 + 6, nil},
+			{t0 + 7, []string{tk.ID}},
+			{t0 + 19, []string{tk.ID}},
+			{t0 + 20, []string{tk.ID, tk2.ID}},
+		} {
+			got, err := c.WaitedSince(ctx, mode, tc.before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("WaitedSince(%d): got %v, want %v", tc.before-t0, got, tc.want)
+			}
+		}
+	})
+}
+
+// A players entry that points at a ticket whose record is gone (a foreign
+// delete, a half-restored Redis) must not wedge the player: enqueue creates a
+// fresh ticket.
+func TestEnqueueOverStaleEntry(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "duel"
+		if err := c.R.Do(ctx, c.R.B().Hset().Key(c.Keys.Players(mode)).FieldValue().FieldValue("p1", "q:ghost").Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+		tk := ticket(mode, "p1", t0)
+		st, got, _, err := c.Enqueue(ctx, tk, t0)
+		if err != nil || st != redisx.EnqueueCreated || got != tk {
+			t.Fatalf("Enqueue over a stale entry: got (%d, %+v, %v), want (created, %+v)", st, got, err, tk)
+		}
+		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry('q', tk.ID) {
+			t.Errorf("PlayerEntry: got %+v, want q:%s", e, tk.ID)
+		}
+	})
+}
+
+func TestRemoveTicket(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		for _, tc := range []struct {
+			name      string
+			enqueue   bool
+			ticketID  func(tk redisx.Ticket) string
+			wantOK    bool
+			wantEntry func(tk redisx.Ticket) redisx.Entry
+		}{
+			{"by_player", true, func(redisx.Ticket) string { return "" }, true,
+				func(tk redisx.Ticket) redisx.Entry { return entry('q', tk.ID) }},
+			{"by_ticket_id", true, func(tk redisx.Ticket) string { return tk.ID }, true,
+				func(tk redisx.Ticket) redisx.Entry { return entry('q', tk.ID) }},
+			{"wrong_ticket_id", true, func(redisx.Ticket) string { return "tk-stale" }, false,
+				func(tk redisx.Ticket) redisx.Entry { return entry('q', tk.ID) }},
+			{"no_ticket", false, func(redisx.Ticket) string { return "" }, false,
+				func(redisx.Ticket) redisx.Entry { return redisx.Entry{} }},
+			{"no_ticket_named_id", false, func(tk redisx.Ticket) string { return tk.ID }, false,
+				func(redisx.Ticket) redisx.Entry { return redisx.Entry{} }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				ctx, mode, k := t.Context(), tc.name, c.Keys
+				tk := ticket(mode, "p1", t0)
+				if tc.enqueue {
+					enqueue(t, c, tk)
+				}
+				// A bystander whose ticket must survive every case.
+				other := enqueue(t, c, ticket(mode, "p2", t0+1))
+				before := dump(t, c)
+
+				ok, e, err := c.RemoveTicket(ctx, mode, "p1", tc.ticketID(tk))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok != tc.wantOK || e != tc.wantEntry(tk) {
+					t.Fatalf("RemoveTicket: got (%v, %+v), want (%v, %+v)", ok, e, tc.wantOK, tc.wantEntry(tk))
+				}
+				if !ok {
+					sameDump(t, before, dump(t, c))
+					return
+				}
+				if _, in := zscore(t, c, k.Queue(mode), tk.ID); in {
+					t.Errorf("ticket still in q")
+				}
+				if _, in := hget(t, c, k.Tickets(mode), tk.ID); in {
+					t.Errorf("ticket still in t")
+				}
+				if _, in := hget(t, c, k.Players(mode), "p1"); in {
+					t.Errorf("player still in pl")
+				}
+				if _, in := zscore(t, c, k.Waits(mode), tk.ID); in {
+					t.Errorf("ticket still in w")
+				}
+				if got, _, _ := c.Ticket(ctx, mode, other.ID); got != other {
+					t.Errorf("bystander ticket: got %+v, want %+v", got, other)
+				}
+				// Removing the last ticket leaves no key behind.
+				if ok, _, _ := c.RemoveTicket(ctx, mode, "p2", other.ID); !ok {
+					t.Fatalf("RemoveTicket(p2): got false, want true")
+				}
+				for _, key := range []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode)} {
+					if exists(t, c, key) {
+						t.Errorf("key %s exists after the last ticket left", key)
+					}
+				}
+			})
+		}
+	})
+}
+
+// A player in a loading room holds no ticket: remove reports the room, and
+// enqueue refuses with the match id, both without writing anything.
+func TestTicketWhileInRoom(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "duel"
+		formRoom(t, c, mode, "m1", "p1", "p2")
+		before := dump(t, c)
+
+		ok, e, err := c.RemoveTicket(ctx, mode, "p1", "")
+		if err != nil || ok || e != entry('m', "m1") {
+			t.Errorf("RemoveTicket in a room: got (%v, %+v, %v), want (false, m:m1)", ok, e, err)
+		}
+		ok, e, err = c.RemoveTicket(ctx, mode, "p1", "tk-p1")
+		if err != nil || ok || e != entry('m', "m1") {
+			t.Errorf("RemoveTicket(tk-p1) in a room: got (%v, %+v, %v), want (false, m:m1)", ok, e, err)
+		}
+		st, got, room, err := c.Enqueue(ctx, ticket(mode, "p1", t0+99), t0+99)
+		if err != nil || st != redisx.EnqueueInRoom || room != "m1" || got != (redisx.Ticket{}) {
+			t.Errorf("Enqueue in a room: got (%d, %+v, %q, %v), want (in room, zero, m1)", st, got, room, err)
+		}
+		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry('m', "m1") {
+			t.Errorf("PlayerEntry: got %+v, want m:m1", e)
+		}
+		sameDump(t, before, dump(t, c))
+	})
+}
+
+// The ticket JSON round-trips through the store without loss.
+func TestTicketJSON(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		tk := redisx.Ticket{ID: "tk-ü,\"x\"", Player: "späler", Mode: "duel", Rating: -0.125, QueuedAtMs: 1<<53 - 1}
+		got := enqueue(t, c, tk)
+		if got != tk {
+			t.Errorf("Enqueue reply: got %+v, want %+v", got, tk)
+		}
+		js, _ := hget(t, c, c.Keys.Tickets("duel"), tk.ID)
+		var stored redisx.Ticket
+		if err := json.Unmarshal([]byte(js), &stored); err != nil || stored != tk {
+			t.Errorf("stored ticket: got %+v (%v), want %+v", stored, err, tk)
+		}
+	})
+}
