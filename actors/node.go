@@ -86,6 +86,12 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	}
 	n.coordinator = pid
 	env.coordinator = pid
+	// Started runs before any request, so an answer means the queues and
+	// the sessions supervisor exist: the node can take connections.
+	if _, err := env.system.Root.RequestFuture(pid, &SnapshotRequest{}, env.Cfg().Redis.StartupTimeout).Result(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("actors: coordinator did not start: %w", err)
+	}
 	return n, nil
 }
 

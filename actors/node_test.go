@@ -1,0 +1,285 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/matchd/matchd/config"
+	"github.com/matchd/matchd/gateway/protocol"
+	"github.com/matchd/matchd/redisx"
+	"github.com/matchd/matchd/redisx/redistest"
+)
+
+// fakeOutbox records what a session actor sends to its client.
+type fakeOutbox struct {
+	id     string
+	frames chan map[string]any
+	mu     sync.Mutex
+	closed int
+}
+
+func (o *fakeOutbox) SessionID() string { return o.id }
+
+func (o *fakeOutbox) Send(frame any) {
+	b, _ := json.Marshal(frame)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	o.frames <- m
+}
+
+func (o *fakeOutbox) Close(code int, _ string) {
+	o.mu.Lock()
+	o.closed = code
+	o.mu.Unlock()
+}
+
+func (o *fakeOutbox) closeCode() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closed
+}
+
+// testNode is one node's actor tree on the shared real Redis.
+type testNode struct {
+	t       *testing.T
+	node    *Node
+	env     *Env
+	rc      *redisx.Client
+	metrics *Metrics
+}
+
+func startTestNode(t *testing.T, rcfg config.Redis, mod func(*config.Config)) *testNode {
+	t.Helper()
+	cfg := config.Default()
+	cfg.NodeID = fmt.Sprintf("node-%s", newID()[:8])
+	cfg.Redis = rcfg
+	cfg.Matchmaking.Tick = 10 * time.Millisecond
+	cfg.Matchmaking.LockTTL = 300 * time.Millisecond
+	cfg.Session.ReconcileInterval = 200 * time.Millisecond
+	if mod != nil {
+		mod(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rc, err := redisx.Open(context.Background(), cfg.Redis, log)
+	if err != nil {
+		t.Fatalf("open redis: %v", err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	store := config.NewStore(cfg)
+	env := &Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: m, Log: log, Now: time.Now,
+		Events:    NewEvents(rc, cfg.NodeID, func() int64 { return 1000 }, m, nil),
+		Sanctions: redisx.NewSanctions(rc, func() redisx.SanctionPolicy { return redisx.SanctionPolicy{Ladder: cfg.Sanctions.Ladder, Decay: cfg.Sanctions.Decay} }, nil)}
+	n, err := Start(env, rc)
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	t.Cleanup(func() { n.Stop(); rc.Close() })
+	return &testNode{t: t, node: n, env: env, rc: rc, metrics: m}
+}
+
+// player is one connected fake client.
+type player struct {
+	t   *testing.T
+	n   *testNode
+	id  string
+	out *fakeOutbox
+	pid *actor.PID
+}
+
+func (n *testNode) connect(id string, rating float64) *player {
+	n.t.Helper()
+	out := &fakeOutbox{id: newID(), frames: make(chan map[string]any, 256)}
+	pid, err := n.node.Attach(context.Background(), PlayerInfo{ID: id, Rating: rating}, out)
+	if err != nil {
+		n.t.Fatalf("attach %s: %v", id, err)
+	}
+	p := &player{t: n.t, n: n, id: id, out: out, pid: pid}
+	p.expect(protocol.TypeWelcome)
+	return p
+}
+
+func (p *player) send(m protocol.ClientMessage) { p.n.node.Request(p.pid, p.out.id, m) }
+
+// expect returns the next frame of type typ, failing on any other frame in
+// between that is not listed in skip.
+func (p *player) expect(typ string, skip ...string) map[string]any {
+	p.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f := <-p.out.frames:
+			if f["type"] == typ {
+				return f
+			}
+			ok := false
+			for _, s := range skip {
+				ok = ok || f["type"] == s
+			}
+			if !ok {
+				p.t.Fatalf("%s: got frame %v, want %s", p.id, f, typ)
+			}
+		case <-deadline:
+			p.t.Fatalf("%s: no %s frame within 10s", p.id, typ)
+		}
+	}
+}
+
+func (p *player) enqueue(mode string) map[string]any {
+	p.send(protocol.ClientMessage{Type: protocol.TypeEnqueue, Mode: mode, Rid: "e"})
+	return p.expect(protocol.TypeQueued)
+}
+
+func (p *player) sync() map[string]any {
+	p.send(protocol.ClientMessage{Type: protocol.TypeSync, Rid: "s"})
+	return p.expect(protocol.TypeState)["state"].(map[string]any)
+}
+
+func counter(c prometheus.Collector) float64 {
+	ch := make(chan prometheus.Metric, 1)
+	go func() { c.Collect(ch); close(ch) }()
+	var v float64
+	for m := range ch {
+		var d = new(dtoMetric)
+		_ = m.Write(&d.Metric)
+		v += d.value()
+	}
+	return v
+}
+
+func (n *testNode) crash(t *testing.T, id string) {
+	t.Helper()
+	before := counter(n.metrics.ActorRestarts.WithLabelValues(kindOf("x/" + id)))
+	if err := n.node.Crash(id); err != nil {
+		t.Fatalf("crash %s: %v", id, err)
+	}
+	waitFor(t, "restart of "+id, func() bool {
+		return counter(n.metrics.ActorRestarts.WithLabelValues(kindOf("x/"+id))) > before
+	})
+}
+
+// waitFor polls cond until it holds; it fails the test after 10s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestQueueCrashLosesNoTicket(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), nil)
+	a := n.connect("alice", 1500)
+	q := a.enqueue("duel")
+	n.crash(t, "queue/duel")
+	b := n.connect("bob", 1510)
+	b.enqueue("duel")
+	fa := a.expect(protocol.TypeMatchFound)
+	fb := b.expect(protocol.TypeMatchFound)
+	if fa["match_id"] != fb["match_id"] {
+		t.Fatalf("got match ids %v and %v, want one match", fa["match_id"], fb["match_id"])
+	}
+	if got := a.sync(); got["ticket_id"] != nil && got["ticket_id"] != q["ticket_id"] {
+		t.Fatalf("alice's ticket changed across the crash: got %v, want %v", got["ticket_id"], q["ticket_id"])
+	}
+}
+
+func TestSessionCrashKeepsConnectionAndState(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), nil)
+	a := n.connect("alice", 1500)
+	q := a.enqueue("duel")
+	n.crash(t, "session/alice")
+	st := a.sync()
+	if st["name"] != "queued" || st["ticket_id"] != q["ticket_id"] {
+		t.Fatalf("after a session crash got state %v, want queued with ticket %v", st, q["ticket_id"])
+	}
+	if code := a.out.closeCode(); code != 0 {
+		t.Fatalf("connection closed with %d by a session crash, want it kept open", code)
+	}
+}
+
+func TestRoomCrashMidLoadingStillStarts(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), nil)
+	a, b := n.connect("alice", 1500), n.connect("bob", 1500)
+	a.enqueue("duel")
+	b.enqueue("duel")
+	match := a.expect(protocol.TypeMatchFound)["match_id"].(string)
+	b.expect(protocol.TypeMatchFound)
+	a.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	a.expect(protocol.TypeLoadingStatus)
+	b.expect(protocol.TypeLoadingStatus)
+	n.crash(t, "room/"+match)
+	b.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	b.expect(protocol.TypeLoadingStatus)
+	b.expect(protocol.TypeMatchReady)
+	a.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
+	if got := counter(n.metrics.MatchesStarted.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("matches started: got %v, want 1", got)
+	}
+}
+
+func TestMetricsExactAfterScenarios(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), func(c *config.Config) {
+		c.Matchmaking.Modes[0].LoadingTimeout = 300 * time.Millisecond
+	})
+	m := n.metrics
+	// One idempotent enqueue: two requests, one ticket.
+	a := n.connect("alice", 1500)
+	a.enqueue("duel")
+	a.enqueue("duel")
+	if got := counter(m.TicketsEnqueued.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("tickets enqueued after a repeat: got %v, want 1", got)
+	}
+	// One cancel at the deadline with one ready member: one requeue.
+	b := n.connect("bob", 1500)
+	b.enqueue("duel")
+	match := a.expect(protocol.TypeMatchFound)["match_id"].(string)
+	b.expect(protocol.TypeMatchFound)
+	a.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	a.expect(protocol.TypeLoadingStatus)
+	c := a.expect(protocol.TypeMatchCancelled, protocol.TypeLoadingStatus)
+	if c["reason"] != protocol.ReasonLoadingTimeout || c["requeued"] != true {
+		t.Fatalf("ready member got %v, want loading_timeout requeued", c)
+	}
+	a.expect(protocol.TypeQueued)
+	b.expect(protocol.TypeMatchCancelled, protocol.TypeLoadingStatus)
+	for name, got := range map[string]float64{
+		"matches_formed":             counter(m.MatchesFormed.WithLabelValues("duel")),
+		"matches_cancelled(timeout)": counter(m.MatchesCancelled.WithLabelValues("duel", protocol.ReasonLoadingTimeout)),
+		"players_requeued":           counter(m.PlayersRequeued.WithLabelValues("duel")),
+		"violations(no_show)":        counter(m.Violations.WithLabelValues("no_show")),
+	} {
+		if got != 1 {
+			t.Errorf("%s: got %v, want 1", name, got)
+		}
+	}
+	if got := counter(m.TicketsEnqueued.WithLabelValues("duel")); got != 2 {
+		t.Errorf("tickets enqueued (alice once, bob once; the requeue is not an enqueue): got %v, want 2", got)
+	}
+	if got := counter(m.MatchesStarted.WithLabelValues("duel")); got != 0 {
+		t.Errorf("matches started: got %v, want 0", got)
+	}
+	// A cancel of a queued ticket is not a requeue and not a match.
+	a.send(protocol.ClientMessage{Type: protocol.TypeCancel, Rid: "c"})
+	if d := a.expect(protocol.TypeDequeued); d["reason"] != protocol.ReasonCancelled {
+		t.Fatalf("got %v, want dequeued cancelled", d)
+	}
+	if got := counter(m.PlayersRequeued.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("players requeued after a cancel: got %v, want still 1", got)
+	}
+}
