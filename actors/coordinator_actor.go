@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -165,9 +166,9 @@ func (c *coordinator) spawnRoom(ctx actor.Context, m *spawnRoom) {
 	ctx.Watch(pid)
 }
 
-// sweep adopts rooms that are past their deadline and whose owner is gone
-// (or, after rooms.adopt_after, whose owner did not resolve them), so a dead
-// node strands no player and leaves no key behind.
+// sweep adopts rooms whose owner node is gone (at once) or that their owner
+// left unresolved past the deadline plus rooms.adopt_after, so a dead or
+// stuck node strands no player and leaves no key behind.
 func (c *coordinator) sweep(ctx actor.Context) {
 	c.heartbeat()
 	c.checkEpoch(ctx)
@@ -181,49 +182,70 @@ func (c *coordinator) sweep(ctx actor.Context) {
 	if bans, err := c.env.Sanctions.ActiveBans(rctx); err == nil {
 		c.env.Metrics.BansActive.Set(float64(len(bans)))
 	}
-	alive := map[string]bool{}
+	alive := map[string]bool{c.env.Node: true}
+	isAlive := func(node string) bool {
+		up, seen := alive[node]
+		if !seen {
+			var err error
+			if up, err = c.env.Store.NodeAlive(rctx, node); err != nil {
+				up = true // unknown: leave the room to its owner this time
+			}
+			alive[node] = up
+		}
+		return up
+	}
 	for _, mode := range cfg.Matchmaking.Modes {
-		refs, err := c.env.Store.OpenRooms(rctx, mode.Name, now)
+		owners, err := c.env.Store.RoomOwners(rctx, mode.Name)
+		if err != nil {
+			c.env.redisErr("room_owners", err, "mode", mode.Name)
+			return
+		}
+		if len(owners) == 0 {
+			continue
+		}
+		overdueRefs, err := c.env.Store.OpenRooms(rctx, mode.Name, now-cfg.Rooms.AdoptAfter.Milliseconds())
 		if err != nil {
 			c.env.redisErr("open_rooms", err, "mode", mode.Name)
 			return
 		}
-		for _, ref := range refs {
-			if _, local := c.rooms[ref.MatchID]; local {
+		overdue := make(map[string]bool, len(overdueRefs))
+		for _, r := range overdueRefs {
+			overdue[r.MatchID] = true
+		}
+		for match, owner := range owners {
+			if _, local := c.rooms[match]; local {
 				continue
 			}
-			r, ok, err := c.env.Store.Room(rctx, mode.Name, ref.MatchID)
-			if err != nil {
-				c.env.redisErr("room", err, "match", ref.MatchID)
+			// A room of this node without a local actor is either about to
+			// be spawned (its claim just succeeded) or lost its actor for
+			// good; only the latter is overdue.
+			if (owner == c.env.Node || isAlive(owner)) && !overdue[match] {
 				continue
 			}
-			if !ok {
-				_ = c.env.Store.DropRoomRef(rctx, mode.Name, ref.MatchID)
-				continue
-			}
-			if r.State != "loading" && r.State != "allocating" {
-				continue
-			}
-			if r.Owner != c.env.Node {
-				up, seen := alive[r.Owner]
-				if !seen {
-					up, err = c.env.Store.NodeAlive(rctx, r.Owner)
-					if err != nil {
-						continue
-					}
-					alive[r.Owner] = up
-				}
-				if up && now < ref.DeadlineMs+cfg.Rooms.AdoptAfter.Milliseconds() {
-					continue
-				}
-				adopted, err := c.env.Store.AdoptRoom(rctx, mode.Name, ref.MatchID, r.Owner, c.env.Node)
-				if err != nil || !adopted {
-					continue
-				}
-				c.env.Metrics.RoomsAdopted.WithLabelValues(mode.Name).Inc()
-				c.env.Log.Info("room adopted", "match", ref.MatchID, "mode", mode.Name, "from", r.Owner)
-			}
-			c.spawnRoom(ctx, &spawnRoom{mode: mode.Name, match: ref.MatchID, adopted: true})
+			c.adopt(ctx, rctx, mode.Name, match, owner)
 		}
 	}
+}
+
+func (c *coordinator) adopt(ctx actor.Context, rctx context.Context, mode, match, owner string) {
+	r, ok, err := c.env.Store.Room(rctx, mode, match)
+	if err != nil {
+		c.env.redisErr("room", err, "match", match)
+		return
+	}
+	if !ok || (r.State != "loading" && r.State != "allocating") {
+		if err := c.env.Store.DropRoomRef(rctx, mode, match); err != nil {
+			c.env.redisErr("drop_room_ref", err, "match", match)
+		}
+		return
+	}
+	if r.Owner != c.env.Node {
+		adopted, err := c.env.Store.AdoptRoom(rctx, mode, match, r.Owner, c.env.Node)
+		if err != nil || !adopted {
+			return
+		}
+		c.env.Metrics.RoomsAdopted.WithLabelValues(mode).Inc()
+		c.env.Log.Info("room adopted", "match", match, "mode", mode, "from", owner)
+	}
+	c.spawnRoom(ctx, &spawnRoom{mode: mode, match: match, adopted: true})
 }

@@ -40,6 +40,7 @@ type Store interface {
 	AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string) (bool, error)
 	OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]redisx.RoomRef, error)
 	DropRoomRef(ctx context.Context, mode, matchID string) error
+	RoomOwners(ctx context.Context, mode string) (map[string]string, error)
 	DirClaim(ctx context.Context, player, node, session string, ttl time.Duration) (redisx.DirEntry, error)
 	DirTouch(ctx context.Context, player, node, session, mode string, ttl time.Duration) (bool, error)
 	DirRelease(ctx context.Context, player, session string) error

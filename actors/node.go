@@ -32,6 +32,7 @@ type Node struct {
 	coordinator *actor.PID
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
+	stopOnce    sync.Once
 }
 
 // Subscriber is the part of Redis the node listens on.
@@ -229,10 +230,13 @@ func (n *Node) Drain(ctx context.Context) {
 	_, _ = n.system.Root.RequestFuture(n.coordinator, &Drain{}, n.env.Cfg().Redis.OpTimeout*3).Result()
 }
 
-// Stop stops every actor and the bus subscription.
+// Stop stops every actor and the bus subscription. It may be called more
+// than once.
 func (n *Node) Stop() {
-	_ = n.system.Root.StopFuture(n.coordinator).Wait()
-	n.cancel()
-	n.wg.Wait()
-	n.system.Shutdown()
+	n.stopOnce.Do(func() {
+		_ = n.system.Root.StopFuture(n.coordinator).Wait()
+		n.cancel()
+		n.wg.Wait()
+		n.system.Shutdown()
+	})
 }

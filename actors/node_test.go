@@ -76,8 +76,10 @@ func startTestNode(t *testing.T, rcfg config.Redis, mod func(*config.Config)) *t
 	m := NewMetrics(prometheus.NewRegistry())
 	store := config.NewStore(cfg)
 	env := &Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: m, Log: log, Now: time.Now,
-		Events:    NewEvents(rc, cfg.NodeID, func() int64 { return 1000 }, m, nil),
-		Sanctions: redisx.NewSanctions(rc, func() redisx.SanctionPolicy { return redisx.SanctionPolicy{Ladder: cfg.Sanctions.Ladder, Decay: cfg.Sanctions.Decay} }, nil)}
+		Events: NewEvents(rc, cfg.NodeID, func() int64 { return 1000 }, m, nil),
+		Sanctions: redisx.NewSanctions(rc, func() redisx.SanctionPolicy {
+			return redisx.SanctionPolicy{Ladder: cfg.Sanctions.Ladder, Decay: cfg.Sanctions.Decay}
+		}, nil)}
 	n, err := Start(env, rc)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
@@ -281,5 +283,42 @@ func TestMetricsExactAfterScenarios(t *testing.T) {
 	}
 	if got := counter(m.PlayersRequeued.WithLabelValues("duel")); got != 1 {
 		t.Fatalf("players requeued after a cancel: got %v, want still 1", got)
+	}
+}
+
+func TestDeadOwnersRoomIsAdopted(t *testing.T) {
+	t.Parallel()
+	rcfg := redistest.Config(t)
+	fast := func(c *config.Config) {
+		c.Rooms.NodeTTL = 300 * time.Millisecond
+		c.Rooms.SweepInterval = 50 * time.Millisecond
+	}
+	a := startTestNode(t, rcfg, fast)
+	waitFor(t, "node A to lead duel", func() bool {
+		for _, s := range a.node.Snapshot("queue").Children {
+			if s.State == "leader" {
+				return true
+			}
+		}
+		return false
+	})
+	b := startTestNode(t, rcfg, fast)
+	alice, bob := b.connect("alice", 1500), b.connect("bob", 1500)
+	alice.enqueue("duel")
+	bob.enqueue("duel")
+	match := alice.expect(protocol.TypeMatchFound)["match_id"].(string)
+	bob.expect(protocol.TypeMatchFound)
+	if got := counter(a.metrics.MatchesFormed.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("node A formed %v matches, want 1 (it holds the lease)", got)
+	}
+	a.node.Stop() // node A dies: its room actor is gone, its liveness key lapses
+	alice.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	alice.expect(protocol.TypeLoadingStatus)
+	bob.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	bob.expect(protocol.TypeLoadingStatus)
+	bob.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
+	alice.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
+	if got := counter(b.metrics.RoomsAdopted.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("rooms adopted by node B: got %v, want 1", got)
 	}
 }

@@ -6,7 +6,8 @@
 -- KEYS[5] players {m:<mode>}:pl
 -- KEYS[6] waits   {m:<mode>}:w
 -- KEYS[7] rooms   {m:<mode>}:rooms ZSET match_id -> loading deadline (ms)
--- KEYS[7+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
+-- KEYS[8] owners  {m:<mode>}:own HASH match_id -> owner node (unresolved rooms)
+-- KEYS[8+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
 -- ARGV[1] lease owner token      ARGV[2] fencing number of that lease
 -- ARGV[3] owner node id          ARGV[4] loading deadline (ms)
 -- ARGV[5] room TTL (ms)          ARGV[6] mode name
@@ -39,7 +40,7 @@ for i = 1, n do
     end
   end
   if ok == 1 then
-    local room = KEYS[7 + i]
+    local room = KEYS[8 + i]
     local members = {}
     for j = 0, m - 1 do
       local tid, pid = ARGV[base + 2 * j], ARGV[base + 2 * j + 1]
@@ -57,6 +58,7 @@ for i = 1, n do
       'members', table.concat(members, ','), 'created', ARGV[7])
     redis.call('PEXPIRE', room, ARGV[5])
     redis.call('ZADD', KEYS[7], ARGV[4], match)
+    redis.call('HSET', KEYS[8], match, ARGV[3])
   end
   reply[#reply + 1] = ok
 end

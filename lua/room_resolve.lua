@@ -5,6 +5,7 @@
 -- KEYS[4] players {m:<mode>}:pl
 -- KEYS[5] waits   {m:<mode>}:w
 -- KEYS[6] rooms   {m:<mode>}:rooms
+-- KEYS[7] owners  {m:<mode>}:own
 -- ARGV[1] outcome: 'start' | 'allocating' | 'cancel'
 -- ARGV[2] cancel reason ('loading_timeout', 'player_left', 'allocation_failed')
 -- ARGV[3] the leaving player for 'player_left', else ''
@@ -55,6 +56,7 @@ if outcome == 'start' or outcome == 'allocating' then
   end
   redis.call('HSET', room, 'state', 'started', 'server', ARGV[5], 'ended', ARGV[6])
   redis.call('ZREM', KEYS[6], match)
+  redis.call('HDEL', KEYS[7], match)
   redis.call('PEXPIRE', room, ARGV[4])
   return {'ok', 'started', '', ''}
 end
@@ -89,5 +91,6 @@ local rq, ns = table.concat(requeued, ','), table.concat(noshows, ',')
 redis.call('HSET', room, 'state', 'cancelled', 'reason', ARGV[2], 'leaver', ARGV[3],
   'requeued', rq, 'no_shows', ns, 'ended', ARGV[6])
 redis.call('ZREM', KEYS[6], match)
+redis.call('HDEL', KEYS[7], match)
 redis.call('PEXPIRE', room, ARGV[4])
 return {'ok', 'cancelled', rq, ns}

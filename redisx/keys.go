@@ -40,6 +40,10 @@ func (k Keys) Fence(mode string) string { return k.mode(mode, "fence") }
 // Rooms is the ZSET of a mode's unresolved rooms by loading deadline.
 func (k Keys) Rooms(mode string) string { return k.mode(mode, "rooms") }
 
+// Owners is the HASH of a mode's unresolved rooms and the node driving each,
+// so a sweeper finds the rooms of a dead node at once.
+func (k Keys) Owners(mode string) string { return k.mode(mode, "own") }
+
 // Room is one loading room's HASH.
 func (k Keys) Room(mode, matchID string) string { return k.mode(mode, "room:"+matchID) }
 

@@ -239,8 +239,8 @@ var ErrLeaseLost = errors.New("redisx: matching lease lost")
 // was. A stale lease forms nothing and returns ErrLeaseLost.
 func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArgs, matches []ClaimMatch) ([]bool, error) {
 	k := c.Keys
-	keys := make([]string, 0, 7+len(matches))
-	keys = append(keys, k.Lock(mode), k.Fence(mode), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode))
+	keys := make([]string, 0, 8+len(matches))
+	keys = append(keys, k.Lock(mode), k.Fence(mode), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode))
 	args := make([]string, 0, 8+len(matches)*8)
 	args = append(args, lease.Token, i64(lease.Fence), a.Owner, i64(a.DeadlineMs), ms(a.RoomTTL), mode, i64(a.NowMs), strconv.Itoa(len(matches)))
 	for _, m := range matches {
@@ -405,7 +405,7 @@ func (c *Client) Resolve(ctx context.Context, mode, matchID string, r Resolution
 		policy = "all"
 	}
 	arr, err := c.scripts.roomResolve.Exec(ctx, c.R,
-		[]string{k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode)},
+		[]string{k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode)},
 		[]string{r.Outcome, r.Reason, r.Leaver, ms(r.FinishedTTL), server, i64(r.NowMs), policy}).ToArray()
 	if err != nil {
 		return ResolveResult{}, fmt.Errorf("redisx: resolve room: %w", err)
@@ -425,7 +425,7 @@ func (c *Client) Resolve(ctx context.Context, mode, matchID string, r Resolution
 // AdoptRoom makes newOwner the room's owner if it is unresolved and still
 // owned by oldOwner.
 func (c *Client) AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string) (bool, error) {
-	n, err := c.scripts.roomAdopt.Exec(ctx, c.R, []string{c.Keys.Room(mode, matchID)}, []string{oldOwner, newOwner}).AsInt64()
+	n, err := c.scripts.roomAdopt.Exec(ctx, c.R, []string{c.Keys.Room(mode, matchID), c.Keys.Owners(mode)}, []string{oldOwner, newOwner}).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisx: adopt room: %w", err)
 	}
@@ -452,8 +452,24 @@ func (c *Client) OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]
 	return out, nil
 }
 
-// DropRoomRef removes a room from the open set when its record is gone, so
-// the sweeper does not revisit it forever.
+// DropRoomRef removes a room from the open set and the owners index when its
+// record is gone, so the sweeper does not revisit it forever.
 func (c *Client) DropRoomRef(ctx context.Context, mode, matchID string) error {
-	return c.R.Do(ctx, c.R.B().Zrem().Key(c.Keys.Rooms(mode)).Member(matchID).Build()).Error()
+	for _, r := range c.R.DoMulti(ctx,
+		c.R.B().Zrem().Key(c.Keys.Rooms(mode)).Member(matchID).Build(),
+		c.R.B().Hdel().Key(c.Keys.Owners(mode)).Field(matchID).Build()) {
+		if err := r.Error(); err != nil {
+			return fmt.Errorf("redisx: drop room ref: %w", err)
+		}
+	}
+	return nil
+}
+
+// RoomOwners maps each unresolved room of a mode to the node driving it.
+func (c *Client) RoomOwners(ctx context.Context, mode string) (map[string]string, error) {
+	m, err := c.R.Do(ctx, c.R.B().Hgetall().Key(c.Keys.Owners(mode)).Build()).AsStrMap()
+	if err != nil {
+		return nil, fmt.Errorf("redisx: room owners: %w", err)
+	}
+	return m, nil
 }

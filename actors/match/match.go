@@ -33,8 +33,6 @@
 // leaves the teams' rating sums closer (see balance).
 package match
 
-import "math"
-
 // Ticket is one queued player as the matcher sees it: only what the rule
 // needs, so the caller can build it cheaply from whatever it stores.
 type Ticket struct {
@@ -83,7 +81,7 @@ func (p Params) window(queuedAtMs, nowMs int64) float64 {
 	if nowMs > queuedAtMs {
 		waited = float64(nowMs-queuedAtMs) / 1000
 	}
-	return math.Min(p.InitialWindow+p.WidenPerSecond*waited, p.MaxWindow)
+	return min(p.InitialWindow+p.WidenPerSecond*waited, p.MaxWindow)
 }
 
 // Size returns the number of tickets in one match, Teams*TeamSize, or 0 when

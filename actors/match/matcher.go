@@ -13,8 +13,8 @@ import (
 // Tickets are renumbered by age rank (0 = oldest) for the duration of a call,
 // and positions refer to the rating order (rating ascending, then age).
 type Matcher struct {
-	ageKeys []ageKey
-	ratKeys []ratKey
+	keys, scratch []keyed
+	count         [radixBuckets]int32
 
 	orig []int32   // age rank -> index in pool
 	win  []float64 // age rank -> window at now
@@ -40,16 +40,6 @@ type Matcher struct {
 	teamA, teamB []int32
 	sums         []float64
 	seats        []int
-}
-
-type ageKey struct {
-	queuedAt int64
-	idx      int32
-}
-
-type ratKey struct {
-	rating float64
-	age    int32
 }
 
 // cand is a possible mate collected by the exact search.
@@ -94,57 +84,71 @@ func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 // prepare fills the age and rating orders and the alive set, and returns the
 // number of tickets taking part (those with a finite rating).
 func (m *Matcher) prepare(pool []Ticket, p Params, nowMs int64) int {
-	m.ageKeys = m.ageKeys[:0]
+	keys := m.keys[:0]
 	for i := range pool {
 		r := pool[i].Rating
 		if math.IsNaN(r) || math.IsInf(r, 0) {
 			continue
 		}
-		m.ageKeys = append(m.ageKeys, ageKey{pool[i].QueuedAtMs, int32(i)})
+		keys = append(keys, keyed{timeKey(pool[i].QueuedAtMs), int32(i)})
 	}
-	slices.SortFunc(m.ageKeys, func(x, y ageKey) int {
-		if x.queuedAt != y.queuedAt {
-			if x.queuedAt < y.queuedAt {
-				return -1
-			}
-			return 1
-		}
+	keys, m.scratch = radixSort(keys, m.scratch, &m.count)
+	// Equal queue times: by ID, then pool index (duplicate IDs must still
+	// give a deterministic order).
+	byID := func(x, y keyed) int {
 		if c := strings.Compare(pool[x.idx].ID, pool[y.idx].ID); c != 0 {
 			return c
 		}
-		return int(x.idx - y.idx) // duplicate IDs: stay deterministic
-	})
-	n := len(m.ageKeys)
+		return int(x.idx - y.idx)
+	}
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j].key == keys[i].key {
+			j++
+		}
+		if run := keys[i:j]; len(run) > 12 {
+			slices.SortFunc(run, byID)
+		} else {
+			for a := 1; a < len(run); a++ {
+				for b := a; b > 0 && byID(run[b-1], run[b]) > 0; b-- {
+					run[b-1], run[b] = run[b], run[b-1]
+				}
+			}
+		}
+		i = j
+	}
+
+	n := len(keys)
 	m.orig = grow(m.orig, n)
 	m.win = grow(m.win, n)
 	m.pos = grow(m.pos, n)
-	m.ratKeys = grow(m.ratKeys, n)
-	for k, ak := range m.ageKeys {
-		m.orig[k] = ak.idx
-		m.win[k] = p.window(ak.queuedAt, nowMs)
-		r := pool[ak.idx].Rating
+	for k := range keys {
+		i := keys[k].idx
+		m.orig[k] = i
+		m.win[k] = p.window(pool[i].QueuedAtMs, nowMs)
+		r := pool[i].Rating
 		if r == 0 {
 			r = 0 // fold -0 into +0
 		}
-		m.ratKeys[k] = ratKey{r, int32(k)}
+		// Stable on input in age order: equal ratings stay oldest first.
+		keys[k] = keyed{ratingKey(r), int32(k)}
 	}
-	slices.SortFunc(m.ratKeys, func(x, y ratKey) int {
-		switch {
-		case x.rating < y.rating:
-			return -1
-		case x.rating > y.rating:
-			return 1
-		}
-		return int(x.age - y.age)
-	})
+	keys, m.scratch = radixSort(keys, m.scratch, &m.count)
+	m.keys = keys
+
 	m.sAge = grow(m.sAge, n)
 	m.sRat = grow(m.sRat, n)
 	m.runStart = grow(m.runStart, n)
-	for i, rk := range m.ratKeys {
-		m.sAge[i] = rk.age
-		m.sRat[i] = rk.rating
-		m.pos[rk.age] = int32(i)
-		if i > 0 && m.sRat[i-1] == rk.rating {
+	for i, x := range keys {
+		k := x.idx
+		r := pool[m.orig[k]].Rating
+		if r == 0 {
+			r = 0
+		}
+		m.sAge[i] = k
+		m.sRat[i] = r
+		m.pos[k] = int32(i)
+		if i > 0 && keys[i-1].key == x.key {
 			m.runStart[i] = m.runStart[i-1]
 		} else {
 			m.runStart[i] = int32(i)

@@ -32,6 +32,10 @@ func (m *Matcher) balance(mem []int32, teams, teamSize int) []int32 {
 		}
 		d[j] = k
 	}
+	if teamSize == 1 || teams == 1 {
+		// One seat per team (or one team): every deal is the draft order.
+		return d
+	}
 
 	m.teamA = grow(m.teamA, size)
 	m.teamB = grow(m.teamB, size)
