@@ -59,6 +59,12 @@ type testNode struct {
 
 func startTestNode(t *testing.T, rcfg config.Redis, mod func(*config.Config)) *testNode {
 	t.Helper()
+	return startTestNodeWith(t, rcfg, mod, nil)
+}
+
+// startTestNodeWith is startTestNode with the store wrapped (for faults).
+func startTestNodeWith(t *testing.T, rcfg config.Redis, mod func(*config.Config), wrap func(*redisx.Client) Store) *testNode {
+	t.Helper()
 	cfg := config.Default()
 	cfg.NodeID = fmt.Sprintf("node-%s", newID()[:8])
 	cfg.Redis = rcfg
@@ -75,7 +81,11 @@ func startTestNode(t *testing.T, rcfg config.Redis, mod func(*config.Config)) *t
 	}
 	m := NewMetrics(prometheus.NewRegistry())
 	store := config.NewStore(cfg)
-	env := &Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: m, Log: log, Now: time.Now,
+	var st Store = rc
+	if wrap != nil {
+		st = wrap(rc)
+	}
+	env := &Env{Node: cfg.NodeID, Config: store, Store: st, Metrics: m, Log: log, Now: time.Now,
 		Events: NewEvents(rc, cfg.NodeID, func() int64 { return 1000 }, m, nil),
 		Sanctions: redisx.NewSanctions(rc, func() redisx.SanctionPolicy {
 			return redisx.SanctionPolicy{Ladder: cfg.Sanctions.Ladder, Decay: cfg.Sanctions.Decay}
@@ -320,5 +330,41 @@ func TestDeadOwnersRoomIsAdopted(t *testing.T) {
 	alice.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
 	if got := counter(b.metrics.RoomsAdopted.WithLabelValues("duel")); got != 1 {
 		t.Fatalf("rooms adopted by node B: got %v, want 1", got)
+	}
+}
+
+// panickyStore is the real store, except that enqueueing player "boom"
+// panics: a stand-in for a bug.
+type panickyStore struct{ *redisx.Client }
+
+func (s panickyStore) Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueStatus, redisx.Ticket, string, error) {
+	if t.Player == "boom" {
+		panic("test: injected bug")
+	}
+	return s.Client.Enqueue(ctx, t, nowMs)
+}
+
+func TestBugAnswersInternalWithIncidentAndRecovers(t *testing.T) {
+	t.Parallel()
+	n := startTestNodeWith(t, redistest.Config(t), nil, func(c *redisx.Client) Store { return panickyStore{c} })
+	p := n.connect("boom", 1500)
+	p.send(protocol.ClientMessage{Type: protocol.TypeEnqueue, Mode: "duel", Rid: "r1"})
+	e := p.expect(protocol.TypeError)
+	if e["code"] != string(protocol.CodeInternal) || e["rid"] != "r1" {
+		t.Fatalf("got %v, want INTERNAL with rid r1", e)
+	}
+	if id, _ := e["incident_id"].(string); id == "" {
+		t.Fatalf("INTERNAL without incident_id: %v", e)
+	}
+	if msg, _ := e["message"].(string); msg == "" || len(msg) > 80 {
+		t.Fatalf("INTERNAL message %q: want a short sentence without detail", msg)
+	}
+	// The supervisor restarted the session; it still answers.
+	p.send(protocol.ClientMessage{Type: protocol.TypePing, Rid: "r2"})
+	if got := p.expect(protocol.TypePong); got["rid"] != "r2" {
+		t.Fatalf("got %v, want pong r2", got)
+	}
+	if code := p.out.closeCode(); code != 0 {
+		t.Fatalf("connection closed with %d after a bug, want it kept open", code)
 	}
 }

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"encoding/json"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -64,6 +66,7 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 		if a.seed.outbox == nil || m.SessionID != a.seed.outbox.SessionID() {
 			return // a request from a connection that was replaced
 		}
+		defer a.internalError(m.Msg.Rid)
 		a.request(ctx, m.Msg)
 	case *ConnClosed:
 		a.connClosed(ctx, m)
@@ -112,6 +115,23 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 	case *Crash:
 		panic("session: crash injected by /debug/crash")
 	}
+}
+
+// internalError answers a request that hit a bug with INTERNAL and an
+// incident id that the log line with the detail carries too, then lets the
+// panic reach the supervisor, which restarts the actor from Redis.
+func (a *sessionActor) internalError(rid string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	incident := newID()[:16]
+	a.env.Log.Error("internal error serving a request", append(a.logAttrs(), "incident_id", incident, "panic", fmt.Sprint(r),
+		"stack", string(debug.Stack()))...)
+	a.env.Metrics.ClientErrors.WithLabelValues(string(protocol.CodeInternal)).Inc()
+	a.send(&protocol.Error{Type: protocol.TypeError, Rid: rid, Code: protocol.CodeInternal,
+		Message: "Something went wrong on our side.", IncidentID: incident})
+	panic(r)
 }
 
 func (a *sessionActor) logAttrs() []any {

@@ -8,12 +8,13 @@ import (
 
 // uniformPool is n tickets with ratings uniform over 0..3000 and queue times
 // uniform over the minute before at: the benchmark's model of a busy queue.
+// IDs are 32 random hex digits, like the queue actor's.
 func uniformPool(n int, seed uint64, at int64) []Ticket {
 	r := rand.New(rand.NewPCG(seed, 1))
 	pool := make([]Ticket, n)
 	for i := range pool {
 		pool[i] = Ticket{
-			ID:         fmt.Sprintf("ticket-%07d", i),
+			ID:         fmt.Sprintf("%016x%016x", r.Uint64(), r.Uint64()),
 			Rating:     r.Float64() * 3000,
 			QueuedAtMs: at - r.Int64N(60_000),
 		}
@@ -37,8 +38,10 @@ func meanSpread(pool []Ticket, at int64) (float64, int) {
 
 // TestMeanSpread1v1Uniform pins match quality: with 10k tickets uniform over
 // 0..3000 (3.3 per rating point) and a 100-point initial window, pairs are
-// nearly exact. Measured: about 0.2 (Nakama's matcher averages about 50 with
-// a +-100 window); the bound leaves room for seed noise but would catch a
+// nearly exact. Measured 0.69 to 0.79 over seeds 1..20, with 4 to 8
+// tickets left over (isolated once their neighbours paired off; they pair
+// on a later tick as windows widen). Nakama's matcher averages about 50 with
+// a +-100 window. The bounds leave room for seed noise but would catch a
 // matcher that takes any compatible mate instead of the closest.
 func TestMeanSpread1v1Uniform(t *testing.T) {
 	tests := []struct {
@@ -57,8 +60,8 @@ func TestMeanSpread1v1Uniform(t *testing.T) {
 			if mean > 1 {
 				t.Errorf("got mean spread %.3f, want <= 1", mean)
 			}
-			if matched < len(pool)-2 {
-				t.Errorf("got %d tickets matched, want at least %d", matched, len(pool)-2)
+			if want := len(pool) - len(pool)/500; matched < want {
+				t.Errorf("got %d tickets matched, want at least %d", matched, want)
 			}
 		})
 	}

@@ -29,6 +29,10 @@ func randomCase(r *rand.Rand, maxN int) ([]Ticket, Params, int64) {
 	span := []float64{20, 100, 300, 1000}[r.IntN(4)]
 	integer := r.IntN(3) == 0
 	sameTimes := r.IntN(5) == 0
+	idFormat := "t%03d"
+	if r.IntN(4) == 0 {
+		idFormat = "shared-prefix-%d" // ties beyond the 8-byte ID prefix
+	}
 	n := r.IntN(maxN + 1)
 	ids := r.Perm(n)
 	pool := make([]Ticket, n)
@@ -41,7 +45,7 @@ func randomCase(r *rand.Rand, maxN int) ([]Ticket, Params, int64) {
 		if sameTimes {
 			ago = int64(r.IntN(4)) * 1000
 		}
-		pool[i] = Ticket{ID: fmt.Sprintf("t%03d", ids[i]), Rating: rating, QueuedAtMs: at - ago}
+		pool[i] = Ticket{ID: fmt.Sprintf(idFormat, ids[i]), Rating: rating, QueuedAtMs: at - ago}
 	}
 	return pool, p, at
 }

@@ -14,6 +14,8 @@ import (
 // and positions refer to the rating order (rating ascending, then age).
 type Matcher struct {
 	keys, scratch []keyed
+	rat0          []float64 // pool index -> rating
+	idPre         []uint64  // pool index -> first 8 bytes of the ID
 	count         [radixBuckets]int32
 
 	orig []int32   // age rank -> index in pool
@@ -83,19 +85,37 @@ func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 
 // prepare fills the age and rating orders and the alive set, and returns the
 // number of tickets taking part (those with a finite rating).
+//
+// It reads pool sequentially once into dense arrays and otherwise works on
+// those: on a 100k pool, random reads of Ticket structs and ID strings cost
+// more than the sorting.
 func (m *Matcher) prepare(pool []Ticket, p Params, nowMs int64) int {
 	keys := m.keys[:0]
+	m.rat0 = grow(m.rat0, len(pool))
+	m.idPre = grow(m.idPre, len(pool))
 	for i := range pool {
 		r := pool[i].Rating
 		if math.IsNaN(r) || math.IsInf(r, 0) {
 			continue
 		}
+		if r == 0 {
+			r = 0 // fold -0 into +0
+		}
+		m.rat0[i] = r
+		m.idPre[i] = idPrefix(pool[i].ID)
 		keys = append(keys, keyed{timeKey(pool[i].QueuedAtMs), int32(i)})
 	}
 	keys, m.scratch = radixSort(keys, m.scratch, &m.count)
-	// Equal queue times: by ID, then pool index (duplicate IDs must still
-	// give a deterministic order).
+	// Equal queue times: by ID (its first 8 bytes settle almost every tie
+	// without touching the strings), then pool index, so duplicate IDs still
+	// give a deterministic order.
 	byID := func(x, y keyed) int {
+		if a, b := m.idPre[x.idx], m.idPre[y.idx]; a != b {
+			if a < b {
+				return -1
+			}
+			return 1
+		}
 		if c := strings.Compare(pool[x.idx].ID, pool[y.idx].ID); c != 0 {
 			return c
 		}
@@ -125,13 +145,9 @@ func (m *Matcher) prepare(pool []Ticket, p Params, nowMs int64) int {
 	for k := range keys {
 		i := keys[k].idx
 		m.orig[k] = i
-		m.win[k] = p.window(pool[i].QueuedAtMs, nowMs)
-		r := pool[i].Rating
-		if r == 0 {
-			r = 0 // fold -0 into +0
-		}
+		m.win[k] = p.window(timeFromKey(keys[k].key), nowMs)
 		// Stable on input in age order: equal ratings stay oldest first.
-		keys[k] = keyed{ratingKey(r), int32(k)}
+		keys[k] = keyed{ratingKey(m.rat0[i]), int32(k)}
 	}
 	keys, m.scratch = radixSort(keys, m.scratch, &m.count)
 	m.keys = keys
@@ -141,12 +157,8 @@ func (m *Matcher) prepare(pool []Ticket, p Params, nowMs int64) int {
 	m.runStart = grow(m.runStart, n)
 	for i, x := range keys {
 		k := x.idx
-		r := pool[m.orig[k]].Rating
-		if r == 0 {
-			r = 0
-		}
 		m.sAge[i] = k
-		m.sRat[i] = r
+		m.sRat[i] = ratingFromKey(x.key)
 		m.pos[k] = int32(i)
 		if i > 0 && keys[i-1].key == x.key {
 			m.runStart[i] = m.runStart[i-1]

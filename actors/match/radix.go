@@ -51,6 +51,9 @@ func radixSort(xs, tmp []keyed, count *[radixBuckets]int32) (sorted, scratch []k
 // timeKey maps a signed time to an unsigned key with the same order.
 func timeKey(ms int64) uint64 { return uint64(ms) ^ 1<<63 }
 
+// timeFromKey inverts timeKey.
+func timeFromKey(k uint64) int64 { return int64(k ^ 1<<63) }
+
 // ratingKey maps a finite float64 to an unsigned key with the same order
 // (-0 and +0 map alike, callers fold -0 first).
 func ratingKey(r float64) uint64 {
@@ -59,4 +62,25 @@ func ratingKey(r float64) uint64 {
 		return ^b
 	}
 	return b | 1<<63
+}
+
+// ratingFromKey inverts ratingKey.
+func ratingFromKey(k uint64) float64 {
+	if k&(1<<63) != 0 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
+}
+
+// idPrefix returns the first 8 bytes of id big-endian, zero padded: ordering
+// by it agrees with ordering by id wherever the prefixes differ.
+func idPrefix(id string) uint64 {
+	var v uint64
+	for i := 0; i < 8; i++ {
+		v <<= 8
+		if i < len(id) {
+			v |= uint64(id[i])
+		}
+	}
+	return v
 }

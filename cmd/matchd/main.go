@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -95,7 +97,8 @@ func run(args, environ []string) int {
 	for _, m := range cfg.Matchmaking.Modes {
 		metrics.InitMode(m.Name)
 	}
-	events := actors.NewEvents(rc, cfg.NodeID, func() int64 { return store.Get().StateEvents.MaxLen }, metrics, nil)
+	hub := gateway.NewEventHub(gateway.DefaultEventBuffer)
+	events := actors.NewEvents(rc, cfg.NodeID, func() int64 { return store.Get().StateEvents.MaxLen }, metrics, hub.Publish)
 	events.SetEnabled(cfg.StateEvents.Enabled)
 
 	var allocator actors.Allocator
@@ -139,7 +142,7 @@ func run(args, environ []string) int {
 		})
 	}
 	admin := &gateway.Admin{Config: store, Node: node, Events: events, Gatherer: reg, Redis: rc, Server: srv, Log: log,
-		Drain: drain, Sanctions: sanctions, Servers: rc}
+		Drain: drain, Sanctions: sanctions, Servers: rc, Hub: hub}
 
 	clientLn, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -153,6 +156,7 @@ func run(args, environ []string) int {
 	}
 	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	adminHTTP.RegisterOnShutdown(hub.Close) // ends /debug/events streams, which Shutdown would wait for
 	go serve(log, clientHTTP, clientLn)
 	go serve(log, adminHTTP, adminLn)
 	log.Info("matchd serving", "client_addr", clientLn.Addr().String(), "admin_addr", adminLn.Addr().String(),
@@ -160,14 +164,23 @@ func run(args, environ []string) int {
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	for {
-		sig := <-sigs
-		if sig == syscall.SIGHUP {
+	fileChanged := make(chan struct{}, 1)
+	if opts.ConfigFile != "" {
+		go watchFile(ctx, log, opts.ConfigFile, fileChanged)
+	}
+	for running := true; running; {
+		select {
+		case <-fileChanged:
+			log.Info("config file changed, reloading", "file", opts.ConfigFile)
 			reload(log, store, level, events, metrics, args, environ)
-			continue
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload(log, store, level, events, metrics, args, environ)
+				continue
+			}
+			log.Info("signal received, shutting down", "signal", sig.String())
+			running = false
 		}
-		log.Info("signal received, shutting down", "signal", sig.String())
-		break
 	}
 	budget := store.Get().Server.DrainTimeout
 	sctx, cancel := context.WithTimeout(context.Background(), budget)
@@ -180,6 +193,48 @@ func run(args, environ []string) int {
 	_ = adminHTTP.Shutdown(sctx)
 	log.Info("stopped")
 	return 0
+}
+
+// watchFile signals changed whenever path is written or replaced. It
+// watches the directory, since editors and config maps replace the file
+// rather than write it in place, and debounces bursts of events so a
+// half-written file is not read.
+func watchFile(ctx context.Context, log *slog.Logger, path string, changed chan<- struct{}) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
+		return
+	}
+	defer w.Close()
+	abs, _ := filepath.Abs(path)
+	if err := w.Add(filepath.Dir(abs)); err != nil {
+		log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
+		return
+	}
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if filepath.Clean(ev.Name) == abs && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+				debounce = time.After(250 * time.Millisecond)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			log.Warn("config file watch error", "err", err)
+		case <-debounce:
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 func serve(log *slog.Logger, s *http.Server, ln net.Listener) {
