@@ -77,11 +77,13 @@ type playerClaims struct {
 }
 
 func authHMAC(r *http.Request, secret string) (actors.PlayerInfo, error) {
-	tok := ""
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		tok = strings.TrimPrefix(h, "Bearer ")
-	} else {
-		tok = r.URL.Query().Get("token")
+	if secret == "" {
+		// Validation forbids it; refuse rather than verify with an empty key.
+		return actors.PlayerInfo{}, unauthorized("player tokens are not configured")
+	}
+	tok := r.URL.Query().Get("token")
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		tok = h[7:]
 	}
 	if tok == "" {
 		return actors.PlayerInfo{}, unauthorized("a player token is required")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // DecodeError is a client frame that cannot be served; Code says which
@@ -17,7 +18,7 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string { return string(e.Code) + ": " + e.Message }
 
-// MaxRidLen bounds a request id.
+// MaxRidLen bounds a request id, in characters.
 const MaxRidLen = 64
 
 // Decode parses one client frame and checks the fields its type requires.
@@ -37,7 +38,7 @@ func Decode(b []byte) (ClientMessage, error) {
 		if err := json.Unmarshal(r, &m.Rid); err != nil {
 			return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: "rid must be a string"}
 		}
-		if len(m.Rid) > MaxRidLen {
+		if utf8.RuneCountInString(m.Rid) > MaxRidLen {
 			return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: fmt.Sprintf("rid is longer than %d characters", MaxRidLen)}
 		}
 	}
