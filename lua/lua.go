@@ -71,3 +71,8 @@ var DirRelease string
 //
 //go:embed sanction_record.lua
 var SanctionRecord string
+
+// RoomForget frees the players of a room whose record expired unresolved.
+//
+//go:embed room_forget.lua
+var RoomForget string

@@ -16,8 +16,9 @@
 --                      then M pairs of (ticket id, player id)
 -- Reply: {0} when the caller's lease or fence is no longer current (nothing
 --        changed); else {1, ok_1, ..., ok_N} where ok_i is 1 when match i was
---        formed and 0 when one of its tickets had already left the queue
---        (that match alone is skipped; its other tickets stay queued).
+--        formed and 0 when one of its tickets had already left the queue, or
+--        it names a player twice (that match alone is skipped; its other
+--        tickets stay queued).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return {0}
 end
@@ -32,12 +33,14 @@ for i = 1, n do
   local base = a + 3
   a = base + 2 * m
   local ok = 1
+  local seen = {}
   for j = 0, m - 1 do
     local tid, pid = ARGV[base + 2 * j], ARGV[base + 2 * j + 1]
-    if redis.call('HGET', KEYS[5], pid) ~= 'q:' .. tid or not redis.call('ZSCORE', KEYS[3], tid) then
+    if seen[pid] or redis.call('HGET', KEYS[5], pid) ~= 'q:' .. tid or not redis.call('ZSCORE', KEYS[3], tid) then
       ok = 0
       break
     end
+    seen[pid] = true
   end
   if ok == 1 then
     local room = KEYS[8 + i]

@@ -13,7 +13,7 @@ type scripts struct {
 	enqueue, remove, claim               *rueidis.Lua
 	roomReady, roomResolve, roomAdopt    *rueidis.Lua
 	dirClaim, dirTouch, dirRelease       *rueidis.Lua
-	sanctionRecord                       *rueidis.Lua
+	sanctionRecord, roomForget           *rueidis.Lua
 }
 
 func newScripts() scripts {
@@ -31,5 +31,6 @@ func newScripts() scripts {
 		dirTouch:       rueidis.NewLuaScript(lua.DirTouch),
 		dirRelease:     rueidis.NewLuaScript(lua.DirRelease),
 		sanctionRecord: rueidis.NewLuaScript(lua.SanctionRecord),
+		roomForget:     rueidis.NewLuaScript(lua.RoomForget),
 	}
 }

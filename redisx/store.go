@@ -452,15 +452,15 @@ func (c *Client) OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]
 	return out, nil
 }
 
-// DropRoomRef removes a room from the open set and the owners index when its
-// record is gone, so the sweeper does not revisit it forever.
+// DropRoomRef forgets a room whose record is gone: it leaves the open set
+// and the owners index, and its players are freed, so the sweeper does not
+// revisit it and nobody stays "in a room" that no longer exists. A room whose
+// record exists is left alone.
 func (c *Client) DropRoomRef(ctx context.Context, mode, matchID string) error {
-	for _, r := range c.R.DoMulti(ctx,
-		c.R.B().Zrem().Key(c.Keys.Rooms(mode)).Member(matchID).Build(),
-		c.R.B().Hdel().Key(c.Keys.Owners(mode)).Field(matchID).Build()) {
-		if err := r.Error(); err != nil {
-			return fmt.Errorf("redisx: drop room ref: %w", err)
-		}
+	k := c.Keys
+	if err := c.scripts.roomForget.Exec(ctx, c.R, []string{k.Room(mode, matchID), k.Rooms(mode), k.Owners(mode), k.Players(mode)},
+		[]string{matchID}).Error(); err != nil {
+		return fmt.Errorf("redisx: forget room: %w", err)
 	}
 	return nil
 }

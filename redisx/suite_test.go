@@ -61,8 +61,6 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, c *redisx.Client)) {
 	}
 }
 
-func isEmbedded(c *redisx.Client) bool { return c.EmbeddedAddr() != "" }
-
 func open(tb testing.TB, cfg config.Redis) *redisx.Client {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -72,6 +70,8 @@ func open(tb testing.TB, cfg config.Redis) *redisx.Client {
 		tb.Fatalf("redisx.Open(%s): %v", cfg.Mode, err)
 	}
 	tb.Cleanup(c.Close)
+	// Leave a shared server as it was found (runs before Close).
+	tb.Cleanup(func() { _ = redistest.Flush(context.Background(), c.R, cfg.KeyPrefix+":") })
 	return c
 }
 
@@ -175,13 +175,17 @@ func keysUnder(tb testing.TB, c *redisx.Client) []string {
 	return ks
 }
 
-// dump renders every key of the prefix with its type, contents and whether
-// it has a TTL (not the TTL itself, which moves with the clock), so a test
-// can assert that a call changed nothing at all.
-func dump(tb testing.TB, c *redisx.Client) map[string]string {
+// dump renders every key of a mode (those tagged {m:<mode>}) with its type,
+// contents and whether it has a TTL (not the TTL itself, which moves with
+// the clock), so a test can assert that a call changed nothing at all.
+// Parallel subtests share a client and so a prefix, each with a mode.
+func dump(tb testing.TB, c *redisx.Client, mode string) map[string]string {
 	tb.Helper()
 	out := map[string]string{}
 	for _, k := range keysUnder(tb, c) {
+		if !strings.Contains(k, "{m:"+mode+"}") {
+			continue
+		}
 		typ, err := do(tb, c, c.R.B().Type().Key(k).Build()).ToString()
 		if err != nil {
 			tb.Fatalf("TYPE %s: %v", k, err)

@@ -40,7 +40,7 @@ func TestEnqueue(t *testing.T) {
 		// A retry, with another id and time, finds the original ticket.
 		retry := tk
 		retry.ID, retry.QueuedAtMs = "tk-p1-retry", t0+500
-		before := dump(t, c)
+		before := dump(t, c, mode)
 		st, got, _, err = c.Enqueue(ctx, retry, t0+501)
 		if err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestEnqueue(t *testing.T) {
 			t.Fatalf("repeat Enqueue: got (%d, id %s, queued %d), want (existing, id %s, queued %d)",
 				st, got.ID, got.QueuedAtMs, tk.ID, tk.QueuedAtMs)
 		}
-		sameDump(t, before, dump(t, c))
+		sameDump(t, before, dump(t, c, mode))
 
 		// p2 queued earlier in priority but began this wait later; p3 is
 		// in another mode and must not show up here.
@@ -162,7 +162,7 @@ func TestRemoveTicket(t *testing.T) {
 				}
 				// A bystander whose ticket must survive every case.
 				other := enqueue(t, c, ticket(mode, "p2", t0+1))
-				before := dump(t, c)
+				before := dump(t, c, mode)
 
 				ok, e, err := c.RemoveTicket(ctx, mode, "p1", tc.ticketID(tk))
 				if err != nil {
@@ -172,7 +172,7 @@ func TestRemoveTicket(t *testing.T) {
 					t.Fatalf("RemoveTicket: got (%v, %+v), want (%v, %+v)", ok, e, tc.wantOK, tc.wantEntry(tk))
 				}
 				if !ok {
-					sameDump(t, before, dump(t, c))
+					sameDump(t, before, dump(t, c, mode))
 					return
 				}
 				if _, in := zscore(t, c, k.Queue(mode), tk.ID); in {
@@ -211,7 +211,7 @@ func TestTicketWhileInRoom(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, mode := t.Context(), "duel"
 		formRoom(t, c, mode, "m1", "p1", "p2")
-		before := dump(t, c)
+		before := dump(t, c, mode)
 
 		ok, e, err := c.RemoveTicket(ctx, mode, "p1", "")
 		if err != nil || ok || e != entry('m', "m1") {
@@ -228,7 +228,7 @@ func TestTicketWhileInRoom(t *testing.T) {
 		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry('m', "m1") {
 			t.Errorf("PlayerEntry: got %+v, want m:m1", e)
 		}
-		sameDump(t, before, dump(t, c))
+		sameDump(t, before, dump(t, c, mode))
 	})
 }
 

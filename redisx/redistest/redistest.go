@@ -76,19 +76,38 @@ func startShared() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	// The server must not outlive the test binary, which has no exit hook
+	// here (an orphaned redis-server is not reaped: it runs on). A shell
+	// holds it and kills it when its stdin reaches EOF; stdin is a pipe
+	// whose write end only this process holds, which the kernel closes
+	// however the test binary ends (return, panic, kill on timeout).
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("/bin/sh", "-c", `"$0" "$@" </dev/null & pid=$!; read -r _ || true; kill "$pid" 2>/dev/null; wait "$pid"`,
+		bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	cmd.Stdin = pr
 	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
 		return "", err
 	}
+	pr.Close()
 	a := fmt.Sprintf("127.0.0.1:%d", port)
-	// The server outlives the test binary only until the OS reaps it; the
-	// test binary is short-lived, and make test uses its own server anyway.
 	if err := WaitReady(a, 10*time.Second); err != nil {
-		_ = cmd.Process.Kill()
+		pw.Close()
+		_ = cmd.Wait()
 		return "", err
 	}
+	lifeline = pw
 	return a, nil
 }
+
+// lifeline is the write end of the shared server's stdin pipe. It is kept
+// referenced so that no finalizer closes it: it must stay open for exactly
+// as long as this process runs.
+var lifeline *os.File
 
 // WaitReady waits until a Redis at addr answers PING.
 func WaitReady(addr string, d time.Duration) error {

@@ -1,0 +1,223 @@
+package redisx_test
+
+// Benchmarks of every hot script through its wrapper, on a real
+// redis-server only (MATCHD_TEST_REDIS_ADDR, or one started for the run).
+// Each sets up its own prefix and deletes its keys afterwards; setup is
+// outside the timer.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matchd/matchd/redisx"
+	"github.com/matchd/matchd/redisx/redistest"
+)
+
+func benchClient(b *testing.B) *redisx.Client {
+	b.Helper()
+	return open(b, redistest.Config(b))
+}
+
+// fill queues n tickets (players b000000...) in mode, concurrently so that
+// rueidis pipelines them.
+func fill(b *testing.B, c *redisx.Client, mode string, n int) []redisx.Ticket {
+	b.Helper()
+	tks := make([]redisx.Ticket, n)
+	for i := range tks {
+		tks[i] = ticket(mode, fmt.Sprintf("b%07d", i), t0+int64(i))
+	}
+	const workers = 64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if _, _, _, err := c.Enqueue(context.Background(), tks[i], tks[i].QueuedAtMs); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	return tks
+}
+
+// rooms forms n duel rooms (two tickets each) in batches of 50, returning
+// their match ids and members.
+func rooms(b *testing.B, c *redisx.Client, mode string, n int) ([]string, [][2]string) {
+	b.Helper()
+	tks := fill(b, c, mode, 2*n)
+	l := lease(b, c, mode, time.Hour)
+	ids := make([]string, n)
+	members := make([][2]string, n)
+	for start := 0; start < n; start += 50 {
+		var batch []redisx.ClaimMatch
+		for i := start; i < min(start+50, n); i++ {
+			ids[i] = fmt.Sprintf("m%07d", i)
+			members[i] = [2]string{tks[2*i].Player, tks[2*i+1].Player}
+			batch = append(batch, cm(ids[i], tks[2*i], tks[2*i+1]))
+		}
+		a := claimArgs
+		a.RoomTTL = time.Hour
+		formed, err := c.Claim(context.Background(), mode, l, a, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, ok := range formed {
+			if !ok {
+				b.Fatalf("setup: match %s not formed", batch[i].MatchID)
+			}
+		}
+	}
+	return ids, members
+}
+
+func BenchmarkEnqueue(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		c := benchClient(b)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			tk := ticket("duel", fmt.Sprintf("b%07d", i), t0+int64(i))
+			if st, _, _, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil || st != redisx.EnqueueCreated {
+				b.Fatalf("Enqueue: %d, %v", st, err)
+			}
+		}
+	})
+	// Many sessions enqueueing at once, as a node under load does: rueidis
+	// pipelines concurrent calls on one connection.
+	b.Run("parallel", func(b *testing.B) {
+		c := benchClient(b)
+		ctx := context.Background()
+		var mu sync.Mutex
+		next := 0
+		b.SetParallelism(16) // 16 callers per CPU
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				tk := ticket("duel", fmt.Sprintf("b%07d", i), t0+int64(i))
+				if _, _, _, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkClaim(b *testing.B) {
+	for _, perCall := range []int{1, 50} {
+		b.Run(fmt.Sprintf("matches=%d", perCall), func(b *testing.B) {
+			c := benchClient(b)
+			ctx, mode := context.Background(), "duel"
+			tks := fill(b, c, mode, 2*perCall*b.N)
+			l := lease(b, c, mode, time.Hour)
+			batches := make([][]redisx.ClaimMatch, b.N)
+			for i := range batches {
+				for j := range perCall {
+					x := 2 * (i*perCall + j)
+					batches[i] = append(batches[i], cm(fmt.Sprintf("m%07d", x/2), tks[x], tks[x+1]))
+				}
+			}
+			a := claimArgs
+			a.RoomTTL = time.Hour
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				formed, err := c.Claim(ctx, mode, l, a, batches[i])
+				if err != nil || len(formed) != perCall || !formed[0] {
+					b.Fatalf("Claim: %v, %v", formed, err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perCall), "ns/match")
+		})
+	}
+}
+
+func BenchmarkMarkReady(b *testing.B) {
+	c := benchClient(b)
+	ctx, mode := context.Background(), "duel"
+	ids, members := rooms(b, c, mode, (b.N+1)/2)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := c.MarkReady(ctx, mode, ids[i/2], members[i/2][i%2])
+		if err != nil || !r.New {
+			b.Fatalf("MarkReady: %+v, %v", r, err)
+		}
+	}
+}
+
+func BenchmarkResolve(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		ready int // members marked ready before the resolve
+		r     redisx.Resolution
+		want  string
+	}{
+		{"start", 2, redisx.Resolution{Outcome: "start", FinishedTTL: time.Minute, NowMs: t0}, "started"},
+		{"cancel_requeue_one", 1, redisx.Resolution{Outcome: "cancel", Reason: "loading_timeout", FinishedTTL: time.Minute, NowMs: t0}, "cancelled"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := benchClient(b)
+			ctx, mode := context.Background(), "duel"
+			ids, members := rooms(b, c, mode, b.N)
+			for i := range ids {
+				for _, p := range members[i][:tc.ready] {
+					if _, err := c.MarkReady(ctx, mode, ids[i], p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r, err := c.Resolve(ctx, mode, ids[i], tc.r)
+				if err != nil || r.Status != "ok" || r.State != tc.want {
+					b.Fatalf("Resolve: %+v, %v", r, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkLockExtend(b *testing.B) {
+	c := benchClient(b)
+	ctx := context.Background()
+	l := lease(b, c, "duel", time.Minute)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if ok, err := c.ExtendLock(ctx, "duel", l.Token, time.Minute); err != nil || !ok {
+			b.Fatalf("ExtendLock: %v, %v", ok, err)
+		}
+	}
+}
+
+// BenchmarkPing is the round-trip floor the script benchmarks sit on.
+func BenchmarkPing(b *testing.B) {
+	c := benchClient(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Ping(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

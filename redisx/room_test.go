@@ -1,0 +1,555 @@
+package redisx_test
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/matchd/matchd/redisx"
+)
+
+const finishedTTL = 5 * time.Second
+
+func TestMarkReady(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "duel"
+		formRoom(t, c, mode, "m1", "p1", "p2", "p3")
+		members := []string{"p1", "p2", "p3"}
+
+		for i, tc := range []struct {
+			player    string
+			wantState string
+			wantNew   bool
+			wantReady []string
+		}{
+			{"p2", "loading", true, []string{"p2"}},
+			{"p2", "loading", false, []string{"p2"}},
+			{"p1", "loading", true, []string{"p1", "p2"}},
+			{"stranger", "not_member", false, nil},
+			{"p1", "loading", false, []string{"p1", "p2"}},
+		} {
+			r, err := c.MarkReady(ctx, mode, "m1", tc.player)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := redisx.ReadyResult{State: tc.wantState, New: tc.wantNew, Ready: tc.wantReady}
+			if tc.wantState == "loading" {
+				want.Members, want.Owner = members, owner
+			}
+			if r.State != want.State || r.New != want.New || r.Owner != want.Owner ||
+				!slices.Equal(r.Members, want.Members) || !slices.Equal(r.Ready, want.Ready) {
+				t.Errorf("step %d MarkReady(%s): got %+v, want %+v", i+1, tc.player, r, want)
+			}
+		}
+		if _, ok := hget(t, c, c.Keys.Room(mode, "m1"), "r:stranger"); ok {
+			t.Errorf("a non-member's mark was written")
+		}
+		room, _, _ := c.Room(ctx, mode, "m1")
+		if want := map[string]bool{"p1": true, "p2": true}; len(room.Ready) != 2 || !room.Ready["p1"] || !room.Ready["p2"] {
+			t.Errorf("Room().Ready: got %v, want %v", room.Ready, want)
+		}
+
+		before := dump(t, c, mode)
+		r, err := c.MarkReady(ctx, mode, "nope", "p1")
+		if err != nil || r.State != "gone" || r.New {
+			t.Errorf("MarkReady on a missing room: got %+v, %v; want state gone", r, err)
+		}
+		sameDump(t, before, dump(t, c, mode))
+
+		// After a resolve the mark no longer applies; the state says why.
+		markReady(t, c, mode, "m1", "p3")
+		if res, _ := c.Resolve(ctx, mode, "m1", redisx.Resolution{Outcome: "allocating", FinishedTTL: finishedTTL, NowMs: t0}); res.Status != "ok" {
+			t.Fatalf("Resolve allocating: got %+v", res)
+		}
+		for _, want := range []string{"allocating", "started"} {
+			if want == "started" {
+				if res, _ := c.Resolve(ctx, mode, "m1", redisx.Resolution{Outcome: "start", FinishedTTL: finishedTTL, NowMs: t0}); res.Status != "ok" {
+					t.Fatalf("Resolve start: got %+v", res)
+				}
+			}
+			r, err := c.MarkReady(ctx, mode, "m1", "p1")
+			if err != nil || r.State != want || r.New || r.Owner != owner || !slices.Equal(r.Ready, members) {
+				t.Errorf("MarkReady in %s: got %+v, %v; want state %s, not new, all ready", want, r, err, want)
+			}
+		}
+
+		formRoom(t, c, mode, "m2", "q1", "q2")
+		if res, _ := c.Resolve(ctx, mode, "m2", redisx.Resolution{Outcome: "cancel", Reason: "loading_timeout", FinishedTTL: finishedTTL, NowMs: t0}); res.Status != "ok" {
+			t.Fatalf("Resolve cancel: got %+v", res)
+		}
+		before = dump(t, c, mode)
+		r, err = c.MarkReady(ctx, mode, "m2", "q1")
+		if err != nil || r.State != "cancelled" || r.New || len(r.Ready) != 0 {
+			t.Errorf("MarkReady in a cancelled room: got %+v, %v; want state cancelled, nothing marked", r, err)
+		}
+		sameDump(t, before, dump(t, c, mode))
+	})
+}
+
+// entries returns the entries of the given players in mode's players hash
+// ("" for none).
+func entries(t *testing.T, c *redisx.Client, mode string, players ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range players {
+		out[p], _ = hget(t, c, c.Keys.Players(mode), p)
+	}
+	return out
+}
+
+// assertRequeued checks that each player is back in the queue with the very
+// ticket they had, at its original priority, with a fresh wait from nowMs.
+func assertRequeued(t *testing.T, c *redisx.Client, mode string, nowMs int64, tks map[string]redisx.Ticket, players ...string) {
+	t.Helper()
+	k := c.Keys
+	for _, p := range players {
+		tk := tks[p]
+		if s, ok := zscore(t, c, k.Queue(mode), tk.ID); !ok || int64(s) != tk.QueuedAtMs {
+			t.Errorf("requeued %s: ZSCORE q got %d (present %v), want the original %d", p, int64(s), ok, tk.QueuedAtMs)
+		}
+		if js, _ := hget(t, c, k.Tickets(mode), tk.ID); js != ticketJSON(t, tk) {
+			t.Errorf("requeued %s: HGET t got %s, want %s", p, js, ticketJSON(t, tk))
+		}
+		if e, _ := hget(t, c, k.Players(mode), p); e != "q:"+tk.ID {
+			t.Errorf("requeued %s: HGET pl got %q, want %q", p, e, "q:"+tk.ID)
+		}
+		if s, ok := zscore(t, c, k.Waits(mode), tk.ID); !ok || int64(s) != nowMs {
+			t.Errorf("requeued %s: ZSCORE w got %d (present %v), want a fresh wait %d", p, int64(s), ok, nowMs)
+		}
+	}
+}
+
+// assertGoneFromMode checks that players hold nothing in mode any more.
+func assertGoneFromMode(t *testing.T, c *redisx.Client, mode string, tks map[string]redisx.Ticket, players ...string) {
+	t.Helper()
+	for _, p := range players {
+		if e, ok := hget(t, c, c.Keys.Players(mode), p); ok {
+			t.Errorf("%s: players entry %q, want none", p, e)
+		}
+		if _, ok := zscore(t, c, c.Keys.Queue(mode), tks[p].ID); ok {
+			t.Errorf("%s: ticket back in q, want not", p)
+		}
+	}
+}
+
+// assertFinished checks that a resolved room left the open set and got the
+// short finished TTL.
+func assertFinished(t *testing.T, c *redisx.Client, mode, match, state string) {
+	t.Helper()
+	if _, ok := zscore(t, c, c.Keys.Rooms(mode), match); ok {
+		t.Errorf("room %s still in rooms ZSET after resolve", match)
+	}
+	if o, ok := hget(t, c, c.Keys.Owners(mode), match); ok {
+		t.Errorf("room %s still in the owners index (%s) after resolve", match, o)
+	}
+	if ttl := pttl(t, c, c.Keys.Room(mode, match)); ttl <= 0 || ttl > finishedTTL.Milliseconds() {
+		t.Errorf("room %s PTTL: got %d, want in (0, %d]", match, ttl, finishedTTL.Milliseconds())
+	}
+	if st, _ := hget(t, c, c.Keys.Room(mode, match), "state"); st != state {
+		t.Errorf("room %s state: got %q, want %q", match, st, state)
+	}
+}
+
+func res(outcome string) redisx.Resolution {
+	return redisx.Resolution{Outcome: outcome, FinishedTTL: finishedTTL, NowMs: t0 + 60_000}
+}
+
+func cancel(reason, leaver string, all bool) redisx.Resolution {
+	r := res("cancel")
+	r.Reason, r.Leaver, r.RequeueAll = reason, leaver, all
+	return r
+}
+
+func sameResult(got, want redisx.ResolveResult) bool {
+	return got.Status == want.Status && got.State == want.State &&
+		slices.Equal(got.Requeued, want.Requeued) && slices.Equal(got.NoShows, want.NoShows)
+}
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		t.Run("start_not_ready", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "start_not_ready"
+			formRoom(t, c, mode, "m1", "p1", "p2")
+			markReady(t, c, mode, "m1", "p1")
+			for _, outcome := range []string{"start", "allocating"} {
+				before := dump(t, c, mode)
+				got, err := c.Resolve(ctx, mode, "m1", res(outcome))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := (redisx.ResolveResult{Status: "not_ready", State: "loading"}); !sameResult(got, want) {
+					t.Errorf("Resolve %s with p2 loading: got %+v, want %+v", outcome, got, want)
+				}
+				sameDump(t, before, dump(t, c, mode))
+			}
+		})
+
+		t.Run("start", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "start"
+			formRoom(t, c, mode, "m1", "p1", "p2")
+			markReady(t, c, mode, "m1", "p1", "p2")
+			r := res("start")
+			r.Server = json.RawMessage(`{"addr":"10.0.0.1:7777","token":"x"}`)
+			got, err := c.Resolve(ctx, mode, "m1", r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (redisx.ResolveResult{Status: "ok", State: "started"}); !sameResult(got, want) {
+				t.Fatalf("Resolve start: got %+v, want %+v", got, want)
+			}
+			if e := entries(t, c, mode, "p1", "p2"); e["p1"] != "" || e["p2"] != "" {
+				t.Errorf("players entries after start: got %v, want none", e)
+			}
+			assertFinished(t, c, mode, "m1", "started")
+			room, _, _ := c.Room(ctx, mode, "m1")
+			if string(room.Server) != string(r.Server) {
+				t.Errorf("room server: got %s, want %s", room.Server, r.Server)
+			}
+			if ended, _ := hget(t, c, c.Keys.Room(mode, "m1"), "ended"); ended != itoa(r.NowMs) {
+				t.Errorf("room ended: got %q, want %d", ended, r.NowMs)
+			}
+			// The players are free to queue again.
+			enqueue(t, c, ticket(mode, "p1", t0+70_000))
+		})
+
+		t.Run("start_without_server", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "start_nil"
+			formRoom(t, c, mode, "m1", "p1", "p2")
+			markReady(t, c, mode, "m1", "p1", "p2")
+			if got, _ := c.Resolve(ctx, mode, "m1", res("start")); got.Status != "ok" {
+				t.Fatalf("Resolve start: got %+v", got)
+			}
+			if s, _ := hget(t, c, c.Keys.Room(mode, "m1"), "server"); s != "null" {
+				t.Errorf("room server: got %q, want null", s)
+			}
+		})
+
+		t.Run("allocating_then_start", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "alloc_start"
+			formRoom(t, c, mode, "m1", "p1", "p2")
+			markReady(t, c, mode, "m1", "p1", "p2")
+			got, err := c.Resolve(ctx, mode, "m1", res("allocating"))
+			if want := (redisx.ResolveResult{Status: "ok", State: "allocating"}); err != nil || !sameResult(got, want) {
+				t.Fatalf("Resolve allocating: got %+v, %v; want %+v", got, err, want)
+			}
+			// Still open: in the rooms set, players still seated, long TTL.
+			if _, ok := zscore(t, c, c.Keys.Rooms(mode), "m1"); !ok {
+				t.Errorf("allocating room left the rooms ZSET")
+			}
+			if o, _ := hget(t, c, c.Keys.Owners(mode), "m1"); o != owner {
+				t.Errorf("allocating room owners entry: got %q, want %q", o, owner)
+			}
+			if e := entries(t, c, mode, "p1", "p2"); e["p1"] != "m:m1" || e["p2"] != "m:m1" {
+				t.Errorf("players entries while allocating: got %v, want m:m1", e)
+			}
+			if ttl := pttl(t, c, c.Keys.Room(mode, "m1")); ttl <= finishedTTL.Milliseconds() {
+				t.Errorf("allocating room PTTL: got %d, want the loading TTL (> %d)", ttl, finishedTTL.Milliseconds())
+			}
+			before := dump(t, c, mode)
+			got, _ = c.Resolve(ctx, mode, "m1", res("allocating"))
+			if want := (redisx.ResolveResult{Status: "already", State: "allocating"}); !sameResult(got, want) {
+				t.Errorf("second Resolve allocating: got %+v, want %+v", got, want)
+			}
+			sameDump(t, before, dump(t, c, mode))
+
+			got, _ = c.Resolve(ctx, mode, "m1", res("start"))
+			if want := (redisx.ResolveResult{Status: "ok", State: "started"}); !sameResult(got, want) {
+				t.Fatalf("Resolve start after allocating: got %+v, want %+v", got, want)
+			}
+			assertFinished(t, c, mode, "m1", "started")
+		})
+
+		t.Run("allocating_then_cancel_requeue_all", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "alloc_cancel"
+			tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3", "p4")
+			markReady(t, c, mode, "m1", "p1", "p2", "p3", "p4")
+			if got, _ := c.Resolve(ctx, mode, "m1", res("allocating")); got.Status != "ok" {
+				t.Fatalf("Resolve allocating: got %+v", got)
+			}
+			r := cancel("allocation_failed", "", true)
+			got, err := c.Resolve(ctx, mode, "m1", r)
+			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p2", "p3", "p4"}}
+			if err != nil || !sameResult(got, want) {
+				t.Fatalf("Resolve cancel allocation_failed: got %+v, %v; want %+v", got, err, want)
+			}
+			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p2", "p3", "p4")
+			assertFinished(t, c, mode, "m1", "cancelled")
+			room, _, _ := c.Room(ctx, mode, "m1")
+			if room.Reason != "allocation_failed" || room.Leaver != "" || !slices.Equal(room.Requeued, want.Requeued) || len(room.NoShows) != 0 {
+				t.Errorf("room outcome: got reason %q leaver %q requeued %v no_shows %v", room.Reason, room.Leaver, room.Requeued, room.NoShows)
+			}
+		})
+
+		t.Run("cancel_loading_timeout", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "timeout"
+			tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3", "p4")
+			bystander := enqueue(t, c, ticket(mode, "p9", t0+5))
+			markReady(t, c, mode, "m1", "p1", "p3")
+			r := cancel("loading_timeout", "", false)
+			got, err := c.Resolve(ctx, mode, "m1", r)
+			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p3"}, NoShows: []string{"p2", "p4"}}
+			if err != nil || !sameResult(got, want) {
+				t.Fatalf("Resolve cancel loading_timeout: got %+v, %v; want %+v", got, err, want)
+			}
+			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p3")
+			assertGoneFromMode(t, c, mode, tks, "p2", "p4")
+			assertFinished(t, c, mode, "m1", "cancelled")
+			if n, _ := c.QueueLen(ctx, mode); n != 3 {
+				t.Errorf("QueueLen: got %d, want 3 (two requeued and a bystander)", n)
+			}
+			// Their place in the queue: original priorities, ahead of the bystander.
+			ids, _ := c.R.Do(ctx, c.R.B().Zrange().Key(c.Keys.Queue(mode)).Min("0").Max("-1").Build()).AsStrSlice()
+			if want := []string{tks["p1"].ID, bystander.ID, tks["p3"].ID}; !slices.Equal(ids, want) {
+				t.Errorf("queue order: got %v, want %v", ids, want)
+			}
+			// A requeued player's enqueue finds the same ticket.
+			st, tk, _, _ := c.Enqueue(ctx, ticket(mode, "p1", t0+99_000), t0+99_000)
+			if st != redisx.EnqueueExisting || tk != tks["p1"] {
+				t.Errorf("Enqueue after requeue: got (%d, %+v), want (existing, %+v)", st, tk, tks["p1"])
+			}
+			room, _, _ := c.Room(ctx, mode, "m1")
+			if room.Reason != "loading_timeout" || !slices.Equal(room.Requeued, want.Requeued) || !slices.Equal(room.NoShows, want.NoShows) {
+				t.Errorf("room outcome: got reason %q requeued %v no_shows %v", room.Reason, room.Requeued, room.NoShows)
+			}
+		})
+
+		t.Run("cancel_player_left", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "left"
+			tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3")
+			markReady(t, c, mode, "m1", "p1", "p2") // p3 has not loaded
+			r := cancel("player_left", "p2", false)
+			got, err := c.Resolve(ctx, mode, "m1", r)
+			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p3"}}
+			if err != nil || !sameResult(got, want) {
+				t.Fatalf("Resolve cancel player_left: got %+v, %v; want %+v", got, err, want)
+			}
+			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p3")
+			assertGoneFromMode(t, c, mode, tks, "p2")
+			assertFinished(t, c, mode, "m1", "cancelled")
+			room, _, _ := c.Room(ctx, mode, "m1")
+			if room.Reason != "player_left" || room.Leaver != "p2" || len(room.NoShows) != 0 {
+				t.Errorf("room outcome: got reason %q leaver %q no_shows %v", room.Reason, room.Leaver, room.NoShows)
+			}
+		})
+
+		t.Run("cancel_requeue_all_from_loading", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "all_loading"
+			tks := formRoom(t, c, mode, "m1", "p1", "p2")
+			r := cancel("allocation_failed", "", true)
+			got, _ := c.Resolve(ctx, mode, "m1", r)
+			if want := (redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p2"}}); !sameResult(got, want) {
+				t.Fatalf("Resolve: got %+v, want %+v", got, want)
+			}
+			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p2")
+		})
+
+		t.Run("gone", func(t *testing.T) {
+			t.Parallel()
+			ctx, mode := t.Context(), "gone"
+			formRoom(t, c, mode, "m0", "p1", "p2") // other keys of the mode exist
+			for _, r := range []redisx.Resolution{res("start"), res("allocating"), cancel("loading_timeout", "", false), cancel("player_left", "p1", false)} {
+				before := dump(t, c, mode)
+				got, err := c.Resolve(ctx, mode, "nope", r)
+				if want := (redisx.ResolveResult{Status: "gone"}); err != nil || !sameResult(got, want) {
+					t.Errorf("Resolve %s of a missing room: got %+v, %v; want %+v", r.Outcome, got, err, want)
+				}
+				sameDump(t, before, dump(t, c, mode))
+			}
+		})
+
+		// A resolved room answers "already" with its outcome to every later
+		// resolve, whatever it asks for, and nothing changes.
+		for _, fin := range []struct {
+			name string
+			r    redisx.Resolution
+			want redisx.ResolveResult
+		}{
+			{"started", res("start"), redisx.ResolveResult{Status: "already", State: "started"}},
+			{"cancelled", cancel("loading_timeout", "", false),
+				redisx.ResolveResult{Status: "already", State: "cancelled", Requeued: []string{"p1", "p2"}, NoShows: []string{"p3"}}},
+		} {
+			t.Run("already_"+fin.name, func(t *testing.T) {
+				t.Parallel()
+				ctx, mode := t.Context(), "already_"+fin.name
+				formRoom(t, c, mode, "m1", "p1", "p2", "p3")
+				markReady(t, c, mode, "m1", "p1", "p2")
+				if fin.name == "started" {
+					markReady(t, c, mode, "m1", "p3")
+				}
+				if got, _ := c.Resolve(ctx, mode, "m1", fin.r); got.Status != "ok" {
+					t.Fatalf("first Resolve: got %+v", got)
+				}
+				for _, r := range []redisx.Resolution{
+					res("start"), res("allocating"),
+					cancel("loading_timeout", "", false), cancel("player_left", "p1", false), cancel("allocation_failed", "", true),
+				} {
+					before := dump(t, c, mode)
+					got, err := c.Resolve(ctx, mode, "m1", r)
+					if err != nil || !sameResult(got, fin.want) {
+						t.Errorf("Resolve %s %s on a %s room: got %+v, %v; want %+v", r.Outcome, r.Reason, fin.name, got, err, fin.want)
+					}
+					sameDump(t, before, dump(t, c, mode))
+				}
+			})
+		}
+	})
+}
+
+func TestAdoptRoom(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		for _, tc := range []struct {
+			name     string
+			state    func(t *testing.T, mode string) // brings m1 into the state
+			oldOwner string
+			want     bool
+		}{
+			{"loading", func(*testing.T, string) {}, owner, true},
+			{"allocating", func(t *testing.T, mode string) {
+				markReady(t, c, mode, "m1", "p1", "p2")
+				if got, _ := c.Resolve(t.Context(), mode, "m1", res("allocating")); got.Status != "ok" {
+					t.Fatalf("Resolve allocating: got %+v", got)
+				}
+			}, owner, true},
+			{"wrong_old_owner", func(*testing.T, string) {}, "node-z", false},
+			{"started", func(t *testing.T, mode string) {
+				markReady(t, c, mode, "m1", "p1", "p2")
+				if got, _ := c.Resolve(t.Context(), mode, "m1", res("start")); got.Status != "ok" {
+					t.Fatalf("Resolve start: got %+v", got)
+				}
+			}, owner, false},
+			{"cancelled", func(t *testing.T, mode string) {
+				if got, _ := c.Resolve(t.Context(), mode, "m1", cancel("loading_timeout", "", false)); got.Status != "ok" {
+					t.Fatalf("Resolve cancel: got %+v", got)
+				}
+			}, owner, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				ctx, mode := t.Context(), tc.name
+				formRoom(t, c, mode, "m1", "p1", "p2")
+				tc.state(t, mode)
+				before := dump(t, c, mode)
+				ok, err := c.AdoptRoom(ctx, mode, "m1", tc.oldOwner, "node-b")
+				if err != nil || ok != tc.want {
+					t.Fatalf("AdoptRoom(%s -> node-b): got %v, %v; want %v", tc.oldOwner, ok, err, tc.want)
+				}
+				if !ok {
+					sameDump(t, before, dump(t, c, mode))
+					return
+				}
+				if o, _ := hget(t, c, c.Keys.Room(mode, "m1"), "owner"); o != "node-b" {
+					t.Errorf("owner after adoption: got %q, want node-b", o)
+				}
+				if owners, _ := c.RoomOwners(ctx, mode); owners["m1"] != "node-b" || len(owners) != 1 {
+					t.Errorf("RoomOwners after adoption: got %v, want m1 -> node-b", owners)
+				}
+				// The old owner cannot adopt it back on a stale read.
+				if ok, _ := c.AdoptRoom(ctx, mode, "m1", owner, "node-c"); ok {
+					t.Errorf("second AdoptRoom from the old owner: got true, want false")
+				}
+				if r, _ := c.MarkReady(ctx, mode, "m1", "p1"); r.Owner != "node-b" {
+					t.Errorf("MarkReady owner after adoption: got %q, want node-b", r.Owner)
+				}
+			})
+		}
+		t.Run("gone", func(t *testing.T) {
+			t.Parallel()
+			if ok, err := c.AdoptRoom(t.Context(), "gone", "nope", owner, "node-b"); err != nil || ok {
+				t.Errorf("AdoptRoom of a missing room: got %v, %v; want false", ok, err)
+			}
+			if exists(t, c, c.Keys.Room("gone", "nope")) {
+				t.Errorf("AdoptRoom created a missing room")
+			}
+		})
+	})
+}
+
+func TestOpenRooms(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "duel"
+		tks := enqueueAll(t, c, mode, "p1", "p2", "p3", "p4", "p5", "p6")
+		l := lease(t, c, mode, time.Minute)
+		for i, m := range []redisx.ClaimMatch{cm("late", tks["p1"], tks["p2"]), cm("early", tks["p3"], tks["p4"]), cm("mid", tks["p5"], tks["p6"])} {
+			a := claimArgs
+			a.DeadlineMs = []int64{t0 + 3000, t0 + 1000, t0 + 2000}[i]
+			if formed, err := c.Claim(ctx, mode, l, a, []redisx.ClaimMatch{m}); err != nil || !formed[0] {
+				t.Fatalf("Claim(%s): %v %v", m.MatchID, formed, err)
+			}
+		}
+		for _, tc := range []struct {
+			before int64
+			want   []redisx.RoomRef
+		}{
+			{t0 + 999, []redisx.RoomRef{}},
+			{t0 + 1000, []redisx.RoomRef{ref("early", t0+1000)}},
+			{t0 + 2500, []redisx.RoomRef{ref("early", t0+1000), ref("mid", t0+2000)}},
+			{t0 + 9999, []redisx.RoomRef{ref("early", t0+1000), ref("mid", t0+2000), ref("late", t0+3000)}},
+		} {
+			got, err := c.OpenRooms(ctx, mode, tc.before)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("OpenRooms(t0+%d): got %v, %v; want %v", tc.before-t0, got, err, tc.want)
+			}
+		}
+		// A room whose record exists is never forgotten: it must be resolved.
+		if err := c.DropRoomRef(ctx, mode, "mid"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := c.OpenRooms(ctx, mode, t0+9999); len(got) != 3 {
+			t.Errorf("DropRoomRef of a live room changed the open set: got %v, want all 3", got)
+		}
+		// Once its record is gone, the references go too.
+		if err := c.R.Do(ctx, c.R.B().Del().Key(c.Keys.Room(mode, "mid")).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DropRoomRef(ctx, mode, "mid"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DropRoomRef(ctx, mode, "never"); err != nil {
+			t.Errorf("DropRoomRef of an unknown match: %v", err)
+		}
+		got, _ := c.OpenRooms(ctx, mode, t0+9999)
+		if want := []redisx.RoomRef{ref("early", t0+1000), ref("late", t0+3000)}; !slices.Equal(got, want) {
+			t.Errorf("OpenRooms after DropRoomRef(mid): got %v, want %v", got, want)
+		}
+		owners, err := c.RoomOwners(ctx, mode)
+		if want := map[string]string{"early": owner, "late": owner}; err != nil || !maps.Equal(owners, want) {
+			t.Errorf("RoomOwners after DropRoomRef(mid): got %v, %v; want %v", owners, err, want)
+		}
+		// A resolve takes a room out of the open set.
+		markReady(t, c, mode, "early", "p3", "p4")
+		if r, _ := c.Resolve(ctx, mode, "early", res("start")); r.Status != "ok" {
+			t.Fatalf("Resolve: %+v", r)
+		}
+		got, _ = c.OpenRooms(ctx, mode, t0+9999)
+		if want := []redisx.RoomRef{ref("late", t0+3000)}; !slices.Equal(got, want) {
+			t.Errorf("OpenRooms after resolve: got %v, want %v", got, want)
+		}
+		if owners, _ := c.RoomOwners(ctx, mode); !maps.Equal(owners, map[string]string{"late": owner}) {
+			t.Errorf("RoomOwners after resolve: got %v, want late only", owners)
+		}
+		if owners, err := c.RoomOwners(ctx, "empty"); err != nil || len(owners) != 0 {
+			t.Errorf("RoomOwners(empty): got %v, %v; want none", owners, err)
+		}
+		if got, err := c.OpenRooms(ctx, "empty", t0); err != nil || len(got) != 0 {
+			t.Errorf("OpenRooms(empty): got %v, %v; want none", got, err)
+		}
+	})
+}
+
+func ref(match string, deadlineMs int64) redisx.RoomRef {
+	return redisx.RoomRef{MatchID: match, DeadlineMs: deadlineMs}
+}
