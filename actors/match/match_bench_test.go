@@ -98,6 +98,36 @@ func BenchmarkForm(b *testing.B) {
 	}
 }
 
+// BenchmarkFormHard covers the pools the exact search works hardest on:
+// sparse ratings (many anchors with no group to prove it) and newcomers with
+// no window at all among old tickets (the closest-first greedy dead-ends).
+func BenchmarkFormHard(b *testing.B) {
+	const at = int64(1_700_000_000_000)
+	zero := five
+	zero.InitialWindow, zero.MaxWindow = 0, 5000
+	cases := []struct {
+		name  string
+		p     Params
+		scale float64
+	}{
+		{"5v5/sparse/100k", five, 1000},
+		{"5v5/zero-window/100k", zero, 1},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			pool := uniformPool(100_000, 42, at)
+			for i := range pool {
+				pool[i].Rating *= c.scale
+			}
+			var m Matcher
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Form(pool, c.p, at)
+			}
+		})
+	}
+}
+
 // BenchmarkFormFresh is BenchmarkForm/1v1/100k through the package-level
 // Form, which allocates its buffers on every call.
 func BenchmarkFormFresh(b *testing.B) {
@@ -119,4 +149,27 @@ func BenchmarkSpread1v1Uniform(b *testing.B) {
 		mean, _ = meanSpread(pool, at)
 	}
 	b.ReportMetric(mean, "spread/match")
+}
+
+// TestMatcherAllocs pins the hot path's allocations: a warmed-up Matcher
+// allocates only the returned groups (three slices), however large the pool.
+func TestMatcherAllocs(t *testing.T) {
+	const at = int64(1_700_000_000_000)
+	tests := []struct {
+		name string
+		p    Params
+	}{
+		{"1v1", duel},
+		{"5v5", five},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool := uniformPool(20_000, 5, at)
+			var m Matcher
+			m.Form(pool, tt.p, at)
+			if got := testing.AllocsPerRun(5, func() { m.Form(pool, tt.p, at) }); got > 3 {
+				t.Errorf("got %v allocations per Form, want at most 3", got)
+			}
+		})
+	}
 }

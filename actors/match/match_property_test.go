@@ -18,12 +18,20 @@ func randomCase(r *rand.Rand, maxN int) ([]Ticket, Params, int64) {
 		InitialWindow:  float64(r.IntN(150)),
 		WidenPerSecond: r.Float64() * 30,
 	}
+	if r.IntN(3) == 0 {
+		// Newcomers with next to no window among old tickets: the
+		// closest-first greedy dead-ends often.
+		p.InitialWindow = float64(r.IntN(10))
+	}
 	p.MaxWindow = p.InitialWindow + r.Float64()*400
 	if r.IntN(10) == 0 {
 		p.MaxWindow = r.Float64() * p.InitialWindow // cap below the start
 	}
 	if r.IntN(4) == 0 {
 		p.Teams = 2 // the common shapes, more often
+	}
+	if r.IntN(20) == 0 {
+		p.WidenPerSecond = -r.Float64() // nonsense, but must stay correct
 	}
 	at := int64(1_700_000_000_000)
 	span := []float64{20, 100, 300, 1000}[r.IntN(4)]
@@ -53,17 +61,33 @@ func randomCase(r *rand.Rand, maxN int) ([]Ticket, Params, int64) {
 // ref holds a pool and its windows for the reference checks, which are
 // written independently of the implementation (brute force, plain loops).
 type ref struct {
-	pool []Ticket
-	p    Params
-	win  []float64
-	byID map[string]int
+	pool    []Ticket
+	p       Params
+	win     []float64
+	byID    map[string]int
+	ageRank []int // 0 = oldest
 }
 
 func newRef(pool []Ticket, p Params, at int64) *ref {
 	rf := &ref{pool: pool, p: p, win: make([]float64, len(pool)), byID: map[string]int{}}
+	order := make([]int, len(pool))
 	for i, t := range pool {
 		rf.win[i] = p.Window(t, at)
 		rf.byID[t.ID] = i
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int {
+		if rf.older(x, y) {
+			return -1
+		}
+		if rf.older(y, x) {
+			return 1
+		}
+		return 0
+	})
+	rf.ageRank = make([]int, len(pool))
+	for r, i := range order {
+		rf.ageRank[i] = r
 	}
 	return rf
 }
@@ -179,12 +203,19 @@ func (rf *ref) greedy(a int, set map[int]bool) ([]int, bool) {
 	return chosen, true
 }
 
-func farthest(rf *ref, a int, g []int) (far, sum float64) {
+// closeness returns how far group g's mates are from anchor a: the farthest
+// distance, the sum of distances, and the sum of the mates' age ranks (the
+// exact search's three keys).
+func (rf *ref) closeness(a int, g []int) (far, sum float64, ages int) {
 	for _, x := range g {
+		if x == a {
+			continue
+		}
 		far = max(far, rf.dist(a, x))
 		sum += rf.dist(a, x)
+		ages += rf.ageRank[x]
 	}
-	return far, sum
+	return far, sum, ages
 }
 
 // dealSpreads returns the team-sum spread of the snake and lowest-sum deals
@@ -212,16 +243,6 @@ func dealSpreads(ratings []float64, teams, size int) (snake, lowest float64) {
 	return slices.Max(a) - slices.Min(a), slices.Max(b) - slices.Min(b)
 }
 
-func cmpFloat(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
-}
-
 // checkForm runs every property on one case; exhaustive enables the
 // brute-force checks that enumerate subsets (small pools only). It returns
 // how many groups needed more than the closest-first greedy.
@@ -230,17 +251,17 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 	before := slices.Clone(pool)
 	groups := Form(pool, p, at)
 	if !reflect.DeepEqual(pool, before) {
-		t.Fatalf("Form mutated the pool")
+		t.Fatalf("got pool %v after Form, want it unchanged %v", pool, before)
 	}
 	if reused := m.Form(pool, p, at); !reflect.DeepEqual(reused, groups) {
-		t.Fatalf("Matcher.Form = %v, want Form's %v", ids(reused), ids(groups))
+		t.Fatalf("got Matcher.Form %v, want Form's %v", ids(reused), ids(groups))
 	}
 	shuffled := slices.Clone(pool)
 	rand.New(rand.NewPCG(uint64(len(pool)), 7)).Shuffle(len(shuffled), func(i, j int) {
 		shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
 	})
 	if got := Form(shuffled, p, at); !reflect.DeepEqual(ids(got), ids(groups)) {
-		t.Fatalf("Form(shuffled) = %v, want %v", ids(got), ids(groups))
+		t.Fatalf("got Form(shuffled) %v, want %v", ids(got), ids(groups))
 	}
 
 	rf := newRef(pool, p, at)
@@ -268,7 +289,7 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 					t.Fatalf("group %d: got ticket %s twice", gi, x.ID)
 				}
 				if j > 0 && team[j-1].Rating < x.Rating {
-					t.Errorf("group %d team %d: got ratings out of draft order", gi, ti)
+					t.Errorf("group %d team %d: got %v before %v, want highest rating first", gi, ti, team[j-1].Rating, x.Rating)
 				}
 				members = append(members, i)
 				ratings = append(ratings, x.Rating)
@@ -278,7 +299,7 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 			t.Errorf("group %d: got Spread %v, want %v", gi, g.Spread, want)
 		}
 		if !rf.valid(members) {
-			t.Fatalf("group %d: got spread %v beyond its smallest window", gi, g.Spread)
+			t.Fatalf("group %d: got spread %v, want <= the smallest window of %v", gi, g.Spread, ids([]Group{g}))
 		}
 		sums := make([]float64, p.Teams)
 		for ti, team := range g.Teams {
@@ -302,9 +323,25 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 		for u := range unmatched {
 			if rf.older(u, anchor) && !hopeless[u] {
 				if rf.feasible(u, unmatched) {
-					t.Fatalf("group %d: anchor %s served before older matchable %s", gi, pool[anchor].ID, pool[u].ID)
+					t.Fatalf("group %d: got anchor %s, want older matchable %s served first", gi, pool[anchor].ID, pool[u].ID)
 				}
 				hopeless[u] = true
+			}
+		}
+
+		if p.Size() == 2 {
+			// 1v1: the mate is the closest compatible ticket, older first.
+			mate := members[0]
+			if mate == anchor {
+				mate = members[1]
+			}
+			for u := range unmatched {
+				if u == anchor || u == mate || !rf.valid([]int{anchor, u}) {
+					continue
+				}
+				if d, dm := rf.dist(anchor, u), rf.dist(anchor, mate); d < dm || (d == dm && rf.older(u, mate)) {
+					t.Fatalf("group %d: got mate %s at %v, want %s at %v", gi, pool[mate].ID, dm, pool[u].ID, d)
+				}
 			}
 		}
 
@@ -321,14 +358,15 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 		} else {
 			fallbacks++
 			if p.Size() <= 2 {
-				t.Fatalf("group %d: formed %v where closest-first found nothing", gi, got)
+				t.Fatalf("group %d: got %v where closest-first found nothing, want no group", gi, got)
 			}
 			if exhaustive {
-				gotFar, gotSum := farthest(rf, anchor, members)
+				gotFar, gotSum, gotAges := rf.closeness(anchor, members)
 				rf.groupsWith(anchor, unmatched, func(g []int) {
-					far, sum := farthest(rf, anchor, g)
-					if far < gotFar || (far == gotFar && sum < gotSum) {
-						t.Fatalf("group %d: got farthest %v sum %v, want %v sum %v (%v)", gi, gotFar, gotSum, far, sum, g)
+					far, sum, ages := rf.closeness(anchor, g)
+					if far < gotFar || (far == gotFar && (sum < gotSum || (sum == gotSum && ages < gotAges))) {
+						t.Fatalf("group %d: got farthest %v sum %v ages %d, want %v sum %v ages %d (%v)",
+							gi, gotFar, gotSum, gotAges, far, sum, ages, g)
 					}
 				})
 			}
@@ -341,14 +379,14 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 	// Maximal: the leftovers hold no valid group at all.
 	for u := range unmatched {
 		if !hopeless[u] && rf.feasible(u, unmatched) {
-			t.Fatalf("leftover %s could still be matched", pool[u].ID)
+			t.Fatalf("got leftover %s still matchable, want no valid group among leftovers", pool[u].ID)
 		}
 	}
 	if p.Size() == 2 {
 		for u := range unmatched {
 			for v := range unmatched {
 				if u < v && rf.valid([]int{u, v}) {
-					t.Fatalf("leftovers %s and %s are compatible", pool[u].ID, pool[v].ID)
+					t.Fatalf("got leftovers %s and %s compatible, want none", pool[u].ID, pool[v].ID)
 				}
 			}
 		}
@@ -356,7 +394,7 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 	if exhaustive {
 		for u := range unmatched {
 			rf.groupsWith(u, unmatched, func(g []int) {
-				t.Fatalf("leftovers %v form a valid group", g)
+				t.Fatalf("got leftovers %v forming a valid group, want none", g)
 			})
 		}
 	}
@@ -371,7 +409,7 @@ func TestFormProperties(t *testing.T) {
 		maxN       int
 		exhaustive bool
 	}{
-		{"small exhaustive", 1, 3000, 12, true},
+		{"small exhaustive", 1, 5000, 16, true},
 		{"medium", 2, 1500, 60, false},
 		{"large", 3, 60, 400, false},
 	}
@@ -394,6 +432,68 @@ func TestFormProperties(t *testing.T) {
 				t.Errorf("got 0 groups from the exact search, want some: the cases do not exercise it")
 			}
 			t.Logf("%d groups needed the exact search", fallbacks)
+		})
+	}
+}
+
+// TestFormLargePools checks the cheap properties on pools big enough for the
+// radix sorts and the ID-prefix tie-break to take their fast paths, where
+// the brute-force replay of checkForm would be too slow.
+func TestFormLargePools(t *testing.T) {
+	const at = int64(1_700_000_000_000)
+	tests := []struct {
+		name string
+		p    Params
+		n    int
+	}{
+		{"1v1", duel, 20_000},
+		{"5v5", five, 20_000},
+		{"3 teams of 2", tri, 20_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool := uniformPool(tt.n, 11, at)
+			groups := Form(pool, tt.p, at)
+			shuffled := slices.Clone(pool)
+			rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) {
+				shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+			})
+			if got := Form(shuffled, tt.p, at); !reflect.DeepEqual(got, groups) {
+				t.Fatalf("got different groups from a shuffled pool, want the same")
+			}
+
+			rf := newRef(pool, tt.p, at)
+			left := map[int]bool{}
+			for i := range pool {
+				left[i] = true
+			}
+			for gi, g := range groups {
+				var members []int
+				for _, team := range g.Teams {
+					if len(team) != tt.p.TeamSize {
+						t.Fatalf("group %d: got team of %d, want %d", gi, len(team), tt.p.TeamSize)
+					}
+					for _, x := range team {
+						i, ok := rf.byID[x.ID]
+						if !ok || pool[i] != x || !left[i] {
+							t.Fatalf("group %d: got ticket %s unknown or twice, want each pool ticket at most once", gi, x.ID)
+						}
+						delete(left, i)
+						members = append(members, i)
+					}
+				}
+				if len(g.Teams) != tt.p.Teams || !rf.valid(members) {
+					t.Fatalf("group %d: got %d teams, valid %v; want %d, true", gi, len(g.Teams), rf.valid(members), tt.p.Teams)
+				}
+			}
+			if len(left) > tt.n/100 {
+				t.Errorf("got %d tickets left over, want at most %d in a dense pool", len(left), tt.n/100)
+			}
+			for u := range left {
+				if rf.feasible(u, left) {
+					t.Fatalf("got leftover %s still matchable, want no valid group among leftovers", pool[u].ID)
+				}
+			}
 		})
 	}
 }

@@ -52,7 +52,7 @@ func TestWindow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := duel.Window(tk("a", 0, tt.ago), now); got != tt.want {
-				t.Errorf("Window = %v, want %v", got, tt.want)
+				t.Errorf("got Window %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -196,6 +196,14 @@ func TestForm(t *testing.T) {
 			want: [][][]string{{{"e", "anchor"}, {"d", "c"}}},
 		},
 		{
+			name:   "exact search honours a window met exactly",
+			params: Params{Teams: 3, TeamSize: 1, InitialWindow: 100, WidenPerSecond: 20, MaxWindow: 1000},
+			// Closest-first takes b and its 100 window dead-ends. c is 200
+			// away with a window of exactly 200: {anchor, d, c} is valid.
+			pool: []Ticket{tk("anchor", 1000, 10), tk("b", 1010, 0), tk("c", 1200, 5), tk("d", 1150, 9.5)},
+			want: [][][]string{{{"c"}, {"d"}, {"anchor"}}},
+		},
+		{
 			name:   "several groups in age order",
 			params: duel,
 			pool:   []Ticket{tk("a", 1000, 6), tk("b", 3000, 5), tk("c", 3001, 4), tk("d", 999, 3), tk("e", 500, 2), tk("f", 3002, 1)},
@@ -216,11 +224,11 @@ func TestForm(t *testing.T) {
 			}
 			got := Form(tt.pool, tt.params, at)
 			if !reflect.DeepEqual(ids(got), tt.want) {
-				t.Errorf("Form groups = %v, want %v", ids(got), tt.want)
+				t.Errorf("got groups %v, want %v", ids(got), tt.want)
 			}
 			for _, g := range got {
 				if want := groupSpread(g); g.Spread != want {
-					t.Errorf("Spread = %v, want %v", g.Spread, want)
+					t.Errorf("got Spread %v, want %v", g.Spread, want)
 				}
 			}
 		})
@@ -254,8 +262,8 @@ func TestBalance(t *testing.T) {
 		},
 		{
 			name: "lowest-sum deal kept when closer",
-			// Snake: 14+3+2 / 11+4+1 / 8+5+... = 21 / 18 / 15 (diff 6).
-			// Lowest sum: 19 / 18 / 17 (diff 2).
+			// Snake: 14+4+3 / 11+5+2 / 8+6+1 = 21 / 18 / 15 (diff 6).
+			// Lowest sum: 14+4+1 / 11+5+2 / 8+6+3 = 19 / 18 / 17 (diff 2).
 			teams: 3, size: 3,
 			ratings: []float64{14, 11, 8, 6, 5, 4, 3, 2, 1},
 			want:    [][]float64{{14, 4, 1}, {11, 5, 2}, {8, 6, 3}},
@@ -289,7 +297,7 @@ func TestBalance(t *testing.T) {
 				gotR = append(gotR, rs)
 			}
 			if !reflect.DeepEqual(gotR, tt.want) {
-				t.Errorf("teams = %v, want %v", gotR, tt.want)
+				t.Errorf("got teams %v, want %v", gotR, tt.want)
 			}
 		})
 	}

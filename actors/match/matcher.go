@@ -16,6 +16,7 @@ type Matcher struct {
 	keys, scratch []keyed
 	rat0          []float64 // pool index -> rating
 	idPre         []uint64  // pool index -> first 8 bytes of the ID
+	dest          []int32   // pool index -> slot in the output, or -1
 	count         [radixBuckets]int32
 
 	orig []int32   // age rank -> index in pool
@@ -28,14 +29,15 @@ type Matcher struct {
 
 	live alive // positions not yet matched nor given up on
 
-	chosen  []int32 // age ranks of the group being built, anchor first
-	members []int32 // age ranks of every group formed, Size() per group
+	chosen    []int32   // age ranks of the group being built, anchor first
+	members   []int32   // age ranks of every group formed, Size() per group
+	memberRat []float64 // their ratings, alongside
 
 	// Exact search (fallback) scratch.
-	left, right []cand
-	thresholds  []float64
-	lm, rm      []int32
-	best        []int32
+	cands        []cand
+	order        []uint64 // age<<32 | index into cands, in sweep order
+	nearL, nearR []cand
+	best         []int32
 
 	// Team balancing scratch.
 	draft        []int32
@@ -46,9 +48,11 @@ type Matcher struct {
 
 // cand is a possible mate collected by the exact search.
 type cand struct {
-	dist float64 // |rating - anchor rating|
-	eff  float64 // min(own window, anchor window)
-	age  int32
+	rating float64
+	dist   float64 // |rating - anchor rating|
+	eff    float64 // min(own window, anchor window)
+	age    int32
+	left   bool // rating below the anchor's
 }
 
 // Form is the package-level Form reusing m's buffers. The returned groups are
@@ -62,7 +66,7 @@ func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 	if n < size {
 		return nil
 	}
-	m.members = m.members[:0]
+	m.members, m.memberRat = m.members[:0], m.memberRat[:0]
 	for a := int32(0); a < int32(n); a++ {
 		pa := m.pos[a]
 		if !m.live.isAlive(pa) {
@@ -72,13 +76,15 @@ func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 		// matched now or no valid group contains it, and none ever will this
 		// call since the set only shrinks.
 		m.live.remove(pa)
-		if !m.greedy(a, size) && (size <= 2 || !m.exact(a, size)) {
+		if !m.greedy(a, size) && (size <= 2 || !m.exact(a, p)) {
 			continue
 		}
 		for _, k := range m.chosen {
-			m.live.remove(m.pos[k])
+			pk := m.pos[k]
+			m.live.remove(pk)
+			m.members = append(m.members, k)
+			m.memberRat = append(m.memberRat, m.sRat[pk])
 		}
-		m.members = append(m.members, m.chosen...)
 	}
 	return m.build(pool, p)
 }
@@ -257,79 +263,113 @@ func (m *Matcher) greedy(a int32, size int) bool {
 
 // exact decides whether any valid group contains anchor a, and if so leaves
 // in m.chosen the one whose farthest mate is closest to the anchor, then
-// whose mates' total distance is smallest (ties: the first found, which
-// prefers older tickets among equal ratings).
+// whose mates' total distance is smallest, then whose mates are oldest
+// (smallest sum of age ranks; any remaining tie goes to the first found).
 //
 // A group is valid iff, with W its smallest window, all its members have
 // window >= W and its ratings fit in an interval of length W. So it is enough
 // to try each candidate window value W (capped by the anchor's) as the
-// threshold, and for each, every split of the Size()-1 mates into the p
-// nearest eligible below and the q nearest eligible above the anchor: the
-// nearest ones minimise both the spread and the distances. Cost is
-// O(k * distinct windows) for the k candidates within the anchor's window;
-// it only runs when the greedy failed.
-func (m *Matcher) exact(a int32, size int) bool {
+// threshold, largest first, and for each, every split of the Size()-1 mates
+// into the p nearest tickets with window >= W below the anchor and the q
+// nearest above: the nearest ones minimise the spread and the distances
+// alike. Sweeping W downwards only ever adds tickets, so each side keeps just
+// its Size()-1 nearest so far. Cost: O(k log k + k*Size()) for the k
+// tickets within the anchor's window that could reach it; it only runs when
+// the greedy failed.
+func (m *Matcher) exact(a int32, p Params) bool {
+	size := p.Size()
 	n := int32(len(m.sRat))
 	pa := m.pos[a]
 	ra := m.sRat[pa]
 	wa := m.win[a]
 	need := size - 1
 
-	m.left, m.right, m.thresholds = m.left[:0], m.right[:0], m.thresholds[:0]
+	m.cands = m.cands[:0]
 	for c := m.leftFrom(pa); c >= 0 && ra-m.sRat[c] <= wa; c = m.leftNext(c) {
-		m.left = m.collect(m.left, c, ra-m.sRat[c], wa)
+		m.collect(c, ra-m.sRat[c], wa, true)
 	}
 	for c := m.rightNext(pa); c < n && m.sRat[c]-ra <= wa; c = m.rightNext(c) {
-		m.right = m.collect(m.right, c, m.sRat[c]-ra, wa)
+		m.collect(c, m.sRat[c]-ra, wa, false)
 	}
-	if len(m.left)+len(m.right) < need {
+	if len(m.cands) < need {
 		return false
 	}
-	slices.Sort(m.thresholds)
-	m.thresholds = slices.Compact(m.thresholds)
+	// Sweep order: window descending. Windows never shrink with age when
+	// WidenPerSecond >= 0, so age order is window order and sorts as plain
+	// integers; otherwise sort by window.
+	m.order = grow(m.order, len(m.cands))
+	for i, c := range m.cands {
+		m.order[i] = uint64(c.age)<<32 | uint64(i)
+	}
+	if p.WidenPerSecond >= 0 {
+		slices.Sort(m.order)
+	} else {
+		slices.SortFunc(m.order, func(x, y uint64) int {
+			return cmpFloat(m.cands[uint32(y)].eff, m.cands[uint32(x)].eff)
+		})
+	}
 
+	near := [2][]cand{m.nearL[:0], m.nearR[:0]} // by (dist, age), at most need
 	found := false
-	bestMax, bestSum := 0.0, 0.0
-	for _, negW := range m.thresholds {
-		w := -negW
-		m.lm = eligible(m.lm[:0], m.left, w, need)
-		m.rm = eligible(m.rm[:0], m.right, w, need)
-		if len(m.lm)+len(m.rm) < need {
+	bestFar, bestSum, bestAges := 0.0, 0.0, int64(0)
+	changed := false
+	for i, o := range m.order {
+		c := m.cands[uint32(o)]
+		side := 1
+		if c.left {
+			side = 0
+		}
+		var in bool
+		near[side], in = insertNearest(near[side], c, need)
+		changed = changed || in
+		if i+1 < len(m.order) && m.cands[uint32(m.order[i+1])].eff == c.eff {
+			continue // add every ticket of this window before trying it
+		}
+		if !changed {
+			// Same nearest tickets as at the last, larger window: every
+			// group here was already tried there, with a looser limit.
 			continue
 		}
-		for p := max(0, need-len(m.rm)); p <= min(need, len(m.lm)); p++ {
-			q := need - p
-			dl, dr := 0.0, 0.0
-			if p > 0 {
-				dl = m.left[m.lm[p-1]].dist
+		changed = false
+		w := c.eff
+		l, r := near[0], near[1]
+		for below := max(0, need-len(r)); below <= min(need, len(l)); below++ {
+			above := need - below
+			lo, hi, dl, dr := ra, ra, 0.0, 0.0
+			if below > 0 {
+				lo, dl = l[below-1].rating, l[below-1].dist
 			}
-			if q > 0 {
-				dr = m.right[m.rm[q-1]].dist
+			if above > 0 {
+				hi, dr = r[above-1].rating, r[above-1].dist
 			}
-			if dl+dr > w {
+			if hi-lo > w {
 				continue
 			}
 			far := max(dl, dr)
-			sum := 0.0
-			for _, i := range m.lm[:p] {
-				sum += m.left[i].dist
-			}
-			for _, i := range m.rm[:q] {
-				sum += m.right[i].dist
-			}
-			if found && (far > bestMax || (far == bestMax && sum >= bestSum)) {
+			if found && far > bestFar {
 				continue
 			}
-			found, bestMax, bestSum = true, far, sum
-			m.best = m.best[:0]
-			for _, i := range m.lm[:p] {
-				m.best = append(m.best, m.left[i].age)
+			sum, ages := 0.0, int64(0)
+			for _, x := range l[:below] {
+				sum, ages = sum+x.dist, ages+int64(x.age)
 			}
-			for _, i := range m.rm[:q] {
-				m.best = append(m.best, m.right[i].age)
+			for _, x := range r[:above] {
+				sum, ages = sum+x.dist, ages+int64(x.age)
+			}
+			if found && far == bestFar && (sum > bestSum || (sum == bestSum && ages >= bestAges)) {
+				continue
+			}
+			found, bestFar, bestSum, bestAges = true, far, sum, ages
+			m.best = m.best[:0]
+			for _, x := range l[:below] {
+				m.best = append(m.best, x.age)
+			}
+			for _, x := range r[:above] {
+				m.best = append(m.best, x.age)
 			}
 		}
 	}
+	m.nearL, m.nearR = near[0], near[1]
 	if !found {
 		return false
 	}
@@ -337,35 +377,50 @@ func (m *Matcher) exact(a int32, size int) bool {
 	return true
 }
 
-// collect appends the candidate at position c if it could share a group with
-// the anchor at all (its distance within its own window), and records its
-// effective window as a threshold to try.
-func (m *Matcher) collect(dst []cand, c int32, dist, wa float64) []cand {
+// collect records the ticket at position c as a possible mate if it could
+// share a group with the anchor at all (its distance within its own window).
+func (m *Matcher) collect(c int32, dist, wa float64, left bool) {
 	k := m.sAge[c]
 	eff := min(m.win[k], wa)
-	if dist > eff {
-		return dst
+	if dist <= eff {
+		m.cands = append(m.cands, cand{rating: m.sRat[c], dist: dist, eff: eff, age: k, left: left})
 	}
-	m.thresholds = append(m.thresholds, -eff) // negated: sorted descending
-	return append(dst, cand{dist: dist, eff: eff, age: k})
 }
 
-// eligible appends the indexes of the up to need nearest cands (cs is in
-// distance order) with a window of at least w within distance w.
-func eligible(dst []int32, cs []cand, w float64, need int) []int32 {
-	for i := range cs {
-		if len(dst) == need || cs[i].dist > w {
-			break
+// insertNearest adds c to near, kept sorted by (dist, age) and cut to the
+// limit nearest, and reports whether c made the cut.
+func insertNearest(near []cand, c cand, limit int) ([]cand, bool) {
+	if len(near) == limit {
+		if limit == 0 || !closer(c, near[limit-1]) {
+			return near, false
 		}
-		if cs[i].eff >= w {
-			dst = append(dst, int32(i))
-		}
+		near = near[:limit-1]
 	}
-	return dst
+	near = append(near, c)
+	for j := len(near) - 1; j > 0 && closer(near[j], near[j-1]); j-- {
+		near[j], near[j-1] = near[j-1], near[j]
+	}
+	return near, true
+}
+
+// closer reports whether x comes before y in mate order: nearer, then older.
+func closer(x, y cand) bool { return x.dist < y.dist || (x.dist == y.dist && x.age < y.age) }
+
+// cmpFloat is cmp.Compare for the non-NaN floats the matcher handles.
+func cmpFloat(x, y float64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
 }
 
 // build turns m.members into groups: three allocations in all, whatever the
-// number of groups.
+// number of groups. Tickets are copied in pool order (sequential reads,
+// scattered writes), which on a large pool is markedly cheaper than reading
+// pool in match order.
 func (m *Matcher) build(pool []Ticket, p Params) []Group {
 	size := p.Size()
 	count := len(m.members) / size
@@ -375,21 +430,26 @@ func (m *Matcher) build(pool []Ticket, p Params) []Group {
 	groups := make([]Group, count)
 	teams := make([][]Ticket, count*p.Teams)
 	tickets := make([]Ticket, count*size)
+	m.dest = grow(m.dest, len(pool))
+	for i := range m.dest {
+		m.dest[i] = -1
+	}
 	for g := range groups {
-		mem := m.members[g*size : (g+1)*size]
-		seated := m.balance(mem, p.Teams, p.TeamSize)
-		out := tickets[g*size : (g+1)*size : (g+1)*size]
-		lo, hi := math.Inf(1), math.Inf(-1)
+		seated, spread := m.balance(m.members[g*size:(g+1)*size], m.memberRat[g*size:(g+1)*size], p.Teams, p.TeamSize)
 		for i, k := range seated {
-			out[i] = pool[m.orig[k]]
-			lo = min(lo, out[i].Rating)
-			hi = max(hi, out[i].Rating)
+			m.dest[m.orig[k]] = int32(g*size + i)
 		}
+		out := tickets[g*size : (g+1)*size : (g+1)*size]
 		gt := teams[g*p.Teams : (g+1)*p.Teams : (g+1)*p.Teams]
 		for t := range gt {
 			gt[t] = out[t*p.TeamSize : (t+1)*p.TeamSize : (t+1)*p.TeamSize]
 		}
-		groups[g] = Group{Teams: gt, Spread: hi - lo}
+		groups[g] = Group{Teams: gt, Spread: spread}
+	}
+	for i, d := range m.dest {
+		if d >= 0 {
+			tickets[d] = pool[i]
+		}
 	}
 	return groups
 }

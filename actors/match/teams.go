@@ -2,9 +2,10 @@ package match
 
 import "math"
 
-// balance seats one group's members (age ranks) into teams and returns them
-// laid out team by team, teamSize each, in draft order (highest rating
-// first, older first on equal ratings).
+// balance seats one group's members (age ranks mem, ratings rat) into teams
+// and returns them laid out team by team, teamSize each, in draft order
+// (highest rating first, older first on equal ratings), with the group's
+// spread.
 //
 // Two greedy deals are tried and the one whose teams' rating sums differ
 // least (max sum - min sum) is kept, the snake on a tie:
@@ -17,24 +18,32 @@ import "math"
 // greedy and together they cover each other's bad cases: the snake is
 // blind to the actual gaps between ratings, the lowest-sum deal can fill the
 // weakest team with strong players early and run out of seats.
-func (m *Matcher) balance(mem []int32, teams, teamSize int) []int32 {
+func (m *Matcher) balance(mem []int32, rat []float64, teams, teamSize int) (seated []int32, spread float64) {
 	size := len(mem)
-	d := append(m.draft[:0], mem...)
-	m.draft = d
-	rating := func(k int32) float64 { return m.sRat[m.pos[k]] }
-	// Insertion sort: groups are small and this allocates nothing.
+	// d is the draft: indexes into mem, highest rating first, older (lower
+	// age rank) first on equal ratings. Insertion sort: groups are small and
+	// this allocates nothing.
+	m.draft = grow(m.draft, 2*size)
+	d, out := m.draft[:size], m.draft[size:]
+	for i := range d {
+		d[i] = int32(i)
+	}
 	for i := 1; i < size; i++ {
-		k, r := d[i], rating(d[i])
+		x := d[i]
 		j := i
-		for j > 0 && (rating(d[j-1]) < r || (rating(d[j-1]) == r && d[j-1] > k)) {
+		for j > 0 && (rat[d[j-1]] < rat[x] || (rat[d[j-1]] == rat[x] && mem[d[j-1]] > mem[x])) {
 			d[j] = d[j-1]
 			j--
 		}
-		d[j] = k
+		d[j] = x
 	}
+	spread = rat[d[0]] - rat[d[size-1]]
 	if teamSize == 1 || teams == 1 {
 		// One seat per team (or one team): every deal is the draft order.
-		return d
+		for i, x := range d {
+			out[i] = mem[x]
+		}
+		return out, spread
 	}
 
 	m.teamA = grow(m.teamA, size)
@@ -44,13 +53,13 @@ func (m *Matcher) balance(mem []int32, teams, teamSize int) []int32 {
 	sumA, sumB := m.sums[:teams], m.sums[teams:]
 	clear(m.sums)
 	clear(m.seats)
-	for i, k := range d {
+	for i, x := range d {
 		t := i % teams
 		if (i/teams)%2 == 1 {
 			t = teams - 1 - t
 		}
 		m.teamA[i] = int32(t)
-		sumA[t] += rating(k)
+		sumA[t] += rat[x]
 
 		best := -1
 		for t := range teams {
@@ -60,26 +69,23 @@ func (m *Matcher) balance(mem []int32, teams, teamSize int) []int32 {
 		}
 		m.teamB[i] = int32(best)
 		m.seats[best]++
-		sumB[best] += rating(k)
+		sumB[best] += rat[x]
 	}
 	assign := m.teamA
 	if spreadOf(sumB) < spreadOf(sumA) {
 		assign = m.teamB
 	}
 
-	// Lay the members out team by team in the second half of m.draft, using
-	// the seat counters as write offsets.
-	m.draft = grow(m.draft, 2*size)
-	out := m.draft[size:]
+	// Lay the members out team by team, the seat counters as write offsets.
 	for t := range m.seats {
 		m.seats[t] = t * teamSize
 	}
-	for i, k := range d {
+	for i, x := range d {
 		t := assign[i]
-		out[m.seats[t]] = k
+		out[m.seats[t]] = mem[x]
 		m.seats[t]++
 	}
-	return out
+	return out, spread
 }
 
 // spreadOf returns max - min of sums.
