@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -80,46 +81,46 @@ func (c *conn) terminate(code websocket.StatusCode, reason string) {
 	})
 }
 
+// writer drains the outgoing queue and keeps the connection alive: every
+// server.ping_interval it sends a ping from a short-lived goroutine (Ping
+// waits for the pong, which the reader consumes), and a client that has not
+// answered by the next ping is closed. Two goroutines per idle connection
+// (reader and writer) keep an idle session cheap.
 func (c *conn) writer(ctx context.Context) {
-	timeout := c.srv.cfg.Get().Server.WriteTimeout
+	cfg := c.srv.cfg.Get().Server
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	var pinging atomic.Bool
 	for {
 		select {
 		case <-c.done:
 			return
 		case <-ctx.Done():
 			return
+		case <-ping.C:
+			if !pinging.CompareAndSwap(false, true) {
+				c.terminate(websocket.StatusPolicyViolation, "ping timeout")
+				return
+			}
+			go func() {
+				pctx, cancel := context.WithTimeout(ctx, cfg.PingInterval)
+				defer cancel()
+				if err := c.ws.Ping(pctx); err != nil {
+					c.terminate(websocket.StatusPolicyViolation, "ping timeout")
+					return
+				}
+				pinging.Store(false)
+			}()
 		case f := <-c.out:
 			if f.close {
 				c.terminate(f.code, f.reason)
 				return
 			}
-			wctx, cancel := context.WithTimeout(ctx, timeout)
+			wctx, cancel := context.WithTimeout(ctx, cfg.WriteTimeout)
 			err := c.ws.Write(wctx, websocket.MessageText, f.data)
 			cancel()
 			if err != nil {
 				c.terminate(websocket.StatusPolicyViolation, "write timeout")
-				return
-			}
-		}
-	}
-}
-
-func (c *conn) pinger(ctx context.Context) {
-	every := c.srv.cfg.Get().Server.PingInterval
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.done:
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, every)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.terminate(websocket.StatusPolicyViolation, "ping timeout")
 				return
 			}
 		}

@@ -114,7 +114,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.pid = pid
-	go c.pinger(ctx)
 	c.reader(ctx)
 	s.node.Closed(pid, c.id)
 	c.terminate(websocket.StatusNormalClosure, "")
