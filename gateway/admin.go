@@ -39,6 +39,8 @@ type Admin struct {
 	Sanctions SanctionAdmin
 	// Servers serves /admin/servers, the game-server registry.
 	Servers ServerRegistry
+	// Hub feeds /debug/events; nil answers 503.
+	Hub *EventHub
 }
 
 // ServerRegistry is the game-server registry of allocator.mode http.
@@ -64,6 +66,8 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /debug/actors", a.guard(a.actors))
 	mux.HandleFunc("GET /debug/config", a.guard(a.config))
+	mux.HandleFunc("GET /debug/events", a.guard(a.debugEvents))
+	mux.HandleFunc("GET /debug/ui", a.guardUI(a.debugUI))
 	mux.HandleFunc("POST /debug/crash", a.guard(a.crash))
 	mux.HandleFunc("POST /admin/state-events", a.guard(a.stateEvents))
 	mux.HandleFunc("POST /admin/drain", a.guard(a.drain))
