@@ -5,7 +5,7 @@ PKGS      := ./...
 TESTFLAGS ?= -race -timeout 25m
 FUZZTIME  ?= 20s
 
-.PHONY: run build test test-unit test-lua test-e2e bench fuzz lint fmt vet clean
+.PHONY: run build deps test test-unit test-lua test-e2e test-deploy bench fuzz lint fmt vet clean
 
 ## run: one node on the embedded Redis (nothing to install but Go)
 run: build
@@ -16,9 +16,19 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-## test: everything — vet, then every test tier on a throwaway real redis-server
-test: vet
+## deps: install what the tests need when missing (redis, promtool, chromium)
+deps:
+	.ci/deps.sh
+
+## test: everything — vet, alert rules, then every test tier on a throwaway real redis-server
+test: deps vet test-deploy
 	.ci/with-redis.sh $(GO) test $(TESTFLAGS) $(PKGS)
+
+## test-deploy: the Prometheus alert rules and scrape config
+test-deploy:
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
+	promtool check config deploy/prometheus/prometheus.yml
 
 ## test-unit: pure Go tests (matching, state tables, codec, config)
 test-unit:
