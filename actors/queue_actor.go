@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -37,6 +38,16 @@ type queueActor struct {
 	matcher    match.Matcher
 	lastDepth  int64
 	lastTick   time.Duration
+	// orphans are tickets whose player has no live session on any node
+	// (its node died), by ticket id: excluded from matching at once,
+	// dequeued once session.reconnect_grace has passed.
+	orphans   map[string]orphan
+	scannedAt time.Time
+}
+
+type orphan struct {
+	player string
+	since  time.Time
 }
 
 type queueTick struct{ gen int }
@@ -166,15 +177,141 @@ func (a *queueActor) tick() {
 	a.lastDepth = n
 	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(n))
 	if !a.holdLease() {
+		a.orphans = nil
 		return
 	}
 	start := time.Now()
+	defer func() {
+		a.lastTick = time.Since(start)
+		a.env.Metrics.MatchingTick.WithLabelValues(a.seed.mode).Observe(a.lastTick.Seconds())
+	}()
 	a.expire(mode)
-	if n >= int64(mode.Teams*mode.TeamSize) {
-		a.form(mode)
+	if n == 0 {
+		a.orphans = nil
+		return
 	}
-	a.lastTick = time.Since(start)
-	a.env.Metrics.MatchingTick.WithLabelValues(a.seed.mode).Observe(a.lastTick.Seconds())
+	rctx, rcancel := a.env.opCtx()
+	defer rcancel()
+	bans, err := a.env.Sanctions.ActiveBans(rctx)
+	if err != nil {
+		a.env.redisErr("active_bans", err, "mode", mode.Name)
+		return
+	}
+	scan := time.Since(a.scannedAt) >= max(a.env.Cfg().Session.ReconnectGrace/2, time.Second)
+	if n < int64(mode.Teams*mode.TeamSize) && len(bans) == 0 && len(a.orphans) == 0 && !scan {
+		return
+	}
+	pool, err := a.env.Store.Pool(rctx, mode.Name)
+	if err != nil {
+		a.env.redisErr("pool", err, "mode", mode.Name)
+		return
+	}
+	pool = a.dropBanned(rctx, pool, bans)
+	pool = a.dropOrphans(rctx, pool, scan)
+	if len(pool) >= mode.Teams*mode.TeamSize {
+		a.form(rctx, mode, pool)
+	}
+}
+
+// dropBanned dequeues the tickets of banned players and devices (reason
+// banned) and returns the rest.
+func (a *queueActor) dropBanned(ctx context.Context, pool []redisx.Ticket, bans map[string]bool) []redisx.Ticket {
+	if len(bans) == 0 {
+		return pool
+	}
+	return slices.DeleteFunc(pool, func(t redisx.Ticket) bool {
+		if bans["p:"+t.Player] || (t.Device != "" && bans["d:"+t.Device]) {
+			a.dequeue(ctx, t, protocol.ReasonBanned)
+			return true
+		}
+		return false
+	})
+}
+
+// liveness reports, for each player, whether a live node holds its session.
+func (a *queueActor) liveness(ctx context.Context, players []string) (map[string]bool, error) {
+	nodes, err := a.env.Store.DirNodes(ctx, players)
+	if err != nil {
+		return nil, err
+	}
+	up := map[string]bool{a.env.Node: true}
+	out := make(map[string]bool, len(players))
+	for _, p := range players {
+		n, ok := nodes[p]
+		if !ok {
+			continue
+		}
+		alive, seen := up[n]
+		if !seen {
+			if alive, err = a.env.Store.NodeAlive(ctx, n); err != nil {
+				return nil, err
+			}
+			up[n] = alive
+		}
+		out[p] = alive
+	}
+	return out, nil
+}
+
+// dropOrphans keeps the orphan set current (all tickets on a scan, the known
+// orphans otherwise), dequeues orphans past the reconnect grace (reason
+// disconnected: their node died and they did not come back) and returns the
+// tickets that may be matched.
+func (a *queueActor) dropOrphans(ctx context.Context, pool []redisx.Ticket, scan bool) []redisx.Ticket {
+	var check []string
+	if scan {
+		a.scannedAt = time.Now()
+		for _, t := range pool {
+			check = append(check, t.Player)
+		}
+	} else {
+		for _, o := range a.orphans {
+			check = append(check, o.player)
+		}
+	}
+	if len(check) > 0 {
+		live, err := a.liveness(ctx, check)
+		if err != nil {
+			a.env.redisErr("liveness", err, "mode", a.seed.mode)
+			return pool
+		}
+		byPlayer := make(map[string]redisx.Ticket, len(pool))
+		for _, t := range pool {
+			byPlayer[t.Player] = t
+		}
+		for _, p := range check {
+			t, queued := byPlayer[p]
+			switch {
+			case !queued:
+			case live[p]:
+				delete(a.orphans, t.ID)
+			default:
+				if _, known := a.orphans[t.ID]; !known {
+					if a.orphans == nil {
+						a.orphans = map[string]orphan{}
+					}
+					a.orphans[t.ID] = orphan{player: p, since: time.Now()}
+				}
+			}
+		}
+	}
+	grace := a.env.Cfg().Session.ReconnectGrace
+	inPool := make(map[string]bool, len(pool))
+	out := slices.DeleteFunc(pool, func(t redisx.Ticket) bool {
+		inPool[t.ID] = true
+		o, ok := a.orphans[t.ID]
+		if ok && time.Since(o.since) >= grace {
+			a.dequeue(ctx, t, protocol.ReasonDisconnected)
+			delete(a.orphans, t.ID)
+		}
+		return ok
+	})
+	for id := range a.orphans {
+		if !inPool[id] {
+			delete(a.orphans, id)
+		}
+	}
+	return out
 }
 
 // expire dequeues tickets whose current wait passed max_wait.
@@ -210,28 +347,12 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 	}
 }
 
-// form runs the matching function over the pool and claims the groups in one
-// script call.
-func (a *queueActor) form(mode config.Mode) {
-	ctx, cancel := a.env.opCtx()
-	defer cancel()
-	pool, err := a.env.Store.Pool(ctx, mode.Name)
-	if err != nil {
-		a.env.redisErr("pool", err, "mode", mode.Name)
-		return
-	}
-	bans, err := a.env.Sanctions.ActiveBans(ctx)
-	if err != nil {
-		a.env.redisErr("active_bans", err, "mode", mode.Name)
-		return
-	}
+// form runs the matching function over the pool, leaves out groups with a
+// member whose node is gone, and claims the rest in one script call.
+func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.Ticket) {
 	byID := make(map[string]redisx.Ticket, len(pool))
 	in := make([]match.Ticket, 0, len(pool))
 	for _, t := range pool {
-		if len(bans) > 0 && (bans["p:"+t.Player] || (t.Device != "" && bans["d:"+t.Device])) {
-			a.dequeue(ctx, t, protocol.ReasonBanned)
-			continue
-		}
 		byID[t.ID] = t
 		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs})
 	}
@@ -240,6 +361,39 @@ func (a *queueActor) form(mode config.Mode) {
 		Teams: mode.Teams, TeamSize: mode.TeamSize,
 		InitialWindow: mode.Rating.InitialWindow, WidenPerSecond: mode.Rating.WidenPerSecond, MaxWindow: mode.Rating.MaxWindow,
 	}, now)
+	if len(groups) == 0 {
+		return
+	}
+	members := make([]string, 0, len(groups)*mode.Teams*mode.TeamSize)
+	for _, g := range groups {
+		for _, team := range g.Teams {
+			for _, mt := range team {
+				members = append(members, byID[mt.ID].Player)
+			}
+		}
+	}
+	live, err := a.liveness(ctx, members)
+	if err != nil {
+		a.env.redisErr("liveness", err, "mode", mode.Name)
+		return
+	}
+	groups = slices.DeleteFunc(groups, func(g match.Group) bool {
+		ghost := false
+		for _, team := range g.Teams {
+			for _, mt := range team {
+				if t := byID[mt.ID]; !live[t.Player] {
+					ghost = true
+					if a.orphans == nil {
+						a.orphans = map[string]orphan{}
+					}
+					if _, known := a.orphans[t.ID]; !known {
+						a.orphans[t.ID] = orphan{player: t.Player, since: time.Now()}
+					}
+				}
+			}
+		}
+		return ghost
+	})
 	if len(groups) == 0 {
 		return
 	}

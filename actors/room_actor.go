@@ -148,21 +148,34 @@ func (a *roomActor) memberReady(ctx actor.Context, m *MemberReadyMsg) {
 	if a.room.State != "loading" {
 		return
 	}
+	// Each member that loaded gets one loading_status sent to every other
+	// member. A report can carry members whose own reports have not arrived
+	// yet (they loaded at the same moment): announce those here, once, with
+	// the reporter last, and skip them when their own reports arrive.
+	fresh := make([]string, 0, len(m.Ready))
 	for _, p := range m.Ready {
-		a.room.Ready[p] = true
-	}
-	waiting := make([]string, 0, len(a.room.Members))
-	ready := make([]string, 0, len(a.room.Members))
-	for _, p := range a.room.Members {
-		if a.room.Ready[p] {
-			ready = append(ready, p)
-		} else {
-			waiting = append(waiting, p)
+		if !a.room.Ready[p] && p != m.Player && slices.Contains(a.room.Members, p) {
+			fresh = append(fresh, p)
 		}
 	}
-	others := slices.DeleteFunc(slices.Clone(a.room.Members), func(p string) bool { return p == m.Player })
-	a.env.bus.ToPlayers(kindLoadingStatus, others, &LoadingStatusMsg{MatchID: a.room.MatchID, Ready: ready, Waiting: waiting}, nil)
-	if len(waiting) == 0 {
+	if !a.room.Ready[m.Player] {
+		fresh = append(fresh, m.Player)
+	}
+	for _, p := range fresh {
+		a.room.Ready[p] = true
+		ready := make([]string, 0, len(a.room.Members))
+		waiting := make([]string, 0, len(a.room.Members))
+		for _, q := range a.room.Members {
+			if a.room.Ready[q] {
+				ready = append(ready, q)
+			} else {
+				waiting = append(waiting, q)
+			}
+		}
+		others := slices.DeleteFunc(slices.Clone(a.room.Members), func(q string) bool { return q == p })
+		a.env.bus.ToPlayers(kindLoadingStatus, others, &LoadingStatusMsg{MatchID: a.room.MatchID, Ready: ready, Waiting: waiting}, nil)
+	}
+	if a.allReady() {
 		a.startMatch(ctx)
 	}
 }

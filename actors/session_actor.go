@@ -26,7 +26,14 @@ type sessionSeed struct {
 	foundSent string
 	// endedSent is the last match whose outcome this connection got.
 	endedSent string
+	// missed holds the outcomes (match_ready, match_cancelled, requeues,
+	// dequeues) that happened while the player was disconnected within the
+	// grace; they are replayed after the next welcome.
+	missed []any
 }
+
+// maxMissed bounds the outcomes kept for a disconnected player.
+const maxMissed = 8
 
 // sessionActor is one player's state machine (PROTOCOL.md section 5). Every
 // decision is looked up in sessionTable; this type carries out the effects.
@@ -141,6 +148,19 @@ func (a *sessionActor) logAttrs() []any {
 func (a *sessionActor) send(frame any) {
 	if a.seed.outbox != nil {
 		a.seed.outbox.Send(frame)
+		return
+	}
+	switch f := frame.(type) {
+	case *protocol.MatchReady, *protocol.MatchCancelled, *protocol.Dequeued:
+	case *protocol.Queued:
+		if !f.Requeued {
+			return
+		}
+	default:
+		return
+	}
+	if len(a.seed.missed) < maxMissed {
+		a.seed.missed = append(a.seed.missed, frame)
 	}
 }
 
@@ -275,6 +295,10 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 		Type: protocol.TypeWelcome, Protocol: protocol.Subprotocol, SessionID: m.Outbox.SessionID(),
 		PlayerID: m.Player.ID, NodeID: a.env.Node, ServerTimeMs: a.env.nowMs(), State: a.st.view(),
 	})
+	for _, f := range a.seed.missed {
+		a.send(f)
+	}
+	a.seed.missed = nil
 	if a.st.Name == stLoading {
 		// A resumed client needs the match's teams and deadline to load it.
 		a.sendMatchFound()

@@ -3,10 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -471,12 +469,4 @@ func StateField(f Frame, k string) string {
 	s := f.Obj("state")
 	v, _ := s[k].(string)
 	return v
-}
-
-// httpStatusText is used in messages.
-func httpStatusText(code int) string { return fmt.Sprintf("%d %s", code, http.StatusText(code)) }
-
-// isClosedErr reports whether err came from the connection ending.
-func isClosedErr(err error) bool {
-	return err != nil && (errors.Is(err, io.EOF) || strings.Contains(err.Error(), "connection closed"))
 }

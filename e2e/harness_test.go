@@ -7,21 +7,19 @@
 // port helpers.
 //
 // Logs of every process a failed test started are copied into
-// e2e/artifacts/<TestName>/. Set E2E_RACE=1 to build matchd with -race (a
+// e2e/artifacts/<TestName>/ (every test's with E2E_KEEP_LOGS=1). Set E2E_RACE=1 to build matchd with -race (a
 // data race then fails the test that saw it).
 package e2e
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -165,7 +163,7 @@ func artifactDir(t testing.TB) string {
 // keepArtifact copies the file at path into the test's artifact directory
 // when the test failed, and says where.
 func keepArtifact(t testing.TB, path, name string) {
-	if !t.Failed() {
+	if !t.Failed() && os.Getenv("E2E_KEEP_LOGS") != "1" {
 		return
 	}
 	dir := artifactDir(t)
@@ -442,6 +440,7 @@ type Node struct {
 	lines   []string
 	logSig  chan struct{}
 	stopped bool // Kill or Term called; cleanup does not check the status
+	paused  bool
 }
 
 var (
@@ -834,6 +833,22 @@ func (n *Node) Post(t testing.TB, path string, body any) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// Delete sends an admin DELETE.
+func (n *Node) Delete(t testing.TB, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, n.AdminURL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("DELETE %s%s: %v", n.AdminURL(), path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
 // Metrics scrapes /metrics into series ("name{labels}" exactly as exposed)
 // and values.
 func (n *Node) Metrics(t testing.TB) map[string]float64 {
@@ -957,6 +972,23 @@ func (n *Node) signal(sig os.Signal) {
 	}
 }
 
+// Pause freezes the process (SIGSTOP), as a long GC pause or a stalled VM
+// would.
+func (n *Node) Pause() {
+	n.mu.Lock()
+	n.paused = true
+	n.mu.Unlock()
+	n.signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused process (SIGCONT).
+func (n *Node) Resume() {
+	n.signal(syscall.SIGCONT)
+	n.mu.Lock()
+	n.paused = false
+	n.mu.Unlock()
+}
+
 // Kill stops the node with SIGKILL and waits for it to exit.
 func (n *Node) Kill() {
 	n.mu.Lock()
@@ -988,8 +1020,11 @@ func (n *Node) Term() (int, time.Duration) {
 func (n *Node) cleanup() {
 	t := n.t
 	n.mu.Lock()
-	stopped := n.stopped
+	stopped, paused := n.stopped, n.paused
 	n.mu.Unlock()
+	if paused {
+		n.Resume()
+	}
 	select {
 	case <-n.exited:
 		if !stopped {
@@ -1018,8 +1053,18 @@ func (n *Node) cleanup() {
 	keepArtifact(t, n.cfgPath, n.ID+".yaml")
 }
 
-// Config returns a copy of the generated config map.
-func (n *Node) Config() map[string]any { return maps.Clone(n.cfg) }
+// Config returns a deep copy of the generated config map.
+func (n *Node) Config() map[string]any {
+	b, err := json.Marshal(n.cfg)
+	if err != nil {
+		n.t.Fatalf("config: %v", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		n.t.Fatalf("config: %v", err)
+	}
+	return out
+}
 
 // ---------------------------------------------------------------------------
 // Topologies used by several tests.
@@ -1028,24 +1073,21 @@ func (n *Node) Config() map[string]any { return maps.Clone(n.cfg) }
 type Backend struct {
 	Mode  string // embedded, standalone or cluster
 	Addrs []string
+	redis *Redis
 }
 
 // StandaloneBackend starts a redis-server for the test.
 func StandaloneBackend(t testing.TB) Backend {
 	t.Helper()
 	r := StartRedis(t, RedisOptions{})
-	return Backend{Mode: "standalone", Addrs: []string{r.Addr()}}
+	return Backend{Mode: "standalone", Addrs: []string{r.Addr()}, redis: r}
 }
+
+// Redis is the standalone server (nil for other backends).
+func (b Backend) Redis() *Redis { return b.redis }
 
 // Apply fills the Redis fields of opts.
 func (b Backend) Apply(opts NodeOptions) NodeOptions {
 	opts.RedisMode, opts.RedisAddrs = b.Mode, b.Addrs
 	return opts
-}
-
-// ctxT returns a context bounded by d, cancelled when the test ends.
-func ctxT(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }

@@ -156,7 +156,7 @@ func (c *conn) reader(ctx context.Context) {
 				c.terminate(websocket.StatusPolicyViolation, "rate limit abuse")
 				return
 			}
-			c.sendError("", protocol.CodeRateLimited, "Too many requests, slow down.", max(retry.Milliseconds(), 1))
+			c.sendError(ridOf(data), protocol.CodeRateLimited, "Too many requests, slow down.", max(retry.Milliseconds(), 1))
 			continue
 		}
 		strikes = 0
@@ -172,4 +172,17 @@ func (c *conn) reader(ctx context.Context) {
 		}
 		c.srv.node.Request(c.pid, c.id, m)
 	}
+}
+
+// ridOf reads the rid of a frame that is refused before it is served, so
+// even a RATE_LIMITED reply carries it.
+func ridOf(data []byte) string {
+	m, err := protocol.Decode(data)
+	if err == nil {
+		return m.Rid
+	}
+	if de, ok := protocol.AsDecodeError(err); ok {
+		return de.Rid
+	}
+	return ""
 }
