@@ -413,7 +413,9 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 	rooms := a.env.Cfg().Rooms
 	formed, err := a.env.Store.Claim(ctx, mode.Name, *a.lease, redisx.ClaimArgs{
 		Owner: a.env.Node, DeadlineMs: deadline, NowMs: now,
-		RoomTTL: mode.LoadingTimeout + rooms.AdoptAfter + rooms.FinishedTTL + time.Minute,
+		// Long enough that a room outlives its deadline until a sweeper
+		// adopts it; a resolved room is shortened to rooms.finished_ttl.
+		RoomTTL: mode.LoadingTimeout + 2*rooms.AdoptAfter + 2*rooms.SweepInterval + rooms.NodeTTL + rooms.FinishedTTL,
 	}, claims)
 	if errors.Is(err, redisx.ErrLeaseLost) {
 		a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "lease_lost").Inc()

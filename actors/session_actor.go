@@ -248,14 +248,39 @@ func (a *sessionActor) restore(mode string) bool {
 		if a.st.Name == stIdle {
 			return true
 		}
+		if a.st.Name == stQueued {
+			// Every dequeue (cancel, timeout, ban) is announced to the
+			// session; a ticket that vanished silently was lost by Redis
+			// (restarted empty, or a failover dropped unreplicated writes).
+			// Put it back rather than tell the player it left the queue.
+			a.reassertTicket()
+			return true
+		}
 		if a.env.redisWasReset() {
-			// Not a dequeue: Redis lost the ticket. The coordinator's
-			// re-assert puts it back; until then the state stands.
+			// The coordinator's re-assert requeues a loading player whose
+			// room Redis lost; until then the state stands.
 			return true
 		}
 		a.setState(sessionState{Name: stIdle, SinceMs: a.env.nowMs()})
 	}
 	return true
+}
+
+// reassertTicket puts the queued player's ticket back with its original id
+// and queue time.
+func (a *sessionActor) reassertTicket() {
+	p := a.seed.player
+	ctx, cancel := a.env.opCtx()
+	defer cancel()
+	t := redisx.Ticket{ID: a.st.TicketID, Player: p.ID, Mode: a.st.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: a.st.QueuedAtMs}
+	status, _, _, err := a.env.Store.Enqueue(ctx, t, a.env.nowMs())
+	if err != nil {
+		a.env.redisErr("enqueue", err, a.logAttrs()...)
+		return
+	}
+	if status == redisx.EnqueueCreated {
+		a.env.Log.Warn("queued ticket was missing from redis; re-asserted", a.logAttrs()...)
+	}
 }
 
 // attach binds a new connection: it claims the player's directory entry
