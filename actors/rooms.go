@@ -45,14 +45,6 @@ func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveR
 		log.Info("match cancelled", "reason", res.Reason, "requeued", out.Requeued, "no_shows", out.NoShows, "leaver", res.Leaver)
 		e.Events.Emit("match_cancelled", map[string]any{"match_id": r.MatchID, "mode": r.Mode, "reason": res.Reason,
 			"requeued": out.Requeued, "no_shows": out.NoShows})
-		if res.Reason == protocol.ReasonLoadingTimeout {
-			for _, p := range out.NoShows {
-				e.violation(p, r.Tickets[p].Device, "no_show", r.MatchID)
-			}
-		}
-		if res.Leaver != "" {
-			e.violation(res.Leaver, r.Tickets[res.Leaver].Device, "dodge", r.MatchID)
-		}
 		requeued := make(map[string]bool, len(out.Requeued))
 		for _, p := range out.Requeued {
 			requeued[p] = true
@@ -69,6 +61,16 @@ func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveR
 			}
 			return m
 		})
+		// Tell the members first: the requeued ones may be matched again at
+		// the next tick. Violations are recorded after.
+		if res.Reason == protocol.ReasonLoadingTimeout {
+			for _, p := range out.NoShows {
+				e.violation(p, r.Tickets[p].Device, "no_show", r.MatchID)
+			}
+		}
+		if res.Leaver != "" {
+			e.violation(res.Leaver, r.Tickets[res.Leaver].Device, "dodge", r.MatchID)
+		}
 	}
 	return out, nil
 }

@@ -431,9 +431,14 @@ func (a *sessionActor) reconcile(ctx actor.Context) {
 	a.env.Log.Info("session reconciled with redis", append(a.logAttrs(), "from", before.Name, "to", after.Name)...)
 	switch {
 	case after.Name == stLoading && before.MatchID != after.MatchID:
+		if before.Name == stLoading {
+			// The previous match ended and this player was requeued and
+			// matched again before the news of the first arrived.
+			a.tellOutcome(before)
+		}
 		a.sendMatchFound()
 	case before.Name == stLoading:
-		a.tellOutcome(before, after)
+		a.tellOutcome(before)
 	case before.Name == stQueued && after.Name == stIdle:
 		a.send(&protocol.Dequeued{Type: protocol.TypeDequeued, Mode: before.Mode, TicketID: before.TicketID, Reason: protocol.ReasonTimeout})
 	}
@@ -442,7 +447,7 @@ func (a *sessionActor) reconcile(ctx actor.Context) {
 
 // tellOutcome tells the client how a loading room it missed news of ended,
 // reading the room's finished record.
-func (a *sessionActor) tellOutcome(before, after sessionState) {
+func (a *sessionActor) tellOutcome(before sessionState) {
 	if a.seed.endedSent == before.MatchID {
 		return
 	}
@@ -461,12 +466,13 @@ func (a *sessionActor) tellOutcome(before, after sessionState) {
 		}
 		a.send(&protocol.MatchReady{Type: protocol.TypeMatchReady, MatchID: r.MatchID, Server: server})
 	case "cancelled":
-		requeued := after.Name == stQueued
+		requeued := slices.Contains(r.Requeued, a.seed.player.ID)
 		a.send(&protocol.MatchCancelled{Type: protocol.TypeMatchCancelled, MatchID: r.MatchID, Reason: r.Reason,
 			Requeued: requeued, NoShows: nonNil(r.NoShows)})
 		if requeued {
-			a.send(&protocol.Queued{Type: protocol.TypeQueued, Mode: after.Mode, TicketID: after.TicketID,
-				QueuedAtMs: after.QueuedAtMs, Requeued: true})
+			t := r.Tickets[a.seed.player.ID]
+			a.send(&protocol.Queued{Type: protocol.TypeQueued, Mode: r.Mode, TicketID: t.ID,
+				QueuedAtMs: t.QueuedAtMs, Requeued: true})
 		}
 	}
 }

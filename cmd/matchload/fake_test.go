@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/matchd/matchd/gateway/protocol"
+)
+
+// fake is a tiny in-process duel matchmaker speaking enough of the protocol
+// to exercise every matchload behaviour: pairs queued players at once,
+// loading rooms with a deadline, dodges, requeues, typed errors.
+type fake struct {
+	mu       sync.Mutex
+	queue    []*fconn
+	rooms    int
+	deadline time.Duration
+	// dupFound makes the server send every match_found twice (a bug
+	// matchload must catch).
+	dupFound bool
+}
+
+type fconn struct {
+	id    string
+	ws    *websocket.Conn
+	st    string // idle, queued, loading
+	room  *froom
+	wmu   sync.Mutex
+	gone  bool
+	order int64
+}
+
+type froom struct {
+	id      string
+	members []*fconn
+	ready   map[*fconn]bool
+	done    bool
+}
+
+func (c *fconn) send(v any) {
+	b, _ := json.Marshal(v)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("player_id")
+	if id == "" {
+		http.Error(w, `{"code":"BAD_REQUEST"}`, http.StatusBadRequest)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}})
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(4096)
+	c := &fconn{id: id, ws: ws, st: "idle"}
+	c.send(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Subprotocol, PlayerID: id, State: protocol.State{Name: "idle"}})
+	for {
+		typ, data, err := ws.Read(context.Background())
+		if err != nil {
+			f.mu.Lock()
+			c.gone = true
+			f.removeQueued(c)
+			f.mu.Unlock()
+			return
+		}
+		if typ != websocket.MessageText {
+			c.send(protocol.Error{Type: protocol.TypeError, Code: protocol.CodeBadRequest, Message: "text only"})
+			continue
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			de, _ := protocol.AsDecodeError(err)
+			c.send(protocol.Error{Type: protocol.TypeError, Rid: de.Rid, Code: de.Code, Message: de.Message})
+			continue
+		}
+		f.serve(c, m)
+	}
+}
+
+func (f *fake) removeQueued(c *fconn) {
+	for i, q := range f.queue {
+		if q == c {
+			f.queue = append(f.queue[:i], f.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+func (f *fake) invalid(c *fconn, rid string) {
+	c.send(protocol.Error{Type: protocol.TypeError, Rid: rid, Code: protocol.CodeInvalidState, Message: "no", State: &protocol.State{Name: c.st}})
+}
+
+func (f *fake) serve(c *fconn, m protocol.ClientMessage) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch m.Type {
+	case protocol.TypePing:
+		c.send(protocol.Pong{Type: protocol.TypePong, Rid: m.Rid})
+	case protocol.TypeEnqueue:
+		if c.st != "idle" {
+			f.invalid(c, m.Rid)
+			return
+		}
+		c.st = "queued"
+		c.send(protocol.Queued{Type: protocol.TypeQueued, Rid: m.Rid, Mode: m.Mode, TicketID: "t-" + c.id})
+		f.queue = append(f.queue, c)
+		f.match()
+	case protocol.TypeCancel:
+		switch c.st {
+		case "queued":
+			f.removeQueued(c)
+			c.st = "idle"
+			c.send(protocol.Dequeued{Type: protocol.TypeDequeued, Rid: m.Rid, Mode: "duel", Reason: protocol.ReasonCancelled})
+		case "loading":
+			f.resolve(c.room, protocol.ReasonPlayerLeft, c, m.Rid)
+		default:
+			f.invalid(c, m.Rid)
+		}
+	case protocol.TypeLoadingComplete:
+		if c.st != "loading" || c.room.id != m.MatchID {
+			f.invalid(c, m.Rid)
+			return
+		}
+		rm := c.room
+		rm.ready[c] = true
+		for _, mem := range rm.members {
+			st := protocol.LoadingStatus{Type: protocol.TypeLoadingStatus, MatchID: rm.id}
+			if mem == c {
+				st.Rid = m.Rid
+			}
+			mem.send(st)
+		}
+		if len(rm.ready) == len(rm.members) {
+			rm.done = true
+			for _, mem := range rm.members {
+				mem.st, mem.room = "idle", nil
+				mem.send(protocol.MatchReady{Type: protocol.TypeMatchReady, MatchID: rm.id, Server: json.RawMessage("null")})
+			}
+		}
+	}
+}
+
+// match pairs queued players (oldest first). Call with f.mu held.
+func (f *fake) match() {
+	for len(f.queue) >= 2 {
+		a, b := f.queue[0], f.queue[1]
+		f.queue = f.queue[2:]
+		f.rooms++
+		rm := &froom{id: "m" + strconv.Itoa(f.rooms), members: []*fconn{a, b}, ready: map[*fconn]bool{}}
+		for _, mem := range rm.members {
+			mem.st, mem.room = "loading", rm
+			mf := protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: rm.id, Mode: "duel", Teams: [][]string{{a.id}, {b.id}}}
+			mem.send(mf)
+			if f.dupFound {
+				mem.send(mf)
+			}
+		}
+		time.AfterFunc(f.deadline, func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.resolve(rm, protocol.ReasonLoadingTimeout, nil, "")
+		})
+	}
+}
+
+// resolve cancels a room: ready members (all but the dodger, when one
+// dodged) are requeued. Call with f.mu held.
+func (f *fake) resolve(rm *froom, reason string, dodger *fconn, rid string) {
+	if rm.done {
+		return
+	}
+	rm.done = true
+	var noShows []string
+	for _, mem := range rm.members {
+		if mem != dodger && dodger == nil && !rm.ready[mem] {
+			noShows = append(noShows, mem.id)
+		}
+	}
+	for _, mem := range rm.members {
+		requeue := mem != dodger && (dodger != nil || rm.ready[mem])
+		mc := protocol.MatchCancelled{Type: protocol.TypeMatchCancelled, MatchID: rm.id, Reason: reason, Requeued: requeue, NoShows: noShows}
+		if mem == dodger {
+			mc.Rid = rid
+		}
+		mem.room = nil
+		if mem.gone {
+			mem.st = "idle"
+			continue
+		}
+		mem.send(mc)
+		if requeue {
+			mem.st = "queued"
+			mem.send(protocol.Queued{Type: protocol.TypeQueued, Mode: "duel", TicketID: "t-" + mem.id, Requeued: true})
+			f.queue = append(f.queue, mem)
+		} else {
+			mem.st = "idle"
+		}
+	}
+	f.match()
+}
+
+func fakeOptions(t *testing.T, url string, mix string, players int, duration time.Duration) Options {
+	t.Helper()
+	o, err := ParseOptions([]string{"--nodes", url, "--players", strconv.Itoa(players), "--rate", "0",
+		"--duration", duration.String(), "--mix", mix, "--slow-delay", "30ms", "--grace", "3s", "--settle", "300ms",
+		"--seed", "42", "--progress", "off", "--dial-concurrency", "16"}, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func runFake(t *testing.T, f *fake, mix string, players int, duration time.Duration) *Report {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	o := fakeOptions(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", mix, players, duration)
+	r, err := NewRunner(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r.Run(ctx, nil, &Progress{mode: "off"})
+	rep := r.Report("test", nil)
+	var sb strings.Builder
+	rep.WriteText(&sb)
+	t.Log("\n" + sb.String())
+	return rep
+}
+
+func TestFakeServerAllBehaviours(t *testing.T) {
+	f := &fake{deadline: 300 * time.Millisecond}
+	rep := runFake(t, f, "normal=0.5,slow=0.1,noshow=0.1,dodge=0.1,quit=0.1,malformed=0.1", 60, time.Second)
+	if !rep.Pass {
+		t.Fatal("invariants failed")
+	}
+	if rep.Conns.Connected != 60 || rep.Throughput.Matched == 0 || rep.Latency["enqueue_to_match_found"].Count == 0 ||
+		rep.Latency["match_found_to_match_ready"].Count == 0 {
+		t.Errorf("report %+v %+v", rep.Conns, rep.Throughput)
+	}
+	b := rep.Behaviours
+	if b["quit"].Quit != 6 || b["malformed"].Lost != 0 || b["dodge"].Cancelled == 0 || b["noshow"].Matched != 0 || b["slow"].Matched == 0 {
+		t.Errorf("behaviours %+v", b)
+	}
+	if rep.Errors.GarbageSent == 0 || rep.Errors.Unexpected != 0 {
+		t.Errorf("errors %+v", rep.Errors)
+	}
+	if rep.Throughput.Matches.Cancelled[protocol.ReasonPlayerLeft] == 0 || rep.Throughput.Matches.Cancelled[protocol.ReasonLoadingTimeout] == 0 {
+		t.Errorf("matches %+v", rep.Throughput.Matches)
+	}
+}
+
+func TestFakeServerOneMatchEach(t *testing.T) {
+	f := &fake{deadline: 300 * time.Millisecond}
+	rep := runFake(t, f, "normal=1", 40, 0)
+	if !rep.Pass || rep.Throughput.Matched != 40 || rep.EndReason != "every player played its match" {
+		t.Fatalf("pass=%v matched=%d end=%q", rep.Pass, rep.Throughput.Matched, rep.EndReason)
+	}
+}
+
+func TestFakeServerDoubleFoundFails(t *testing.T) {
+	f := &fake{deadline: 300 * time.Millisecond, dupFound: true}
+	rep := runFake(t, f, "normal=1", 10, 0)
+	if rep.Pass {
+		t.Fatal("duplicate match_found went unnoticed")
+	}
+	for _, v := range rep.Invariants {
+		if v.Name == "no-double-match" && v.ByKind["duplicate match_found"] == 0 {
+			t.Errorf("no-double-match: %+v", v)
+		}
+	}
+}
+
+func TestFakeServerIdle(t *testing.T) {
+	f := &fake{deadline: time.Second}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	o := fakeOptions(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", "normal=1", 25, 200*time.Millisecond)
+	o.Idle = true
+	o.MaxConnsPerSec = 100 // burst 5: 25 dials take >= 0.2s
+	r, err := NewRunner(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Run(context.Background(), nil, &Progress{mode: "off"})
+	rep := r.Report("test", nil)
+	if !rep.Pass || rep.Conns.PeakConnected != 25 || rep.Throughput.Matched != 0 || rep.Conns.FramesOut != 0 {
+		t.Fatalf("pass=%v conns=%+v", rep.Pass, rep.Conns)
+	}
+	if rep.Phases.RampS < 0.18 {
+		t.Errorf("ramp took %.3fs; --max-conns-per-sec 100 should stretch 25 dials past 0.2s", rep.Phases.RampS)
+	}
+}
+
+func TestDialFailureReported(t *testing.T) {
+	// Nothing listens on this port (the listener is closed at once).
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	srv.Close()
+	o := fakeOptions(t, url, "normal=1", 3, 0)
+	r, err := NewRunner(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Run(context.Background(), nil, &Progress{mode: "off"})
+	rep := r.Report("test", nil)
+	if rep.Conns.Connected != 0 || rep.Conns.DialFailures["connection refused"] != 3 {
+		t.Fatalf("conns %+v", rep.Conns)
+	}
+}

@@ -1,0 +1,825 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/matchd/matchd/gateway/protocol"
+)
+
+// dstate is what a simulated client is doing.
+type dstate uint8
+
+const (
+	dsNone       dstate = iota // not connected
+	dsIdle                     // connected, idle, about to act
+	dsRetryWait                // idle, an enqueue retry is scheduled
+	dsEnqueuing                // enqueue sent
+	dsQueued                   // queued
+	dsRequeuing                // requeued after a cancelled match, queued frame expected
+	dsCancelling               // cancel sent while queued
+	dsLoading                  // match_found received
+	dsDodging                  // cancel sent while loading
+	dsDone                     // connected and finished: no more enqueues
+	dsGone                     // connection ended
+)
+
+// gauge classes of a state, for the progress line and end detection.
+func (s dstate) queuedish() bool {
+	return s == dsEnqueuing || s == dsQueued || s == dsRequeuing || s == dsCancelling
+}
+func (s dstate) loadingish() bool { return s == dsLoading || s == dsDodging }
+func (s dstate) connected() bool  { return s != dsNone && s != dsGone }
+
+// inFrame holds the only server-frame fields matchload looks at.
+type inFrame struct {
+	Type         string     `json:"type"`
+	Rid          string     `json:"rid"`
+	MatchID      string     `json:"match_id"`
+	Teams        [][]string `json:"teams"`
+	Requeued     bool       `json:"requeued"`
+	Code         string     `json:"code"`
+	Reason       string     `json:"reason"`
+	TicketID     string     `json:"ticket_id"`
+	RetryAfterMs int64      `json:"retry_after_ms"`
+	State        *struct {
+		Name    string `json:"name"`
+		MatchID string `json:"match_id"`
+	} `json:"state"`
+}
+
+// readBuf is a pooled frame buffer plus decode target, so an idle session
+// holds neither.
+type readBuf struct {
+	b bytes.Buffer
+	f inFrame
+}
+
+var readPool = sync.Pool{New: func() any { return new(readBuf) }}
+
+// frameType extracts the type of a frame the server encoded (type first)
+// without decoding it; "" when the frame does not start that way.
+func frameType(b []byte) []byte {
+	const pfx = `{"type":"`
+	if !bytes.HasPrefix(b, []byte(pfx)) {
+		return nil
+	}
+	rest := b[len(pfx):]
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 {
+		return nil
+	}
+	return rest[:i]
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+// Request ids are a kind letter and the player's request sequence number
+// ("e17"): e enqueue, c cancel (leave the queue), d dodge, l
+// loading_complete; garbage frames use g and no number.
+
+// requestOf names the request kind of a rid, for error accounting.
+func requestOf(rid string) string {
+	if rid == "" {
+		return "unknown"
+	}
+	switch rid[0] {
+	case 'e':
+		return "enqueue"
+	case 'c':
+		return "cancel"
+	case 'd':
+		return "dodge"
+	case 'l':
+		return "loading_complete"
+	case 'g':
+		return "garbage"
+	}
+	return "other"
+}
+
+// ridSeq is the sequence number of a rid, 0 when it has none.
+func ridSeq(rid string) uint64 {
+	if len(rid) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(rid[1:], 10, 32)
+	return n
+}
+
+type player struct {
+	r           *Runner
+	id          string
+	idx         int
+	node        int
+	rating      float64
+	beh         Behaviour
+	quitLoading bool // a quitter quits while loading (else while queued)
+
+	mu          sync.Mutex
+	conn        *websocket.Conn
+	st          dstate
+	match       string
+	enqAt       time.Time // when the current wait's enqueue was sent
+	waitAt      time.Time // when the current wait began (enqueue or requeue)
+	fromRequeue bool      // the current wait began with a requeue
+	foundAt     time.Time
+	closing     bool // we close the connection: a read error is expected
+	timer       *time.Timer
+	garbageQ    bool // sent garbage while queued already
+	garbageL    bool // sent garbage while loading already
+	finalWhy    string
+	cancels     int          // end-of-run cancels sent
+	reqSeq      uint32       // sequence number of the last request sent
+	trace       []traceEntry // ring of the last frames, with --trace
+	traceN      int          // frames recorded
+	// quitAfterUnlock asks the read loop to close after this frame.
+	quitAfterUnlock bool
+}
+
+// traceEntry is one frame of a player's history.
+type traceEntry struct {
+	at   time.Duration // since the start of the run
+	dir  byte          // '<' received, '>' sent
+	data string
+}
+
+// record adds a frame to the trace ring. Call with p.mu held.
+func (p *player) record(dir byte, b []byte) {
+	n := p.r.opt.Trace
+	if n == 0 {
+		return
+	}
+	if p.trace == nil {
+		p.trace = make([]traceEntry, n)
+	}
+	if len(b) > 240 {
+		b = b[:240]
+	}
+	p.trace[p.traceN%n] = traceEntry{at: time.Since(p.r.start), dir: dir, data: string(b)}
+	p.traceN++
+}
+
+// history renders the trace ring, oldest first.
+func (p *player) history() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.historyLocked()
+}
+
+func (p *player) historyLocked() []string {
+	n := len(p.trace)
+	var out []string
+	for i := max(0, p.traceN-n); i < p.traceN; i++ {
+		e := p.trace[i%n]
+		out = append(out, fmt.Sprintf("%9.3fs %c %s", e.at.Seconds(), e.dir, e.data))
+	}
+	return out
+}
+
+// setState moves the player and keeps the gauges right. Call with p.mu
+// held.
+func (p *player) setState(s dstate) {
+	old := p.st
+	if old == s {
+		return
+	}
+	g := p.r.live
+	if old.connected() != s.connected() {
+		if s.connected() {
+			n := g.connected.Add(1)
+			for {
+				peak := g.peakConnected.Load()
+				if n <= peak || g.peakConnected.CompareAndSwap(peak, n) {
+					break
+				}
+			}
+		} else {
+			g.connected.Add(-1)
+		}
+	}
+	if old.queuedish() {
+		g.queued.Add(-1)
+	}
+	if s.queuedish() {
+		g.queued.Add(1)
+	}
+	if old.loadingish() {
+		g.loading.Add(-1)
+	}
+	if s.loadingish() {
+		g.loading.Add(1)
+	}
+	if old == dsRetryWait {
+		g.retrying.Add(-1)
+	}
+	if s == dsRetryWait {
+		g.retrying.Add(1)
+	}
+	p.st = s
+}
+
+// send writes one frame inline; a failed write shows up as a read error.
+func (p *player) send(typ websocket.MessageType, b []byte) {
+	if p.conn == nil || p.closing {
+		return
+	}
+	p.record('>', b)
+	if err := p.conn.Write(context.Background(), typ, b); err == nil {
+		p.r.live.framesOut.Add(1)
+	}
+}
+
+// run is the player's one goroutine: dial, then read until the end.
+func (p *player) run(sem chan struct{}) {
+	r := p.r
+	t0 := time.Now()
+	conn, reason := r.dial(p)
+	if conn == nil {
+		<-sem
+		r.live.dialDone.Add(1)
+		r.live.dialFailed(reason)
+		p.mu.Lock()
+		p.finalWhy = "dial failed"
+		r.chk.DialFailed(p.id, reason)
+		p.mu.Unlock()
+		return
+	}
+	// The welcome frame, within the dial timeout.
+	wctx, cancel := context.WithTimeout(context.Background(), r.opt.DialTimeout-time.Since(t0))
+	rb := readPool.Get().(*readBuf)
+	_, err := readMessage(wctx, conn, &rb.b)
+	cancel()
+	if err == nil {
+		rb.f = inFrame{}
+		err = json.Unmarshal(rb.b.Bytes(), &rb.f)
+		if err == nil && rb.f.Type != protocol.TypeWelcome {
+			err = errors.New("first frame is " + rb.f.Type + ", not welcome")
+		}
+	}
+	<-sem
+	r.live.dialDone.Add(1)
+	if err != nil {
+		readPool.Put(rb)
+		conn.CloseNow()
+		reason := "no welcome: " + shortErr(err)
+		if rb.f.Type == protocol.TypeError {
+			reason = "refused at welcome: " + rb.f.Code
+		}
+		r.live.dialFailed(reason)
+		p.mu.Lock()
+		r.chk.DialFailed(p.id, reason)
+		p.mu.Unlock()
+		return
+	}
+	welcomeState := ""
+	if rb.f.State != nil {
+		welcomeState = rb.f.State.Name
+	}
+	readPool.Put(rb)
+	r.live.framesIn.Add(1)
+	r.live.dialOK.Add(1)
+	r.hist.dial.Record(time.Since(t0))
+
+	p.mu.Lock()
+	p.conn = conn
+	if r.stopping.Load() {
+		p.mu.Unlock()
+		conn.CloseNow()
+		return
+	}
+	p.setState(dsIdle)
+	r.chk.Connected(p.id, welcomeState)
+	if p.beh == Malformed {
+		p.sendGarbage(r.garbageConnect)
+	}
+	if !r.opt.Idle {
+		p.next()
+	}
+	p.mu.Unlock()
+	p.readLoop(conn)
+}
+
+// readMessage reads one whole message into buf.
+func readMessage(ctx context.Context, c *websocket.Conn, buf *bytes.Buffer) (websocket.MessageType, error) {
+	typ, rd, err := c.Reader(ctx)
+	if err != nil {
+		return 0, err
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(rd)
+	return typ, err
+}
+
+func (p *player) readLoop(conn *websocket.Conn) {
+	r := p.r
+	for {
+		rb := readPool.Get().(*readBuf)
+		_, err := readMessage(context.Background(), conn, &rb.b)
+		if err != nil {
+			readPool.Put(rb)
+			p.readEnded(err)
+			return
+		}
+		r.live.framesIn.Add(1)
+		quit := p.handle(rb)
+		readPool.Put(rb)
+		if quit {
+			_ = conn.Close(websocket.StatusNormalClosure, "quit")
+			return
+		}
+	}
+}
+
+// readEnded records a connection that ended under the player.
+func (p *player) readEnded(err error) {
+	r := p.r
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if p.closing {
+		p.setState(dsGone)
+		return
+	}
+	code := int(websocket.CloseStatus(err))
+	r.live.closed(code, p.st.String())
+	r.chk.Closed(p.id, code)
+	r.live.beh[p.beh].lost.Add(1)
+	p.finalWhy = "closed by server"
+	p.setState(dsGone)
+}
+
+// handle serves one server frame; it reports whether the player quits now.
+func (p *player) handle(rb *readBuf) (quit bool) {
+	r := p.r
+	data := rb.b.Bytes()
+	if r.opt.Trace > 0 {
+		p.mu.Lock()
+		p.record('<', data)
+		p.mu.Unlock()
+	}
+	switch t := frameType(data); string(t) {
+	case protocol.TypeLoadingStatus, protocol.TypeState, protocol.TypeWelcome:
+		return false // nothing to learn (skipped without decoding)
+	}
+	rb.f = inFrame{}
+	f := &rb.f
+	if err := json.Unmarshal(data, f); err != nil {
+		r.live.badFrames.Add(1)
+		return false
+	}
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.st == dsGone || p.closing {
+		return false
+	}
+	switch f.Type {
+	case protocol.TypeQueued:
+		r.chk.Queued(p.id, f.Requeued)
+		if f.Requeued {
+			if p.st != dsRequeuing && p.st != dsCancelling {
+				r.live.oddFrames.Add(1)
+			}
+			p.fromRequeue = true
+			p.waitAt = now
+			if p.st != dsCancelling {
+				p.setState(dsQueued)
+			}
+		} else if p.st == dsEnqueuing {
+			r.hist.enqQueued.Record(now.Sub(p.enqAt))
+			p.setState(dsQueued)
+		} else if p.st != dsQueued && p.st != dsCancelling {
+			r.live.oddFrames.Add(1)
+			p.setState(dsQueued)
+		}
+		if p.st != dsQueued {
+			return false
+		}
+		if r.draining.Load() {
+			p.cancel()
+			return false
+		}
+		if p.beh == Quit && !p.quitLoading {
+			return p.quit()
+		}
+		if p.beh == Malformed && !p.garbageQ {
+			p.garbageQ = true
+			p.sendGarbage(r.garbageQueued)
+		}
+	case protocol.TypeDequeued:
+		r.chk.Dequeued(p.id, f.Reason)
+		r.live.dequeued(f.Reason)
+		p.setState(dsIdle)
+		p.finalWhy = "dequeued: " + f.Reason
+		p.next()
+	case protocol.TypeMatchFound:
+		r.live.found.Add(1)
+		r.live.lastFound.Store(now.UnixNano())
+		r.chk.MatchFound(p.id, f.MatchID, f.Teams)
+		if p.st == dsQueued || p.st == dsEnqueuing || p.st == dsRequeuing {
+			if p.fromRequeue {
+				r.hist.requeueFound.Record(now.Sub(p.waitAt))
+			} else {
+				r.hist.enqFound.Record(now.Sub(p.enqAt))
+			}
+		}
+		p.match, p.foundAt = f.MatchID, now
+		if p.st == dsCancelling {
+			// Our end-of-run cancel crossed the match: the server takes it
+			// as a dodge, or refuses it (INVALID_STATE, state loading) and
+			// onError resumes loading.
+			p.setState(dsDodging)
+			return false
+		}
+		p.setState(dsLoading)
+		return p.onLoading(f.MatchID)
+	case protocol.TypeMatchReady:
+		r.chk.MatchReady(p.id, f.MatchID)
+		if (p.st == dsLoading || p.st == dsDodging) && p.match == f.MatchID {
+			r.hist.foundReady.Record(now.Sub(p.foundAt))
+		}
+		r.live.matched.Add(1)
+		r.live.lastReady.Store(now.UnixNano())
+		r.live.beh[p.beh].matched.Add(1)
+		p.match = ""
+		p.setState(dsIdle)
+		p.finalWhy = "matched"
+		p.next()
+	case protocol.TypeMatchCancelled:
+		r.chk.MatchCancelled(p.id, f.MatchID, f.Reason, f.Requeued, f.Rid != "")
+		r.live.cancelled(f.Reason, f.Requeued)
+		if p.match == f.MatchID {
+			r.hist.foundCancelled.Record(now.Sub(p.foundAt))
+		}
+		p.match = ""
+		if f.Requeued {
+			p.setState(dsRequeuing)
+			return false
+		}
+		r.live.beh[p.beh].cancelled.Add(1)
+		p.setState(dsIdle)
+		p.finalWhy = "match cancelled: " + f.Reason
+		p.next()
+	case protocol.TypeError:
+		p.onError(f, data)
+		if p.quitAfterUnlock {
+			p.quitAfterUnlock = false
+			return true
+		}
+	case protocol.TypePong:
+		if strings.HasPrefix(f.Rid, "g") {
+			r.chk.GarbageAnswered(p.id)
+		}
+	case protocol.TypeServerDraining:
+		r.live.serverDraining.Add(1)
+	default:
+		r.live.oddFrames.Add(1)
+	}
+	return false
+}
+
+// onLoading acts on a match_found as the behaviour says; it reports
+// whether the player quits now. Call with p.mu held.
+func (p *player) onLoading(m string) (quit bool) {
+	r := p.r
+	switch p.beh {
+	case Normal:
+		p.loadingComplete()
+	case Malformed:
+		if !p.garbageL {
+			p.garbageL = true
+			p.sendGarbage(r.garbageLoading)
+		}
+		p.loadingComplete()
+	case Slow:
+		p.timer = time.AfterFunc(r.opt.SlowDelay, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.st == dsLoading && p.match == m {
+				p.loadingComplete()
+			}
+		})
+	case NoShow:
+	case Dodge:
+		r.chk.CancelSent(p.id)
+		p.setState(dsDodging)
+		p.request('d')
+	case Quit:
+		if p.quitLoading {
+			return p.quit()
+		}
+		p.loadingComplete()
+	}
+	return false
+}
+
+// onError serves an error frame. Call with p.mu held.
+func (p *player) onError(f *inFrame, raw []byte) {
+	r := p.r
+	req := requestOf(f.Rid)
+	serverState, serverMatch := "", ""
+	if f.State != nil {
+		serverState, serverMatch = f.State.Name, f.State.MatchID
+	}
+	// Only a refusal of the latest request says anything about the state
+	// now: later requests may have changed it since.
+	latest := f.Rid != "" && ridSeq(f.Rid) == uint64(p.reqSeq)
+	if p.beh == Malformed && (req == "garbage" || (f.Rid == "" && (f.Code == string(protocol.CodeBadRequest) || f.Code == string(protocol.CodeRateLimited)))) {
+		r.live.errorFrame(f.Code, "garbage", true, p.id, raw)
+		r.chk.GarbageAnswered(p.id)
+		return
+	}
+	expected := f.Code == string(protocol.CodeInvalidState) && (req == "loading_complete" || req == "dodge" || req == "cancel")
+	if f.Code == string(protocol.CodeRateLimited) && f.Rid == "" && p.st == dsEnqueuing {
+		req, latest = "enqueue", true // the limiter answers before reading the rid
+	}
+	r.live.errorFrame(f.Code, req, expected, p.id, raw)
+	if f.Code == string(protocol.CodeSessionReplaced) {
+		return // the close follows
+	}
+	// A transient refusal of a request the state still calls for is
+	// retried after retry_after_ms, as a game client would.
+	if f.Code == string(protocol.CodeUnavailable) || f.Code == string(protocol.CodeRateLimited) {
+		wait := max(time.Duration(f.RetryAfterMs)*time.Millisecond, 50*time.Millisecond)
+		switch {
+		case req == "loading_complete" && p.st == dsLoading:
+			p.retryLater(wait, dsLoading, p.match, 'l')
+			return
+		case req == "cancel" && p.st == dsCancelling:
+			p.retryLater(wait, dsCancelling, p.match, 'c')
+			return
+		case req == "dodge" && p.st == dsDodging:
+			p.retryLater(wait, dsDodging, p.match, 'd')
+			return
+		}
+	}
+	if !latest {
+		return
+	}
+	r.chk.Refused(p.id, req, f.Code, serverState, serverMatch)
+	switch req {
+	case "enqueue":
+		if p.st != dsEnqueuing {
+			return
+		}
+		switch protocol.Code(f.Code) {
+		case protocol.CodeInvalidState:
+			switch serverState {
+			case protocol.StateQueued:
+				p.setState(dsQueued)
+			case protocol.StateLoading:
+				p.setState(dsLoading)
+			default:
+				// The server says idle yet refused: back off and retry.
+				p.setState(dsIdle)
+				if r.draining.Load() {
+					p.setState(dsDone)
+					return
+				}
+				p.scheduleEnqueue(250 * time.Millisecond)
+			}
+		case protocol.CodeBanned, protocol.CodeRateLimited, protocol.CodeUnavailable:
+			p.setState(dsIdle)
+			p.finalWhy = "enqueue refused: " + f.Code
+			if r.draining.Load() || r.opt.Duration == 0 && f.Code == string(protocol.CodeBanned) {
+				p.setState(dsDone)
+				return
+			}
+			p.scheduleEnqueue(max(time.Duration(f.RetryAfterMs)*time.Millisecond, 100*time.Millisecond))
+		default:
+			p.finalWhy = "enqueue refused: " + f.Code
+			p.setState(dsDone)
+		}
+	case "cancel":
+		// The end-of-run cancel was refused: resynchronise.
+		switch {
+		case serverState == protocol.StateIdle && (p.st == dsCancelling || p.st == dsDodging):
+			p.match = ""
+			p.setState(dsIdle)
+			p.next()
+		case serverState == protocol.StateLoading && p.st == dsDodging && p.match == serverMatch:
+			// It crossed the match claim and was not taken as a dodge:
+			// play the match as usual.
+			p.setState(dsLoading)
+			if p.onLoading(serverMatch) {
+				p.quitAfterUnlock = true
+			}
+		case serverState == protocol.StateLoading && p.st == dsCancelling:
+			p.setState(dsQueued) // match_found is on its way
+		case serverState == protocol.StateQueued && p.st == dsCancelling && p.cancels < 3:
+			p.cancel()
+		}
+	}
+}
+
+// scheduleEnqueue retries an enqueue after wait. Call with p.mu held.
+func (p *player) scheduleEnqueue(wait time.Duration) {
+	r := p.r
+	p.setState(dsRetryWait)
+	p.timer = time.AfterFunc(wait, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.st != dsRetryWait {
+			return
+		}
+		if r.draining.Load() || r.stopping.Load() {
+			p.setState(dsDone)
+			return
+		}
+		p.enqueue()
+	})
+}
+
+// retryLater resends a request of kind after wait if the player is still
+// in state st for the same match. Call with p.mu held.
+func (p *player) retryLater(wait time.Duration, st dstate, match string, kind byte) {
+	p.r.live.retries.Add(1)
+	p.timer = time.AfterFunc(wait, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.st == st && p.match == match && !p.closing {
+			p.request(kind)
+		}
+	})
+}
+
+// next decides what an idle player does: enqueue again, or finish. Call
+// with p.mu held.
+func (p *player) next() {
+	r := p.r
+	if p.st != dsIdle {
+		return
+	}
+	if r.draining.Load() || r.stopping.Load() || (r.opt.Duration == 0 && !p.enqAt.IsZero()) {
+		p.setState(dsDone)
+		return
+	}
+	p.enqueue()
+}
+
+func (p *player) enqueue() {
+	r := p.r
+	p.enqAt = time.Now()
+	p.waitAt = p.enqAt
+	p.fromRequeue = false
+	r.chk.EnqueueSent(p.id)
+	p.setState(dsEnqueuing)
+	p.request('e')
+}
+
+// cancel leaves the queue (end of the run). Call with p.mu held.
+func (p *player) cancel() {
+	p.cancels++
+	p.r.chk.CancelSent(p.id)
+	p.setState(dsCancelling)
+	p.request('c')
+}
+
+func (p *player) loadingComplete() { p.request('l') }
+
+// request sends one client request with a fresh rid. Call with p.mu held.
+func (p *player) request(kind byte) {
+	p.reqSeq++
+	b := make([]byte, 0, 96+len(p.match))
+	switch kind {
+	case 'e':
+		b = append(b, p.r.enqueuePrefix...)
+	case 'c', 'd':
+		b = append(b, `{"type":"cancel"`...)
+	case 'l':
+		b = append(b, `{"type":"loading_complete","match_id":`...)
+		b = appendJSONString(b, p.match)
+	}
+	b = append(b, `,"rid":"`...)
+	b = append(b, kind)
+	b = strconv.AppendUint(b, uint64(p.reqSeq), 10)
+	b = append(b, `"}`...)
+	p.send(websocket.MessageText, b)
+}
+
+// quit closes the connection on purpose (the caller closes after unlocking).
+func (p *player) quit() bool {
+	p.r.chk.Quit(p.id)
+	p.r.live.beh[p.beh].quit.Add(1)
+	p.finalWhy = "quit"
+	p.closing = true
+	p.setState(dsGone)
+	return true
+}
+
+// garbage is one malformed frame.
+type garbage struct {
+	typ  websocket.MessageType
+	data []byte
+}
+
+func (p *player) sendGarbage(gs []garbage) {
+	for _, g := range gs {
+		p.r.chk.GarbageSent(p.id)
+		p.r.live.garbageSent.Add(1)
+		p.send(g.typ, g.data)
+	}
+}
+
+// drain ends the player's cycling at the end of the run: a queued player
+// cancels; a loading one finishes its match. Call without p.mu held.
+func (p *player) drain() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.st {
+	case dsIdle:
+		p.setState(dsDone)
+	case dsRetryWait:
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		p.setState(dsDone)
+	case dsQueued:
+		p.cancel()
+	}
+}
+
+// close ends the connection at the end of the run.
+func (p *player) close(now bool) {
+	p.mu.Lock()
+	c := p.conn
+	p.closing = true
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.mu.Unlock()
+	if c == nil {
+		return
+	}
+	if now {
+		c.CloseNow()
+	} else {
+		_ = c.Close(websocket.StatusNormalClosure, "load test over")
+	}
+}
+
+// garbage frame sets: each frame gets exactly one typed reply (an error, or
+// a pong for the big valid ping).
+func buildGarbage(maxBytes int) (connect, queued, loading []garbage) {
+	text := func(s string) garbage { return garbage{websocket.MessageText, []byte(s)} }
+	// A valid ping padded to exactly the limit: must be accepted.
+	big := []byte(`{"type":"ping","rid":"g3","pad":"`)
+	big = append(big, bytes.Repeat([]byte("x"), maxBytes-len(big)-2)...)
+	big = append(big, `"}`...)
+	// An unterminated JSON string just below the limit.
+	bad := []byte(`{"type":"ping","rid":"g4","pad":"`)
+	bad = append(bad, bytes.Repeat([]byte("y"), maxBytes-1-len(bad))...)
+	connect = []garbage{
+		text(`{"type":"enqueue","mode":`),
+		text(`{"type":"teleport","rid":"g1"}`),
+		text(`{"type":"loading_complete","rid":"g2"}`),
+		{websocket.MessageText, big},
+		{websocket.MessageText, bad},
+		{websocket.MessageBinary, []byte{0, 1, 2, 3}},
+		text(`[1,2,3]`),
+		text(`{"type":42,"rid":"g5"}`),
+	}
+	queued = []garbage{text(`{"type":"dance","rid":"g6"}`)}
+	loading = []garbage{text(`{"type":"enqueue","rid":"g7"}`)}
+	return
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}
+
+var dstateNames = [...]string{"none", "idle", "retry-wait", "enqueuing", "queued", "requeuing", "cancelling", "loading", "dodging", "done", "gone"}
+
+func (s dstate) String() string { return dstateNames[s] }

@@ -1,0 +1,571 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+
+	"github.com/matchd/matchd/gateway/protocol"
+)
+
+// behStats counts outcomes per behaviour.
+type behStats struct {
+	players   atomic.Int64
+	matched   atomic.Uint64
+	cancelled atomic.Uint64
+	quit      atomic.Uint64
+	lost      atomic.Uint64
+}
+
+// liveStats are the counters the progress line and the report read.
+type liveStats struct {
+	connected, queued, loading, retrying atomic.Int64 // gauges
+	peakConnected                        atomic.Int64
+	dialOK, dialDone                     atomic.Uint64
+	matched, found                       atomic.Uint64
+	errorsUnexpected, errorsAll          atomic.Uint64
+	framesIn, framesOut                  atomic.Uint64
+	badFrames, oddFrames                 atomic.Uint64
+	garbageSent, serverDraining          atomic.Uint64
+	retries                              atomic.Uint64 // requests resent after UNAVAILABLE/RATE_LIMITED
+	lastFound                            atomic.Int64  // unix ns
+	lastReady                            atomic.Int64  // unix ns
+	beh                                  [numBehaviours]behStats
+
+	mu         sync.Mutex
+	dialErrors map[string]uint64
+	errByCode  map[string]uint64
+	errByReq   map[string]uint64
+	closeCodes map[string]uint64
+	cancels    map[string]uint64
+	dequeues   map[string]uint64
+	errSamples map[string][]string // a few raw error frames per code and request
+}
+
+func newLiveStats() *liveStats {
+	return &liveStats{
+		dialErrors: map[string]uint64{}, errByCode: map[string]uint64{}, errByReq: map[string]uint64{},
+		closeCodes: map[string]uint64{}, cancels: map[string]uint64{}, dequeues: map[string]uint64{},
+		errSamples: map[string][]string{},
+	}
+}
+
+func (s *liveStats) inc(m map[string]uint64, k string) {
+	s.mu.Lock()
+	m[k]++
+	s.mu.Unlock()
+}
+
+func (s *liveStats) dialFailed(reason string) { s.inc(s.dialErrors, reason) }
+func (s *liveStats) dequeued(reason string)   { s.inc(s.dequeues, reason) }
+func (s *liveStats) cancelled(reason string, requeued bool) {
+	s.inc(s.cancels, reason+" requeued="+strconv.FormatBool(requeued))
+}
+
+func (s *liveStats) closed(code int, state string) {
+	c := "abnormal (no close frame)"
+	if code >= 0 {
+		c = strconv.Itoa(code)
+	}
+	s.inc(s.closeCodes, c+" while "+state)
+}
+
+func (s *liveStats) errorFrame(code, req string, expected bool, player string, raw []byte) {
+	s.errorsAll.Add(1)
+	if !expected {
+		s.errorsUnexpected.Add(1)
+	}
+	key := code + " on " + req
+	s.mu.Lock()
+	s.errByCode[code]++
+	s.errByReq[key]++
+	if len(s.errSamples[key]) < 3 {
+		if len(raw) > 300 {
+			raw = raw[:300]
+		}
+		s.errSamples[key] = append(s.errSamples[key], player+" <- "+string(raw))
+	}
+	s.mu.Unlock()
+}
+
+func (s *liveStats) snapshot(m map[string]uint64) map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// hists are the latency histograms.
+type hists struct {
+	dial, enqQueued, enqFound, requeueFound, foundReady, foundCancelled Histogram
+}
+
+// Runner drives one load run.
+type Runner struct {
+	opt     Options
+	chk     *Checker
+	players []*player
+	clients []*http.Client
+	live    *liveStats
+	hist    hists
+
+	enqueuePrefix                                 []byte
+	garbageConnect, garbageQueued, garbageLoading []garbage
+
+	draining atomic.Bool // no more enqueues; queued players cancel
+	stopping atomic.Bool // connections are being closed
+
+	start, rampEnd, activeEnd, drainEnd  time.Time
+	rateEnd                              time.Time // end of the throughput window
+	matchedAtRampEnd, matchedAtActiveEnd uint64
+	timeline                             []Second
+	endReason                            string
+	notes                                []string
+	sourceIPs                            []string
+	onRampEnd, onActiveEnd               func()
+
+	traceMu sync.Mutex
+	traces  map[string][]string // player histories captured at violations
+}
+
+const maxTraces = 30
+
+// playerByID finds one of our players by id.
+func (r *Runner) playerByID(id string) *player {
+	rest, ok := strings.CutPrefix(id, r.opt.IDPrefix)
+	if !ok {
+		return nil
+	}
+	i, err := strconv.Atoi(rest)
+	if err != nil || i < 0 || i >= len(r.players) || r.players[i].id != id {
+		return nil
+	}
+	return r.players[i]
+}
+
+func (r *Runner) addTrace(key string, h []string) {
+	r.traceMu.Lock()
+	defer r.traceMu.Unlock()
+	if _, ok := r.traces[key]; !ok && len(r.traces) < maxTraces {
+		r.traces[key] = h
+	}
+}
+
+// onViolation captures the history of the player concerned at once (its
+// lock is held by the caller) and, a moment later, of the other members of
+// the matches involved.
+func (r *Runner) onViolation(subject string, related []string) {
+	if p := r.playerByID(subject); p != nil {
+		r.addTrace(subject+" (at the violation)", p.historyLocked())
+	}
+	if len(related) == 0 {
+		return
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		for _, m := range related {
+			for _, mem := range r.chk.Members(m) {
+				if q := r.playerByID(mem); q != nil && mem != subject {
+					r.addTrace(mem+" (member of "+m+")", q.history())
+				}
+			}
+		}
+	}()
+}
+
+// NewRunner prepares players and dialers.
+func NewRunner(o Options) (*Runner, error) {
+	r := &Runner{opt: o, chk: NewChecker(), live: newLiveStats(), traces: map[string][]string{}}
+	if o.Trace > 0 {
+		r.chk.OnViolation(r.onViolation)
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x6d617463686c6f61))
+	behs := o.Mix.Assign(o.Players, rng)
+	if o.Idle {
+		for i := range behs {
+			behs[i] = Normal
+		}
+	}
+	r.players = make([]*player, o.Players)
+	for i := range r.players {
+		rating := math.Round(o.RatingMean + rng.NormFloat64()*o.RatingStddev)
+		rating = max(rating, 0)
+		p := &player{r: r, id: o.IDPrefix + strconv.Itoa(i), idx: i, node: i % len(o.Nodes),
+			rating: rating, beh: behs[i]}
+		if p.beh == Quit {
+			p.quitLoading = rng.IntN(2) == 1
+		}
+		r.live.beh[p.beh].players.Add(1)
+		r.players[i] = p
+	}
+	r.enqueuePrefix = appendJSONString([]byte(`{"type":"enqueue","mode":`), o.Mode)
+	r.garbageConnect, r.garbageQueued, r.garbageLoading = buildGarbage(o.MaxMessageBytes)
+
+	ips, err := r.chooseSourceIPs()
+	if err != nil {
+		return nil, err
+	}
+	r.sourceIPs = ips
+	if len(ips) == 0 {
+		ips = []string{""}
+	}
+	for _, ip := range ips {
+		d := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: -1}
+		if ip != "" {
+			d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+			d.Control = bindNoPort
+		}
+		tr := &http.Transport{
+			Proxy:               nil,
+			DialContext:         d.DialContext,
+			MaxIdleConnsPerHost: -1,
+			TLSHandshakeTimeout: o.DialTimeout,
+		}
+		r.clients = append(r.clients, &http.Client{Transport: tr})
+	}
+	return r, nil
+}
+
+// portsPerIP is a conservative count of ephemeral ports per destination.
+const portsPerIP = 25000
+
+// chooseSourceIPs applies --source-ips: explicit, or (auto) enough
+// 127.0.0.x addresses for loopback nodes past one address's ports.
+func (r *Runner) chooseSourceIPs() ([]string, error) {
+	o := r.opt
+	if o.SourceIPs != nil {
+		for _, ip := range o.SourceIPs {
+			if net.ParseIP(ip) == nil {
+				return nil, fmt.Errorf("%w: --source-ips: %q is not an IP address", errUsage, ip)
+			}
+		}
+		return o.SourceIPs, nil
+	}
+	perNode := (o.Players + len(o.Nodes) - 1) / len(o.Nodes)
+	if perNode <= portsPerIP {
+		return nil, nil
+	}
+	for _, n := range o.Nodes {
+		u, _ := url.Parse(n)
+		h := u.Hostname()
+		ip := net.ParseIP(h)
+		if !(h == "localhost" || ip != nil && ip.IsLoopback() && ip.To4() != nil) {
+			r.notes = append(r.notes, fmt.Sprintf("%d players per node exceed one source address's ~%d ports and the nodes are not all IPv4 loopback: pass --source-ips", perNode, portsPerIP))
+			return nil, nil
+		}
+	}
+	k := (perNode + portsPerIP - 1) / portsPerIP
+	ips := make([]string, k)
+	for i := range ips {
+		ips[i] = "127.0.0." + strconv.Itoa(i+1)
+	}
+	return ips, nil
+}
+
+// dial opens the player's WebSocket; on failure it returns nil and a
+// low-cardinality reason.
+func (r *Runner) dial(p *player) (*websocket.Conn, string) {
+	o := r.opt
+	var sb strings.Builder
+	sb.Grow(len(o.Nodes[p.node]) + 128)
+	sb.WriteString(o.Nodes[p.node])
+	if o.TokenSecret != "" {
+		claims := jwt.MapClaims{"sub": p.id, "exp": time.Now().Add(o.Timeout + 24*time.Hour).Unix(), "rating": p.rating}
+		if o.DeviceIDs {
+			claims["device_id"] = "d-" + p.id
+		}
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(o.TokenSecret))
+		if err != nil {
+			return nil, "token: " + err.Error()
+		}
+		sb.WriteString("?token=")
+		sb.WriteString(tok)
+	} else {
+		sb.WriteString("?player_id=")
+		sb.WriteString(p.id)
+		sb.WriteString("&rating=")
+		sb.WriteString(strconv.FormatFloat(p.rating, 'f', -1, 64))
+		if o.DeviceIDs {
+			sb.WriteString("&device_id=d-")
+			sb.WriteString(p.id)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.DialTimeout)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, sb.String(), &websocket.DialOptions{
+		HTTPClient:   r.clients[p.idx%len(r.clients)],
+		Subprotocols: []string{protocol.Subprotocol},
+	})
+	if err != nil {
+		return nil, dialReason(resp, err)
+	}
+	if conn.Subprotocol() != protocol.Subprotocol {
+		r.live.oddFrames.Add(1)
+	}
+	conn.SetReadLimit(1 << 20)
+	return conn, ""
+}
+
+func dialReason(resp *http.Response, err error) string {
+	if resp != nil {
+		var he protocol.HTTPError
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		_ = resp.Body.Close()
+		_ = json.Unmarshal(b, &he)
+		return strings.TrimSpace(fmt.Sprintf("HTTP %d %s", resp.StatusCode, he.Code))
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "no free local port (EADDRNOTAVAIL)"
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return "too many open files"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "timeout"):
+		return "timeout"
+	}
+	return shortErr(err)
+}
+
+// Second is one point of the timeline.
+type Second struct {
+	T         int     `json:"t"`
+	Phase     string  `json:"phase"`
+	Connected int64   `json:"connected"`
+	Queued    int64   `json:"queued"`
+	Loading   int64   `json:"loading"`
+	Matched   uint64  `json:"matched"`
+	Found     uint64  `json:"match_found"`
+	Errors    uint64  `json:"errors"`
+	P99FoundM float64 `json:"p99_enqueue_to_match_found_ms"`
+}
+
+// phase names for the timeline.
+func (r *Runner) phase() string {
+	switch {
+	case r.stopping.Load():
+		return "closing"
+	case r.draining.Load():
+		return "drain"
+	case r.live.dialDone.Load() < uint64(len(r.players)):
+		return "ramp"
+	}
+	return "steady"
+}
+
+// active is the number of players the run still waits for.
+func (r *Runner) active() int64 {
+	return r.live.queued.Load() + r.live.loading.Load() + r.live.retrying.Load()
+}
+
+// Run drives the whole run. interrupt delivers Ctrl-C: the first drains,
+// the second aborts. ctx bounds everything (--timeout).
+func (r *Runner) Run(ctx context.Context, interrupt <-chan struct{}, progress *Progress) {
+	o := r.opt
+	r.start = time.Now()
+	r.live.lastFound.Store(r.start.UnixNano())
+	stopProgress := progress.Start(r)
+	defer stopProgress()
+
+	interrupted := make(chan struct{})
+	aborted := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-interrupt:
+				n++
+				if n == 1 {
+					close(interrupted)
+				} else {
+					close(aborted)
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	abort := func() bool {
+		select {
+		case <-ctx.Done():
+			r.endReason = "timeout (--timeout)"
+			return true
+		case <-aborted:
+			r.endReason = "aborted (second interrupt)"
+			return true
+		default:
+			return false
+		}
+	}
+
+	// Ramp: spawn every player at --rate, bounded by --max-conns-per-sec and
+	// --dial-concurrency.
+	sem := make(chan struct{}, o.DialConcurrency)
+	var lim *rate.Limiter
+	if o.MaxConnsPerSec > 0 {
+		lim = rate.NewLimiter(rate.Limit(o.MaxConnsPerSec), max(1, int(o.MaxConnsPerSec/20)))
+	}
+	spawned := 0
+spawn:
+	for spawned < len(r.players) {
+		due := len(r.players)
+		if o.Rate > 0 {
+			due = min(len(r.players), int(time.Since(r.start).Seconds()*o.Rate)+1)
+		}
+		for ; spawned < due; spawned++ {
+			if lim != nil {
+				if err := lim.Wait(ctx); err != nil {
+					break spawn
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				break spawn
+			case <-interrupted:
+				break spawn
+			}
+			go r.players[spawned].run(sem)
+		}
+		if spawned < len(r.players) {
+			next := r.start.Add(time.Duration(float64(spawned) / o.Rate * float64(time.Second)))
+			select {
+			case <-time.After(max(time.Until(next), 200*time.Microsecond)):
+			case <-ctx.Done():
+				break spawn
+			case <-interrupted:
+				break spawn
+			}
+		}
+	}
+	for i := spawned; i < len(r.players); i++ {
+		r.live.dialDone.Add(1) // never started
+	}
+	// Wait for the handshakes in flight.
+	for r.live.dialDone.Load() < uint64(len(r.players)) && !abort() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.rampEnd = time.Now()
+	r.matchedAtRampEnd = r.live.matched.Load()
+	if spawned < len(r.players) {
+		r.notes = append(r.notes, fmt.Sprintf("only %d of %d players were started", spawned, len(r.players)))
+	}
+	if r.onRampEnd != nil {
+		r.onRampEnd()
+	}
+
+	// Active phase.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var until <-chan time.Time
+	if o.Duration > 0 {
+		until = time.After(o.Duration)
+	}
+active:
+	for !abort() {
+		select {
+		case <-interrupted:
+			r.endReason = "interrupted"
+			break active
+		case <-until:
+			r.endReason = "duration elapsed"
+			break active
+		case <-ctx.Done():
+		case <-aborted:
+		case <-tick.C:
+			if o.Duration > 0 || o.Idle {
+				continue
+			}
+			if r.active() == 0 {
+				r.endReason = "every player played its match"
+				break active
+			}
+			stalled := time.Since(time.Unix(0, r.live.lastFound.Load())) >= o.Settle
+			if stalled && r.live.loading.Load() == 0 && r.live.retrying.Load() == 0 {
+				r.endReason = fmt.Sprintf("no match formed for %s with only queued players left", o.Settle)
+				break active
+			}
+		}
+	}
+	r.activeEnd = time.Now()
+	r.matchedAtActiveEnd = r.live.matched.Load()
+	r.rateEnd = r.activeEnd
+	if o.Duration == 0 {
+		// One match each: the window ends with the last match_ready, not
+		// with the --settle wait.
+		if lr := time.Unix(0, r.live.lastReady.Load()); r.live.lastReady.Load() != 0 && lr.Before(r.rateEnd) {
+			r.rateEnd = lr
+		}
+	}
+	if r.onActiveEnd != nil {
+		r.onActiveEnd()
+	}
+
+	// Drain: stop cycling, cancel queued players, let loading rooms resolve.
+	if !abort() {
+		r.draining.Store(true)
+		for _, p := range r.players {
+			p.drain()
+		}
+		graceEnd := time.After(o.Grace)
+	drain:
+		for !abort() && r.active() > 0 {
+			select {
+			case <-graceEnd:
+				break drain
+			case <-aborted:
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+	}
+	r.drainEnd = time.Now()
+	if r.endReason == "" {
+		r.endReason = "aborted"
+	}
+	if abort() {
+		r.notes = append(r.notes, "the run was cut short ("+r.endReason+") without a drain: players still waiting count as stragglers")
+	}
+	// Close every connection.
+	r.stopping.Store(true)
+	closeNow := abort()
+	var wg sync.WaitGroup
+	work := make(chan *player)
+	for range min(256, len(r.players)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				p.close(closeNow)
+			}
+		}()
+	}
+	for _, p := range r.players {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+}
