@@ -30,6 +30,9 @@ type sessionSeed struct {
 	// dequeues) that happened while the player was disconnected within the
 	// grace; they are replayed after the next welcome.
 	missed []any
+	// dirMode is the mode last recorded in the player's directory entry: an
+	// enqueue in the same mode need not write it again.
+	dirMode string
 }
 
 // maxMissed bounds the outcomes kept for a disconnected player.
@@ -309,6 +312,8 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 	a.seed.outbox = m.Outbox
 	a.seed.lastSID = m.Outbox.SessionID()
 	a.seed.foundSent, a.seed.endedSent = "", ""
+	// dir_claim keeps the entry's mode field: the previous mode is recorded.
+	a.seed.dirMode = prev.Mode
 	mode := a.seed.mode
 	if mode == "" {
 		mode = prev.Mode
@@ -587,8 +592,14 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) {
 		a.unavailable(m.Rid)
 		return
 	}
-	if _, err := a.env.Store.DirTouch(rctx, p.ID, a.env.Node, a.seed.lastSID, m.Mode, cfg.Session.DirectoryTTL); err != nil {
-		a.env.redisErr("dir_touch", err, a.logAttrs()...)
+	if a.seed.dirMode != m.Mode {
+		// The directory names the mode so that a reconnect, on any node,
+		// finds this ticket.
+		if _, err := a.env.Store.DirTouch(rctx, p.ID, a.env.Node, a.seed.lastSID, m.Mode, cfg.Session.DirectoryTTL); err != nil {
+			a.env.redisErr("dir_touch", err, a.logAttrs()...)
+		} else {
+			a.seed.dirMode = m.Mode
+		}
 	}
 	if status == redisx.EnqueueInRoom {
 		// Redis says the player is loading a match this session missed.

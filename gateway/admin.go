@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -69,6 +70,10 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /debug/events", a.guard(a.debugEvents))
 	mux.HandleFunc("GET /debug/ui", a.guardUI(a.debugUI))
 	mux.HandleFunc("POST /debug/crash", a.guard(a.crash))
+	// Profiles for performance work, behind the admin token like all /debug.
+	mux.HandleFunc("GET /debug/pprof/", a.guard(pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/profile", a.guard(pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/trace", a.guard(pprof.Trace))
 	mux.HandleFunc("POST /admin/state-events", a.guard(a.stateEvents))
 	mux.HandleFunc("POST /admin/drain", a.guard(a.drain))
 	mux.HandleFunc("GET /admin/servers", a.guard(a.listServers))
