@@ -32,7 +32,7 @@ type conn struct {
 	ws     *websocket.Conn
 	srv    *Server
 	log    *slog.Logger
-	out    chan outFrame
+	out    chan *outFrame
 	done   chan struct{}
 	once   sync.Once
 	pid    *actor.PID
@@ -52,7 +52,7 @@ func (c *conn) Send(frame any) {
 	}
 	select {
 	case <-c.done:
-	case c.out <- outFrame{data: b}:
+	case c.out <- &outFrame{data: b}:
 	default:
 		c.log.Warn("client too slow, disconnecting", "queued", cap(c.out))
 		c.terminate(websocket.StatusPolicyViolation, "too slow")
@@ -64,7 +64,7 @@ func (c *conn) Send(frame any) {
 func (c *conn) Close(code int, reason string) {
 	select {
 	case <-c.done:
-	case c.out <- outFrame{close: true, code: websocket.StatusCode(code), reason: reason}:
+	case c.out <- &outFrame{close: true, code: websocket.StatusCode(code), reason: reason}:
 	default:
 		c.terminate(websocket.StatusCode(code), reason)
 	}
