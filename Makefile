@@ -42,13 +42,15 @@ test-lua:
 test-e2e:
 	.ci/with-redis.sh $(GO) test -race -timeout 20m ./e2e/
 
-## bench: Go benchmarks (matching, Lua scripts, codec)
-bench:
+## bench: Go benchmarks (matching, Lua scripts, codec), then a short matchload run on real Redis
+bench: build
 	.ci/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./actors/match/ ./redisx/ ./gateway/protocol/
+	.ci/with-redis.sh .ci/bench-load.sh
 
 ## fuzz: run each fuzzer for FUZZTIME
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./gateway/protocol/
+	$(GO) test -run '^$$' -fuzz FuzzAuthHMAC -fuzztime $(FUZZTIME) ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime $(FUZZTIME) ./config/
 
 ## lint: gofmt and go vet
