@@ -6,12 +6,17 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/matchd/matchd/redisx"
 )
 
 // spawnRoom asks the coordinator to drive a room on this node.
 type spawnRoom struct {
 	mode, match string
 	adopted     bool
+	// room is the state the claim just wrote, so a fresh room need not
+	// read it back; nil means read it from Redis (adoption, respawn).
+	room *redisx.Room
 }
 
 type sweepTick struct{}
@@ -156,7 +161,7 @@ func (c *coordinator) spawnRoom(ctx actor.Context, m *spawnRoom) {
 	if _, ok := c.rooms[m.match]; ok {
 		return
 	}
-	seed := &roomSeed{mode: m.mode, match: m.match, adopted: m.adopted}
+	seed := &roomSeed{mode: m.mode, match: m.match, adopted: m.adopted, fresh: m.room}
 	pid, err := ctx.SpawnNamed(newRoomProps(c.env, seed), "room/"+m.match)
 	if err != nil {
 		c.env.Log.Error("spawn room", "match", m.match, "err", err)

@@ -441,7 +441,13 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 			a.env.Metrics.QueueWait.WithLabelValues(mode.Name).Observe(float64(now-t.QueuedAtMs) / 1000)
 		}
 		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread})
-		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID})
+		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, State: "loading", Owner: a.env.Node,
+			DeadlineMs: deadline, CreatedMs: now, Members: players, Teams: c.Teams,
+			Ready: make(map[string]bool, len(players)), Tickets: make(map[string]redisx.Ticket, len(players))}
+		for _, t := range c.Tickets {
+			room.Tickets[t.Player] = t
+		}
+		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room})
 	}
 }
 

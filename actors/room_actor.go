@@ -19,6 +19,8 @@ type roomSeed struct {
 	adopted     bool
 	notified    bool
 	restarts    int
+	// fresh is the room as its claim wrote it, used once instead of a read.
+	fresh *redisx.Room
 }
 
 // roomActor drives one loading room through its deadline: it relays each
@@ -93,7 +95,14 @@ func (a *roomActor) load() (bool, error) {
 }
 
 func (a *roomActor) start(ctx actor.Context) {
-	open, err := a.load()
+	var open bool
+	var err error
+	if r := a.seed.fresh; r != nil {
+		a.seed.fresh = nil
+		a.room, open = *r, true
+	} else {
+		open, err = a.load()
+	}
 	if err != nil {
 		// Redis is away: retry at the next tick of the deadline timer.
 		a.schedule(ctx, time.Second)
