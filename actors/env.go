@@ -28,6 +28,7 @@ type Store interface {
 	PlayerEntry(ctx context.Context, mode, player string) (redisx.Entry, error)
 	Ticket(ctx context.Context, mode, id string) (redisx.Ticket, bool, error)
 	Pool(ctx context.Context, mode string) ([]redisx.Ticket, error)
+	TakeQueueChanges(ctx context.Context, mode string) (redisx.QueueChanges, error)
 	QueueLen(ctx context.Context, mode string) (int64, error)
 	WaitedSince(ctx context.Context, mode string, beforeMs int64) ([]string, error)
 	AcquireLock(ctx context.Context, mode, token string, ttl time.Duration) (int64, error)

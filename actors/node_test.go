@@ -50,20 +50,20 @@ func (o *fakeOutbox) closeCode() int {
 
 // testNode is one node's actor tree on the shared real Redis.
 type testNode struct {
-	t       *testing.T
+	t       testing.TB
 	node    *Node
 	env     *Env
 	rc      *redisx.Client
 	metrics *Metrics
 }
 
-func startTestNode(t *testing.T, rcfg config.Redis, mod func(*config.Config)) *testNode {
+func startTestNode(t testing.TB, rcfg config.Redis, mod func(*config.Config)) *testNode {
 	t.Helper()
 	return startTestNodeWith(t, rcfg, mod, nil)
 }
 
 // startTestNodeWith is startTestNode with the store wrapped (for faults).
-func startTestNodeWith(t *testing.T, rcfg config.Redis, mod func(*config.Config), wrap func(*redisx.Client) Store) *testNode {
+func startTestNodeWith(t testing.TB, rcfg config.Redis, mod func(*config.Config), wrap func(*redisx.Client) Store) *testNode {
 	t.Helper()
 	cfg := config.Default()
 	cfg.NodeID = fmt.Sprintf("node-%s", newID()[:8])
@@ -100,7 +100,7 @@ func startTestNodeWith(t *testing.T, rcfg config.Redis, mod func(*config.Config)
 
 // player is one connected fake client.
 type player struct {
-	t   *testing.T
+	t   testing.TB
 	n   *testNode
 	id  string
 	out *fakeOutbox
@@ -179,7 +179,7 @@ func (n *testNode) crash(t *testing.T, id string) {
 }
 
 // waitFor polls cond until it holds; it fails the test after 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -43,6 +43,12 @@ type queueActor struct {
 	// dequeued once session.reconnect_grace has passed.
 	orphans   map[string]orphan
 	scannedAt time.Time
+	// pool is the leader's copy of the queue, kept current from the
+	// queue's change lists; poolAt is when it was last read whole.
+	pool     map[string]redisx.Ticket
+	poolAt   time.Time
+	poolBuf  []redisx.Ticket
+	matchBuf []match.Ticket
 }
 
 type orphan struct {
@@ -116,7 +122,7 @@ func (a *queueActor) release() {
 	if _, err := a.env.Store.ReleaseLock(ctx, a.seed.mode, a.lease.Token); err != nil {
 		a.env.redisErr("lock_release", err, "mode", a.seed.mode)
 	}
-	a.lease = nil
+	a.lease, a.pool = nil, nil
 }
 
 // holdLease takes or renews the mode's lease; it reports whether this node
@@ -155,7 +161,7 @@ func (a *queueActor) holdLease() bool {
 	}
 	if !ok {
 		a.env.Log.Warn("matching lease lost", "mode", a.seed.mode, "fence", a.lease.Fence)
-		a.lease = nil
+		a.lease, a.pool = nil, nil
 		return false
 	}
 	a.extendedAt = time.Now()
@@ -177,7 +183,7 @@ func (a *queueActor) tick() {
 	a.lastDepth = n
 	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(n))
 	if !a.holdLease() {
-		a.orphans = nil
+		a.orphans, a.pool = nil, nil
 		return
 	}
 	start := time.Now()
@@ -185,32 +191,70 @@ func (a *queueActor) tick() {
 		a.lastTick = time.Since(start)
 		a.env.Metrics.MatchingTick.WithLabelValues(a.seed.mode).Observe(a.lastTick.Seconds())
 	}()
+	rctx, rcancel := a.env.opCtx()
+	defer rcancel()
+	if err := a.syncPool(rctx, mode.Name); err != nil {
+		a.env.redisErr("pool", err, "mode", mode.Name)
+		a.pool = nil
+		return
+	}
 	a.expire(mode)
-	if n == 0 {
+	if len(a.pool) == 0 {
 		a.orphans = nil
 		return
 	}
-	rctx, rcancel := a.env.opCtx()
-	defer rcancel()
 	bans, err := a.env.Sanctions.ActiveBans(rctx)
 	if err != nil {
 		a.env.redisErr("active_bans", err, "mode", mode.Name)
 		return
 	}
-	scan := time.Since(a.scannedAt) >= max(a.env.Cfg().Session.ReconnectGrace/2, time.Second)
-	if n < int64(mode.Teams*mode.TeamSize) && len(bans) == 0 && len(a.orphans) == 0 && !scan {
+	scan := time.Since(a.scannedAt) >= min(a.env.Cfg().Session.ReconnectGrace/4, time.Second)
+	if len(a.pool) < mode.Teams*mode.TeamSize && len(bans) == 0 && len(a.orphans) == 0 && !scan {
 		return
 	}
-	pool, err := a.env.Store.Pool(rctx, mode.Name)
-	if err != nil {
-		a.env.redisErr("pool", err, "mode", mode.Name)
-		return
+	pool := a.poolBuf[:0]
+	for _, t := range a.pool {
+		pool = append(pool, t)
 	}
+	a.poolBuf = pool
 	pool = a.dropBanned(rctx, pool, bans)
 	pool = a.dropOrphans(rctx, pool, scan)
 	if len(pool) >= mode.Teams*mode.TeamSize {
 		a.form(rctx, mode, pool)
 	}
+}
+
+// syncPool brings the leader's copy of the pool up to date: from the
+// queue's change lists in one round trip, or by reading the whole pool when
+// the copy is new, stale (matchmaking.pool_resync) or disagrees with the
+// queue's size.
+func (a *queueActor) syncPool(ctx context.Context, mode string) error {
+	ch, err := a.env.Store.TakeQueueChanges(ctx, mode)
+	if err != nil {
+		return err
+	}
+	if a.pool != nil && time.Since(a.poolAt) < a.env.Cfg().Matchmaking.PoolResync {
+		for _, t := range ch.Added {
+			a.pool[t.ID] = t
+		}
+		for _, id := range ch.Removed {
+			delete(a.pool, id)
+		}
+		if int64(len(a.pool)) == ch.Queued {
+			return nil
+		}
+		a.env.Log.Debug("pool copy disagrees with the queue; re-reading", "mode", mode, "copy", len(a.pool), "queued", ch.Queued)
+	}
+	full, err := a.env.Store.Pool(ctx, mode)
+	if err != nil {
+		return err
+	}
+	a.pool = make(map[string]redisx.Ticket, len(full))
+	for _, t := range full {
+		a.pool[t.ID] = t
+	}
+	a.poolAt = time.Now()
+	return nil
 }
 
 // dropBanned dequeues the tickets of banned players and devices (reason
@@ -253,20 +297,21 @@ func (a *queueActor) liveness(ctx context.Context, players []string) (map[string
 	return out, nil
 }
 
-// dropOrphans keeps the orphan set current (all tickets on a scan, the known
-// orphans otherwise), dequeues orphans past the reconnect grace (reason
+// dropOrphans keeps the orphan set current (the known orphans, and on a scan
+// a sample of matchmaking.liveness_batch tickets), dequeues orphans past the reconnect grace (reason
 // disconnected: their node died and they did not come back) and returns the
 // tickets that may be matched.
 func (a *queueActor) dropOrphans(ctx context.Context, pool []redisx.Ticket, scan bool) []redisx.Ticket {
 	var check []string
+	for _, o := range a.orphans {
+		check = append(check, o.player)
+	}
 	if scan {
+		// The pool comes from a map, in random order: its first entries are
+		// a fresh sample each time, so every ticket is checked in turn.
 		a.scannedAt = time.Now()
-		for _, t := range pool {
+		for _, t := range pool[:min(len(pool), a.env.Cfg().Matchmaking.LivenessBatch)] {
 			check = append(check, t.Player)
-		}
-	} else {
-		for _, o := range a.orphans {
-			check = append(check, o.player)
 		}
 	}
 	if len(check) > 0 {
@@ -340,6 +385,7 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 		a.env.redisErr("remove_ticket", err, "mode", t.Mode)
 		return
 	}
+	delete(a.pool, t.ID)
 	if removed {
 		a.env.Log.Info("ticket dequeued", "player", t.Player, "mode", t.Mode, "reason", reason)
 		a.env.Events.Emit("dequeued", map[string]any{"player_id": t.Player, "mode": t.Mode, "ticket_id": t.ID, "reason": reason})
@@ -350,12 +396,13 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 // form runs the matching function over the pool, leaves out groups with a
 // member whose node is gone, and claims the rest in one script call.
 func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.Ticket) {
-	byID := make(map[string]redisx.Ticket, len(pool))
-	in := make([]match.Ticket, 0, len(pool))
+	// The leader's copy of the pool is the index by ticket id.
+	byID := a.pool
+	in := a.matchBuf[:0]
 	for _, t := range pool {
-		byID[t.ID] = t
 		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs})
 	}
+	a.matchBuf = in
 	now := a.env.nowMs()
 	groups := a.matcher.Form(in, match.Params{
 		Teams: mode.Teams, TeamSize: mode.TeamSize,
@@ -420,7 +467,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 	if errors.Is(err, redisx.ErrLeaseLost) {
 		a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "lease_lost").Inc()
 		a.env.Log.Warn("claim refused: lease lost", "mode", mode.Name, "fence", a.lease.Fence)
-		a.lease = nil
+		a.lease, a.pool = nil, nil
 		return
 	}
 	if err != nil {
@@ -433,6 +480,9 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 			continue
 		}
 		c := claims[i]
+		for _, t := range c.Tickets {
+			delete(a.pool, t.ID)
+		}
 		a.env.Metrics.MatchesFormed.WithLabelValues(mode.Name).Inc()
 		a.env.Metrics.MatchSpread.WithLabelValues(mode.Name).Observe(groups[i].Spread)
 		players := make([]string, len(c.Tickets))

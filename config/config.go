@@ -110,6 +110,14 @@ type Matchmaking struct {
 	LockTTL time.Duration `koanf:"lock_ttl" json:"lock_ttl"`
 	// Modes are the configured game modes; at least one is required.
 	Modes []Mode `koanf:"modes" json:"modes"`
+	// PoolResync is how often the matching leader re-reads its whole pool
+	// from Redis; in between it applies only the queue's changes.
+	// Default 60s.
+	PoolResync time.Duration `koanf:"pool_resync" json:"pool_resync"`
+	// LivenessBatch is how many queued players the leader checks per tick
+	// for a live session (a dead node's players are dequeued after the
+	// reconnect grace). Default 1000.
+	LivenessBatch int `koanf:"liveness_batch" json:"liveness_batch"`
 }
 
 // Mode is one game mode: its shape, waits and rating windows.
@@ -246,8 +254,10 @@ func Default() Config {
 			BreakerCooldown: time.Second,
 		},
 		Matchmaking: Matchmaking{
-			Tick:    100 * time.Millisecond,
-			LockTTL: 2 * time.Second,
+			Tick:          100 * time.Millisecond,
+			LockTTL:       2 * time.Second,
+			PoolResync:    time.Minute,
+			LivenessBatch: 1000,
 			Modes: []Mode{{
 				Name:           "duel",
 				Teams:          2,

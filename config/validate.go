@@ -111,6 +111,10 @@ func (c *Config) Validate() error {
 		mm.LockTTL/3 < mm.Tick {
 		v.add("matchmaking.lock_ttl", "must be >= 3 * matchmaking.tick (3 * %s), got %s", mm.Tick, mm.LockTTL)
 	}
+	v.positive("matchmaking.pool_resync", mm.PoolResync)
+	if mm.LivenessBatch < 1 {
+		v.add("matchmaking.liveness_batch", "must be >= 1, got %d", mm.LivenessBatch)
+	}
 	if len(mm.Modes) == 0 {
 		v.add("matchmaking.modes", "at least one mode is required")
 	}

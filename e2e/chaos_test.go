@@ -96,8 +96,11 @@ func TestRoomOwnerKilled(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("match_ready came %s after the owner died: the room was not adopted at once", took)
 	}
-	if len(other.FindLogs("room adopted")) != 1 {
-		t.Errorf("surviving node logged %d \"room adopted\" lines, want 1", len(other.FindLogs("room adopted")))
+	// The log reaches the test through a pipe: wait for the line, then
+	// check it is the only one.
+	other.WaitLog(t, 5*time.Second, "room adopted", func(l LogLine) bool { return l.Msg() == "room adopted" })
+	if n := len(other.FindLogs("room adopted")); n != 1 {
+		t.Errorf("surviving node logged %d \"room adopted\" lines, want 1", n)
 	}
 	WaitMetric(t, []*Node{other}, `matchd_matches_started_total{mode="duel"}`, 1, 5*time.Second)
 	CheckInvariants(t, []*Client{p1, p2}, CheckOptions{EveryonePlays: true})

@@ -287,9 +287,13 @@ func TestStateEvents(t *testing.T) {
 	if code, _ := n.Post(t, "/admin/state-events", map[string]any{"nope": 1}); code != http.StatusBadRequest {
 		t.Errorf("bad toggle body: %d, want 400", code)
 	}
-	if l := n.FindLogs("state events toggled"); len(l) != 2 {
-		t.Errorf("%d \"state events toggled\" log lines, want 2 (one per change)", len(l))
-	}
+	// The log reaches the test through a pipe: wait for both lines.
+	eventually(t, 5*time.Second, "two toggle log lines", func() error {
+		if l := n.FindLogs("state events toggled"); len(l) != 2 {
+			return fmt.Errorf("%d \"state events toggled\" log lines, want 2 (one per change)", len(l))
+		}
+		return nil
+	})
 }
 
 // jwtHS256 signs claims with secret.

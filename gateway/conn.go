@@ -28,46 +28,87 @@ type outFrame struct {
 // Send; a single writer goroutine drains the queue, so a slow client only
 // ever fills its own queue and is dropped, never slowing anyone else.
 type conn struct {
-	id     string
-	ws     *websocket.Conn
-	srv    *Server
-	log    *slog.Logger
-	out    chan *outFrame
-	done   chan struct{}
-	once   sync.Once
-	pid    *actor.PID
-	cancel context.CancelFunc
+	id  string
+	ws  *websocket.Conn
+	srv *Server
+	log *slog.Logger
+	// mu guards queue and fullSince. The queue holds frames for the writer,
+	// in order; wake tells the writer there is something to write.
+	mu        sync.Mutex
+	queue     []*outFrame
+	fullSince time.Time
+	wake      chan struct{}
+	done      chan struct{}
+	once      sync.Once
+	pid       *actor.PID
+	cancel    context.CancelFunc
 }
 
 // SessionID implements actors.Outbox.
 func (c *conn) SessionID() string { return c.id }
 
-// Send implements actors.Outbox: it never blocks. A client whose queue is
-// full is too slow to play; it is disconnected.
+// Send implements actors.Outbox: it never blocks. A client may fall
+// server.send_queue frames behind; one that stays that far behind for
+// server.write_timeout (or falls a burst further behind at any moment) is
+// too slow to play and is disconnected, so it never holds anyone else up.
 func (c *conn) Send(frame any) {
 	b, err := json.Marshal(frame)
 	if err != nil {
 		c.log.Error("encode frame", "err", err)
 		return
 	}
-	select {
-	case <-c.done:
-	case c.out <- &outFrame{data: b}:
-	default:
-		c.log.Warn("client too slow, disconnecting", "queued", cap(c.out))
-		c.terminate(websocket.StatusPolicyViolation, "too slow")
-	}
+	c.push(&outFrame{data: b})
 }
 
 // Close implements actors.Outbox: the close follows the frames queued
 // before it.
 func (c *conn) Close(code int, reason string) {
+	c.push(&outFrame{close: true, code: websocket.StatusCode(code), reason: reason})
+}
+
+func (c *conn) push(f *outFrame) {
 	select {
 	case <-c.done:
-	case c.out <- &outFrame{close: true, code: websocket.StatusCode(code), reason: reason}:
+		return
 	default:
-		c.terminate(websocket.StatusCode(code), reason)
 	}
+	all := c.srv.cfg.Get()
+	cfg := all.Server
+	// A client provokes replies only within its rate limit, so a burst of
+	// replies beyond the queue is allowed; past that, memory is at stake.
+	hardCap := 4*cfg.SendQueue + all.Session.RateLimit.Burst
+	c.mu.Lock()
+	slow := false
+	if len(c.queue) >= cfg.SendQueue {
+		now := time.Now()
+		if c.fullSince.IsZero() {
+			c.fullSince = now
+		}
+		slow = now.Sub(c.fullSince) > cfg.WriteTimeout || len(c.queue) >= hardCap
+	}
+	if !slow {
+		c.queue = append(c.queue, f)
+	}
+	c.mu.Unlock()
+	if slow {
+		c.log.Warn("client too slow, disconnecting", "queued", cfg.SendQueue)
+		c.terminate(websocket.StatusPolicyViolation, "too slow")
+		return
+	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take hands the writer every queued frame.
+func (c *conn) take() []*outFrame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	c.fullSince = time.Time{}
+	return q
 }
 
 // terminate ends the connection at once.
@@ -111,17 +152,19 @@ func (c *conn) writer(ctx context.Context) {
 				}
 				pinging.Store(false)
 			}()
-		case f := <-c.out:
-			if f.close {
-				c.terminate(f.code, f.reason)
-				return
-			}
-			wctx, cancel := context.WithTimeout(ctx, cfg.WriteTimeout)
-			err := c.ws.Write(wctx, websocket.MessageText, f.data)
-			cancel()
-			if err != nil {
-				c.terminate(websocket.StatusPolicyViolation, "write timeout")
-				return
+		case <-c.wake:
+			for _, f := range c.take() {
+				if f.close {
+					c.terminate(f.code, f.reason)
+					return
+				}
+				wctx, cancel := context.WithTimeout(ctx, cfg.WriteTimeout)
+				err := c.ws.Write(wctx, websocket.MessageText, f.data)
+				cancel()
+				if err != nil {
+					c.terminate(websocket.StatusPolicyViolation, "write timeout")
+					return
+				}
 			}
 		}
 	}
@@ -138,7 +181,9 @@ func (c *conn) sendError(rid string, code protocol.Code, msg string, retryAfterM
 func (c *conn) reader(ctx context.Context) {
 	cfg := c.srv.cfg.Get()
 	lim := rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)
-	strikes := 0
+	// Refusals have a budget of their own: a client that keeps exceeding
+	// the limit spends it and is closed (1008); a brief overshoot is not.
+	abuse := rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
@@ -148,18 +193,17 @@ func (c *conn) reader(ctx context.Context) {
 			return
 		}
 		if !lim.Allow() {
-			strikes++
-			res := lim.Reserve()
-			retry := res.Delay()
-			res.Cancel()
-			if strikes > cfg.Session.RateLimit.Burst {
+			if !abuse.Allow() {
+				c.log.Warn("persistent rate limit abuse, closing")
 				c.terminate(websocket.StatusPolicyViolation, "rate limit abuse")
 				return
 			}
+			res := lim.Reserve()
+			retry := res.Delay()
+			res.Cancel()
 			c.sendError(ridOf(data), protocol.CodeRateLimited, "Too many requests, slow down.", max(retry.Milliseconds(), 1))
 			continue
 		}
-		strikes = 0
 		if typ != websocket.MessageText {
 			c.sendError("", protocol.CodeBadRequest, "Frames must be JSON text.", 0)
 			continue

@@ -90,7 +90,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := &conn{
-		id: newSessionID(), ws: ws, srv: s, out: make(chan *outFrame, cfg.Server.SendQueue),
+		id: newSessionID(), ws: ws, srv: s, wake: make(chan struct{}, 1),
 		done: make(chan struct{}), cancel: cancel,
 	}
 	c.log = s.log.With("player", player.ID, "session", c.id)

@@ -76,3 +76,9 @@ var SanctionRecord string
 //
 //go:embed room_forget.lua
 var RoomForget string
+
+// QueueChanges hands the matching leader the queue's changes since it last
+// looked.
+//
+//go:embed queue_changes.lua
+var QueueChanges string

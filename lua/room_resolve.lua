@@ -6,6 +6,7 @@
 -- KEYS[5] waits   {m:<mode>}:w
 -- KEYS[6] rooms   {m:<mode>}:rooms
 -- KEYS[7] owners  {m:<mode>}:own
+-- KEYS[8] added   {m:<mode>}:add LIST (requeued tickets, for the matching leader)
 -- ARGV[1] outcome: 'start' | 'allocating' | 'cancel'
 -- ARGV[2] cancel reason ('loading_timeout', 'player_left', 'allocation_failed')
 -- ARGV[3] the leaving player for 'player_left', else ''
@@ -77,6 +78,7 @@ for _, pid in ipairs(members) do
     redis.call('HSET', KEYS[3], tid, redis.call('HGET', room, 't:' .. pid))
     redis.call('ZADD', KEYS[5], ARGV[6], tid)
     redis.call('HSET', KEYS[4], pid, 'q:' .. tid)
+    redis.call('RPUSH', KEYS[8], tid)
     requeued[#requeued + 1] = pid
   else
     if entry == 'm:' .. match then

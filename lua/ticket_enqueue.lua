@@ -3,6 +3,7 @@
 -- KEYS[2] tickets  {m:<mode>}:t  HASH ticket -> ticket JSON
 -- KEYS[3] players  {m:<mode>}:pl HASH player -> "q:<ticket>" | "m:<match_id>"
 -- KEYS[4] waits    {m:<mode>}:w  ZSET ticket -> start of this wait (ms), for max_wait
+-- KEYS[5] added    {m:<mode>}:add LIST tickets added since the leader last looked
 -- ARGV[1] player id
 -- ARGV[2] new ticket id
 -- ARGV[3] priority score (ms)
@@ -27,4 +28,5 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[1], 'q:' .. ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+redis.call('RPUSH', KEYS[5], ARGV[2])
 return {1, ARGV[2], ARGV[4]}

@@ -3,6 +3,7 @@
 -- KEYS[2] tickets {m:<mode>}:t
 -- KEYS[3] players {m:<mode>}:pl
 -- KEYS[4] waits   {m:<mode>}:w
+-- KEYS[5] removed {m:<mode>}:del LIST tickets removed since the leader last looked
 -- ARGV[1] player id
 -- ARGV[2] ticket id that the caller means, or '' for whatever the player has
 -- Reply: {1, ticket} removed;
@@ -22,4 +23,5 @@ redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[2], id)
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], id)
+redis.call('RPUSH', KEYS[5], id)
 return {1, id}

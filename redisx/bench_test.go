@@ -221,3 +221,22 @@ func BenchmarkPing(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPool reads a whole queue, as the matching leader does once a
+// tick while the queue is at least one match deep.
+func BenchmarkPool(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			c := benchClient(b)
+			fill(b, c, "duel", n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				pool, err := c.Pool(context.Background(), "duel")
+				if err != nil || len(pool) != n {
+					b.Fatalf("pool: %d tickets, %v; want %d", len(pool), err, n)
+				}
+			}
+		})
+	}
+}

@@ -31,6 +31,14 @@ func (k Keys) Players(mode string) string { return k.mode(mode, "pl") }
 // Waits is the ZSET of when each ticket's current wait began, for max_wait.
 func (k Keys) Waits(mode string) string { return k.mode(mode, "w") }
 
+// Added lists the tickets added to a mode's queue since the leader last
+// looked; Removed the tickets removed.
+func (k Keys) Added(mode string) string { return k.mode(mode, "add") }
+
+// Removed lists the tickets removed from a mode's queue since the leader
+// last looked.
+func (k Keys) Removed(mode string) string { return k.mode(mode, "del") }
+
 // Lock is a mode's matching lease.
 func (k Keys) Lock(mode string) string { return k.mode(mode, "lock") }
 

@@ -71,7 +71,7 @@ var scriptSources = map[string]string{
 	"ticket_enqueue": lua.TicketEnqueue, "ticket_remove": lua.TicketRemove, "match_claim": lua.MatchClaim,
 	"room_ready": lua.RoomReady, "room_resolve": lua.RoomResolve, "room_adopt": lua.RoomAdopt,
 	"dir_claim": lua.DirClaim, "dir_touch": lua.DirTouch, "dir_release": lua.DirRelease,
-	"sanction_record": lua.SanctionRecord, "room_forget": lua.RoomForget,
+	"sanction_record": lua.SanctionRecord, "room_forget": lua.RoomForget, "queue_changes": lua.QueueChanges,
 }
 
 // Every key a script touches must be one it was given in KEYS (else Cluster
@@ -129,8 +129,9 @@ func TestKeySchema(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		// Every kind of mode key exists now: q/t/pl/w hold p5.
-		want := []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode),
+		// Every kind of mode key exists now: q/t/pl/w hold p5, and the
+		// change list holds the five additions no leader has taken yet.
+		want := []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Added(mode),
 			k.Lock(mode), k.Fence(mode), k.Rooms(mode), k.Owners(mode), k.Room(mode, "m1"), k.Room(mode, "m2")}
 		slices.Sort(want)
 		got := keysUnder(t, c)
@@ -161,6 +162,7 @@ func TestScriptKeysShareASlot(t *testing.T) {
 	_ = c.DirRelease(ctx, "p1", "s1")
 	_, _ = c.AdoptRoom(ctx, "duel", "m1", owner, "node-b")
 	_ = c.DropRoomRef(ctx, "duel", "never-formed")
+	_, _ = c.TakeQueueChanges(ctx, "duel")
 	sanctions := redisx.NewSanctions(c, func() redisx.SanctionPolicy {
 		return redisx.SanctionPolicy{Ladder: []time.Duration{time.Minute}, Decay: time.Hour}
 	}, nil)

@@ -180,19 +180,49 @@ func (s *Sanctions) Lift(ctx context.Context, subject, id string) error {
 }
 
 // ActiveBans returns the players and devices banned now, as "p:<id>" and
-// "d:<id>", dropping expired entries from the index.
+// "d:<id>". The index holds each ban's end as recorded; since decay can ease
+// a ban before then, every candidate is checked against its live violations
+// (one round trip for all), and eased or expired entries leave the index.
 func (s *Sanctions) ActiveBans(ctx context.Context) (map[string]bool, error) {
-	now := strconv.FormatInt(s.now().UnixMilli(), 10)
+	pol, now := s.policy(), s.now()
+	nowS := strconv.FormatInt(now.UnixMilli(), 10)
 	res := s.c.R.DoMulti(ctx,
-		s.c.R.B().Zremrangebyscore().Key(s.c.Keys.Bans()).Min("-inf").Max(now).Build(),
-		s.c.R.B().Zrangebyscore().Key(s.c.Keys.Bans()).Min("("+now).Max("+inf").Build())
+		s.c.R.B().Zremrangebyscore().Key(s.c.Keys.Bans()).Min("-inf").Max(nowS).Build(),
+		s.c.R.B().Zrangebyscore().Key(s.c.Keys.Bans()).Min("("+nowS).Max("+inf").Build())
 	ids, err := res[1].AsStrSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redisx: active bans: %w", err)
 	}
 	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cmds := make(rueidis.Commands, 0, len(ids))
+	subjects := make([][2]string, 0, len(ids))
 	for _, id := range ids {
-		out[id] = true
+		subject := "player"
+		if strings.HasPrefix(id, "d:") {
+			subject = "device"
+		}
+		subjects = append(subjects, [2]string{subject, id[2:]})
+		cmds = append(cmds, s.live(subject, id[2:], now, pol))
+	}
+	var eased []string
+	for i, r := range s.c.R.DoMulti(ctx, cmds...) {
+		zs, err := r.AsZScores()
+		if err != nil {
+			return nil, fmt.Errorf("redisx: active bans: %w", err)
+		}
+		if s.status(zs, pol, now).BannedForMs > 0 {
+			out[ids[i]] = true
+		} else {
+			eased = append(eased, banMember(subjects[i][0], subjects[i][1]))
+		}
+	}
+	if len(eased) > 0 {
+		if err := s.c.R.Do(ctx, s.c.R.B().Zrem().Key(s.c.Keys.Bans()).Member(eased...).Build()).Error(); err != nil {
+			return nil, fmt.Errorf("redisx: active bans: %w", err)
+		}
 	}
 	return out, nil
 }

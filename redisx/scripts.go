@@ -14,6 +14,7 @@ type scripts struct {
 	roomReady, roomResolve, roomAdopt    *rueidis.Lua
 	dirClaim, dirTouch, dirRelease       *rueidis.Lua
 	sanctionRecord, roomForget           *rueidis.Lua
+	queueChanges                         *rueidis.Lua
 }
 
 func newScripts() scripts {
@@ -32,5 +33,6 @@ func newScripts() scripts {
 		dirRelease:     rueidis.NewLuaScript(lua.DirRelease),
 		sanctionRecord: rueidis.NewLuaScript(lua.SanctionRecord),
 		roomForget:     rueidis.NewLuaScript(lua.RoomForget),
+		queueChanges:   rueidis.NewLuaScript(lua.QueueChanges),
 	}
 }

@@ -57,6 +57,9 @@ func TestExpiredRoomFreesItsPlayers(t *testing.T) {
 			t.Errorf("Enqueue(p1) after its room expired: got status %d (room %q), %v; want created", st, room, err)
 		}
 		_, _, _ = c.RemoveTicket(ctx, mode, "p1", "")
+		if _, err := c.TakeQueueChanges(ctx, mode); err != nil {
+			t.Fatal(err)
+		}
 		if got, want := keysUnder(t, c), []string{k.Fence(mode)}; !slices.Equal(got, want) {
 			t.Errorf("keys left: got %v, want %v", got, want)
 		}

@@ -69,7 +69,7 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueSta
 	}
 	k := c.Keys
 	arr, err := c.scripts.enqueue.Exec(ctx, c.R,
-		[]string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode)},
+		[]string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode), k.Added(t.Mode)},
 		[]string{t.Player, t.ID, i64(t.QueuedAtMs), string(js), i64(nowMs)}).ToArray()
 	if err != nil {
 		return 0, Ticket{}, "", fmt.Errorf("redisx: enqueue: %w", err)
@@ -99,7 +99,7 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueSta
 func (c *Client) RemoveTicket(ctx context.Context, mode, player, ticketID string) (bool, Entry, error) {
 	k := c.Keys
 	arr, err := c.scripts.remove.Exec(ctx, c.R,
-		[]string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode)},
+		[]string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Removed(mode)},
 		[]string{player, ticketID}).ToArray()
 	if err != nil {
 		return false, Entry{}, fmt.Errorf("redisx: remove ticket: %w", err)
@@ -157,6 +157,51 @@ func (c *Client) Pool(ctx context.Context, mode string) ([]Ticket, error) {
 			return nil, fmt.Errorf("redisx: ticket %s: %w", id, err)
 		}
 		out = append(out, t)
+	}
+	return out, nil
+}
+
+// QueueChanges is what changed in a mode's queue since the last call.
+type QueueChanges struct {
+	// Queued is the queue's size when the changes were taken.
+	Queued  int64
+	Added   []Ticket
+	Removed []string
+}
+
+// TakeQueueChanges hands out, once, the tickets added to and removed from
+// the mode's queue since the last call. Only the matching leader calls it.
+func (c *Client) TakeQueueChanges(ctx context.Context, mode string) (QueueChanges, error) {
+	k := c.Keys
+	arr, err := c.scripts.queueChanges.Exec(ctx, c.R,
+		[]string{k.Added(mode), k.Removed(mode), k.Tickets(mode), k.Queue(mode)}, nil).ToArray()
+	if err != nil {
+		return QueueChanges{}, fmt.Errorf("redisx: queue changes: %w", err)
+	}
+	if len(arr) < 2 {
+		return QueueChanges{}, ErrBadReply
+	}
+	var out QueueChanges
+	out.Queued, _ = arr[0].AsInt64()
+	n, _ := arr[1].AsInt64()
+	if int64(len(arr)) < 2+2*n {
+		return QueueChanges{}, ErrBadReply
+	}
+	for i := int64(0); i < n; i++ {
+		id, _ := arr[2+2*i].ToString()
+		js, _ := arr[3+2*i].ToString()
+		if js == "" {
+			continue
+		}
+		var t Ticket
+		if err := json.Unmarshal([]byte(js), &t); err != nil {
+			return QueueChanges{}, fmt.Errorf("redisx: ticket %s: %w", id, err)
+		}
+		out.Added = append(out.Added, t)
+	}
+	for _, m := range arr[2+2*n:] {
+		id, _ := m.ToString()
+		out.Removed = append(out.Removed, id)
 	}
 	return out, nil
 }
@@ -405,7 +450,7 @@ func (c *Client) Resolve(ctx context.Context, mode, matchID string, r Resolution
 		policy = "all"
 	}
 	arr, err := c.scripts.roomResolve.Exec(ctx, c.R,
-		[]string{k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode)},
+		[]string{k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode), k.Added(mode)},
 		[]string{r.Outcome, r.Reason, r.Leaver, ms(r.FinishedTTL), server, i64(r.NowMs), policy}).ToArray()
 	if err != nil {
 		return ResolveResult{}, fmt.Errorf("redisx: resolve room: %w", err)

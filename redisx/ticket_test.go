@@ -248,3 +248,32 @@ func TestTicketJSON(t *testing.T) {
 		}
 	})
 }
+
+// The matching leader keeps its copy of the pool from the change lists:
+// each addition and removal is handed out exactly once, with the queue size
+// at that instant.
+func TestTakeQueueChanges(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "duel"
+		tks := enqueueAll(t, c, mode, "p1", "p2", "p3")
+		if ok, _, err := c.RemoveTicket(ctx, mode, "p2", ""); err != nil || !ok {
+			t.Fatalf("RemoveTicket(p2): %v %v", ok, err)
+		}
+		ch, err := c.TakeQueueChanges(ctx, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var added []string
+		for _, tk := range ch.Added {
+			added = append(added, tk.Player)
+		}
+		if ch.Queued != 2 || !slices.Equal(added, []string{"p1", "p3"}) || !slices.Equal(ch.Removed, []string{tks["p2"].ID}) {
+			t.Fatalf("got queued %d, added %v, removed %v; want 2, [p1 p3] (p2 left already), [%s]", ch.Queued, added, ch.Removed, tks["p2"].ID)
+		}
+		again, err := c.TakeQueueChanges(ctx, mode)
+		if err != nil || len(again.Added) != 0 || len(again.Removed) != 0 || again.Queued != 2 {
+			t.Fatalf("second take: got %+v, %v; want nothing new and queued 2", again, err)
+		}
+	})
+}
