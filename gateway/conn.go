@@ -92,7 +92,7 @@ func (c *conn) push(f *outFrame) {
 	c.mu.Unlock()
 	if slow {
 		c.log.Warn("client too slow, disconnecting", "queued", cfg.SendQueue)
-		c.terminate(websocket.StatusPolicyViolation, "too slow")
+		c.drop()
 		return
 	}
 	select {
@@ -111,12 +111,28 @@ func (c *conn) take() []*outFrame {
 	return q
 }
 
-// terminate ends the connection at once.
+// terminate ends the connection with a close frame. The close handshake is
+// given a second (the library would wait five) and the connection is then
+// cut: the reader has already stopped serving it.
 func (c *conn) terminate(code websocket.StatusCode, reason string) {
+	c.end(func() {
+		backstop := time.AfterFunc(time.Second, func() { _ = c.ws.CloseNow() })
+		_ = c.ws.Close(code, reason)
+		backstop.Stop()
+	})
+}
+
+// drop cuts off a client that stopped reading or answering: it would not
+// read a close frame either.
+func (c *conn) drop() {
+	c.end(func() { _ = c.ws.CloseNow() })
+}
+
+func (c *conn) end(closeFn func()) {
 	c.once.Do(func() {
 		close(c.done)
 		go func() {
-			_ = c.ws.Close(code, reason)
+			closeFn()
 			c.cancel()
 		}()
 	})
@@ -140,14 +156,14 @@ func (c *conn) writer(ctx context.Context) {
 			return
 		case <-ping.C:
 			if !pinging.CompareAndSwap(false, true) {
-				c.terminate(websocket.StatusPolicyViolation, "ping timeout")
+				c.drop()
 				return
 			}
 			go func() {
 				pctx, cancel := context.WithTimeout(ctx, cfg.PingInterval)
 				defer cancel()
 				if err := c.ws.Ping(pctx); err != nil {
-					c.terminate(websocket.StatusPolicyViolation, "ping timeout")
+					c.drop()
 					return
 				}
 				pinging.Store(false)
@@ -162,7 +178,7 @@ func (c *conn) writer(ctx context.Context) {
 				err := c.ws.Write(wctx, websocket.MessageText, f.data)
 				cancel()
 				if err != nil {
-					c.terminate(websocket.StatusPolicyViolation, "write timeout")
+					c.drop()
 					return
 				}
 			}
@@ -207,6 +223,11 @@ func (c *conn) reader(ctx context.Context) {
 		if typ != websocket.MessageText {
 			c.sendError("", protocol.CodeBadRequest, "Frames must be JSON text.", 0)
 			continue
+		}
+		select {
+		case <-c.done:
+			return // dropped: serve nothing more from this connection
+		default:
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {

@@ -98,7 +98,9 @@ func (s *Sanctions) Record(ctx context.Context, player, device, kind string) (ti
 			continue
 		}
 		until := time.UnixMilli(newest).Add(ban)
-		if err := s.c.R.Do(ctx, s.c.R.B().Zadd().Key(s.c.Keys.Bans()).ScoreMember().
+		// GT: two nodes recording at once keep the later end, whatever the
+		// order their writes arrive in.
+		if err := s.c.R.Do(ctx, s.c.R.B().Zadd().Key(s.c.Keys.Bans()).Gt().ScoreMember().
 			ScoreMember(float64(until.UnixMilli()), banMember(sub[0], sub[1])).Build()).Error(); err != nil {
 			return 0, fmt.Errorf("redisx: index ban: %w", err)
 		}

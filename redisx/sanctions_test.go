@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/matchd/matchd/redisx"
+	"github.com/matchd/matchd/redisx/redistest"
 )
 
 // fakeClock is a settable clock for the sanctions store.
@@ -113,6 +114,272 @@ func TestSanctions(t *testing.T) {
 		}
 		if st, _ := s.Status(ctx, "player", "p1"); len(st.Violations) != 0 || st.BannedUntil != nil {
 			t.Errorf("Status after Lift: got %+v, want clean", st)
+		}
+	})
+}
+
+// ladderPolicy is a fixed sanctions policy.
+func ladderPolicy(decay time.Duration, ladder ...time.Duration) func() redisx.SanctionPolicy {
+	return func() redisx.SanctionPolicy { return redisx.SanctionPolicy{Ladder: ladder, Decay: decay} }
+}
+
+func TestSanctionBanLength(t *testing.T) {
+	t.Parallel()
+	p := redisx.SanctionPolicy{Ladder: []time.Duration{0, time.Minute, 5 * time.Minute}, Decay: time.Hour}
+	for n, want := range map[int]time.Duration{-1: 0, 0: 0, 1: 0, 2: time.Minute, 3: 5 * time.Minute, 4: 5 * time.Minute, 100: 5 * time.Minute} {
+		if got := p.BanLength(n); got != want {
+			t.Errorf("BanLength(%d) = %v, want %v", n, got, want)
+		}
+	}
+	if got := (redisx.SanctionPolicy{}).BanLength(3); got != 0 {
+		t.Errorf("BanLength with an empty ladder = %v, want 0", got)
+	}
+}
+
+// The ban climbs the ladder one step per live violation; past its end the
+// last entry applies.
+func TestSanctionsLadderByCount(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx := t.Context()
+		clock := &fakeClock{now: time.UnixMilli(t0)}
+		s := redisx.NewSanctions(c, ladderPolicy(time.Hour, 0, time.Minute, 10*time.Minute), clock.Now)
+		for i, want := range []time.Duration{0, time.Minute, 10 * time.Minute, 10 * time.Minute, 10 * time.Minute} {
+			clock.Set(time.UnixMilli(t0 + int64(i)*1000))
+			ban, err := s.Record(ctx, "p1", "", "no_show")
+			if err != nil || ban != want {
+				t.Fatalf("violation %d: Record = %v, %v; want %v", i+1, ban, err, want)
+			}
+			if got, err := s.BannedFor(ctx, "p1", ""); err != nil || got != want {
+				t.Errorf("violation %d: BannedFor = %v, %v; want %v", i+1, got, err, want)
+			}
+			st, err := s.Status(ctx, "player", "p1")
+			if err != nil || len(st.Violations) != i+1 || st.BannedForMs != want.Milliseconds() {
+				t.Errorf("violation %d: Status = %+v, %v; want %d violations, banned %v", i+1, st, err, i+1, want)
+			}
+			if want == 0 && st.BannedUntil != nil {
+				t.Errorf("violation %d: a warning has banned_until %v", i+1, st.BannedUntil)
+			}
+		}
+	})
+}
+
+// Each violation decays on its own: the ban steps down the ladder one
+// violation at a time (counted from the newest), not all at once; a
+// violation expires exactly decay after it was recorded.
+func TestSanctionsDecayStepByStep(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx := t.Context()
+		const decay = 10 * time.Minute
+		at := func(d time.Duration) time.Time { return time.UnixMilli(t0).Add(d) }
+		clock := &fakeClock{now: at(0)}
+		s := redisx.NewSanctions(c, ladderPolicy(decay, 0, time.Hour, 2*time.Hour, 3*time.Hour), clock.Now)
+		for i := range 4 {
+			clock.Set(at(time.Duration(i) * time.Minute))
+			if _, err := s.Record(ctx, "p1", "d1", "dodge"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		newest := at(3 * time.Minute)
+		for _, step := range []struct {
+			now   time.Duration
+			live  int
+			until time.Duration // 0: not banned
+		}{
+			{3 * time.Minute, 4, 3 * time.Hour},
+			{decay - time.Millisecond, 4, 3 * time.Hour},
+			{decay, 3, 2 * time.Hour}, // the first expires at decay exactly
+			{decay + time.Minute - time.Millisecond, 3, 2 * time.Hour},
+			{decay + time.Minute, 2, time.Hour},
+			{decay + 2*time.Minute, 1, 0},
+			{decay + 3*time.Minute, 0, 0},
+		} {
+			clock.Set(at(step.now))
+			var want time.Duration
+			if step.until > 0 {
+				want = newest.Add(step.until).Sub(clock.Now())
+			}
+			for _, sub := range [][2]string{{"player", "p1"}, {"device", "d1"}} {
+				st, err := s.Status(ctx, sub[0], sub[1])
+				if err != nil || len(st.Violations) != step.live || st.BannedForMs != want.Milliseconds() ||
+					(step.until > 0) != (st.BannedUntil != nil) {
+					t.Errorf("at +%v: Status(%s %s) = %+v, %v; want %d live, banned %v", step.now, sub[0], sub[1], st, err, step.live, want)
+				}
+			}
+			if got, err := s.BannedFor(ctx, "p1", "d1"); err != nil || got != want {
+				t.Errorf("at +%v: BannedFor = %v, %v; want %v", step.now, got, err, want)
+			}
+		}
+		// A new violation after the decay counts the live ones only: one
+		// live plus this one is the 1h step, not the 4h end of the ladder.
+		clock.Set(at(decay + 2*time.Minute + time.Second))
+		if ban, err := s.Record(ctx, "p2", "", "dodge"); err != nil || ban != 0 {
+			t.Fatalf("p2: %v, %v", ban, err)
+		}
+		clock.Set(at(decay + 2*time.Minute + 2*time.Second))
+		// p1 has one live violation (at 3m, expiring at 13m) left.
+		if ban, err := s.Record(ctx, "p1", "", "dodge"); err != nil || ban != time.Hour {
+			t.Errorf("a violation with one still live: ban %v, %v; want 1h", ban, err)
+		}
+	})
+}
+
+// A ban on either the player or its device applies; the longer one wins.
+func TestSanctionsPlayerOrDevice(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx := t.Context()
+		clock := &fakeClock{now: time.UnixMilli(t0)}
+		s := redisx.NewSanctions(c, ladderPolicy(time.Hour, 0, time.Minute, 10*time.Minute), clock.Now)
+		record := func(player, device string) {
+			t.Helper()
+			if _, err := s.Record(ctx, player, device, "no_show"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// pl is banned as a player (two violations on two devices); neither
+		// device is.
+		record("pl", "dA")
+		record("pl", "dB")
+		// dv is banned as a device (one violation each by two accounts);
+		// neither account is.
+		record("v1", "dv")
+		record("v2", "dv")
+		// dz: three accounts, the 10m step; z1 also has a second violation
+		// elsewhere (1m as a player).
+		record("z1", "dz")
+		record("z2", "dz")
+		record("z3", "dz")
+		record("z1", "dY")
+		for _, tc := range []struct {
+			player, device string
+			want           time.Duration
+		}{
+			{"pl", "", time.Minute},
+			{"pl", "dA", time.Minute},
+			{"pl", "fresh-device", time.Minute}, // a new device does not help
+			{"fresh", "dA", 0},
+			{"v1", "", 0},
+			{"v1", "dv", time.Minute},
+			{"new-account", "dv", time.Minute}, // a new account does not help
+			{"z1", "", time.Minute},
+			{"z1", "dz", 10 * time.Minute}, // the longer (device) ban wins
+			{"z1", "dY", time.Minute},
+			{"z2", "dY", 0},
+		} {
+			if got, err := s.BannedFor(ctx, tc.player, tc.device); err != nil || got != tc.want {
+				t.Errorf("BannedFor(%q, %q) = %v, %v; want %v", tc.player, tc.device, got, err, tc.want)
+			}
+		}
+		bans, err := s.ActiveBans(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]bool{"p:pl": true, "d:dA": false, "d:dv": true, "p:v1": false, "d:dz": true, "p:z1": true, "p:z2": false} {
+			if bans[id] != want {
+				t.Errorf("ActiveBans[%s] = %v, want %v (all: %v)", id, bans[id], want, bans)
+			}
+		}
+		// Lifting the player leaves its device's ban, and the other way.
+		if err := s.Lift(ctx, "player", "z1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.BannedFor(ctx, "z1", "dz"); got != 10*time.Minute {
+			t.Errorf("after lifting player z1: BannedFor(z1, dz) = %v, want the device's 10m", got)
+		}
+		if got, _ := s.BannedFor(ctx, "z1", "dY"); got != 0 {
+			t.Errorf("after lifting player z1: BannedFor(z1, dY) = %v, want 0", got)
+		}
+		if err := s.Lift(ctx, "device", "dz"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.BannedFor(ctx, "z2", "dz"); got != 0 {
+			t.Errorf("after lifting device dz: BannedFor(z2, dz) = %v, want 0", got)
+		}
+	})
+}
+
+// Two nodes (two clients on one Redis) recording violations against one
+// player and device at once lose none.
+func TestSanctionsConcurrentRecords(t *testing.T) {
+	t.Parallel()
+	cfg := redistest.Config(t)
+	nodes := []*redisx.Client{open(t, cfg), open(t, cfg)}
+	clock := &fakeClock{now: time.UnixMilli(t0)}
+	pol := ladderPolicy(time.Hour, 0, time.Minute, 10*time.Minute)
+	stores := []*redisx.Sanctions{redisx.NewSanctions(nodes[0], pol, clock.Now), redisx.NewSanctions(nodes[1], pol, clock.Now)}
+	const goroutines, each = 8, 25
+	errs := make([]error, goroutines)
+	race(goroutines, func(i int) {
+		for range each {
+			if _, err := stores[i%2].Record(t.Context(), "hot", "hot-dev", "dodge"); err != nil {
+				errs[i] = err
+				return
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := nodes[0].Keys
+	for _, key := range []string{k.PlayerViolations("hot"), k.DeviceViolations("hot-dev")} {
+		if n := zcard(t, nodes[0], key); n != goroutines*each {
+			t.Errorf("ZCARD %s = %d, want %d", key, n, goroutines*each)
+		}
+	}
+	for i, s := range stores {
+		for _, sub := range [][2]string{{"player", "hot"}, {"device", "hot-dev"}} {
+			st, err := s.Status(t.Context(), sub[0], sub[1])
+			if err != nil || len(st.Violations) != goroutines*each || st.BannedForMs != (10*time.Minute).Milliseconds() {
+				t.Errorf("node %d: Status(%s) = %d violations, banned %dms, %v; want %d, 600000ms", i, sub[1], len(st.Violations), st.BannedForMs, err, goroutines*each)
+			}
+		}
+	}
+	if bans, err := stores[1].ActiveBans(t.Context()); err != nil || !bans["p:hot"] || !bans["d:hot-dev"] {
+		t.Errorf("ActiveBans = %v, %v; want p:hot and d:hot-dev", bans, err)
+	}
+}
+
+// The bans index that the queue's "sanctioned while queued" check reads
+// (ActiveBans) must agree with BannedFor as violations decay: when the ban
+// has eased and run out, the player and device are no longer listed, or
+// the queue dequeues (reason banned) a ticket that enqueue just accepted.
+func TestSanctionsActiveBansFollowDecay(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx := t.Context()
+		const decay = 5 * time.Minute
+		at := func(d time.Duration) time.Time { return time.UnixMilli(t0).Add(d) }
+		clock := &fakeClock{now: at(0)}
+		s := redisx.NewSanctions(c, ladderPolicy(decay, 0, time.Minute, 10*time.Minute), clock.Now)
+		for _, d := range []time.Duration{0, 4 * time.Minute, 4*time.Minute + time.Second} {
+			clock.Set(at(d))
+			if _, err := s.Record(ctx, "p1", "d1", "no_show"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Banned 10m (three live). At 5m the first decays: the 1m step
+		// from the newest (4m1s) leaves 1s of ban.
+		clock.Set(at(decay))
+		if got, _ := s.BannedFor(ctx, "p1", "d1"); got != time.Second {
+			t.Fatalf("at 5m: BannedFor = %v, want 1s", got)
+		}
+		bans, err := s.ActiveBans(ctx)
+		if err != nil || !bans["p:p1"] || !bans["d:d1"] {
+			t.Errorf("at 5m (still banned 1s): ActiveBans = %v, %v; want p:p1 and d:d1", bans, err)
+		}
+		// At 5m2s the eased ban is over.
+		clock.Set(at(decay + 2*time.Second))
+		if got, _ := s.BannedFor(ctx, "p1", "d1"); got != 0 {
+			t.Fatalf("at 5m2s: BannedFor = %v, want 0", got)
+		}
+		bans, err = s.ActiveBans(ctx)
+		if err != nil || bans["p:p1"] || bans["d:d1"] {
+			t.Errorf("at 5m2s BannedFor is 0 but ActiveBans = %v, %v: the index still holds the 10m ban (until 14m1s) "+
+				"that decay eased; the queue would dequeue p1's new ticket as banned", bans, err)
 		}
 	})
 }

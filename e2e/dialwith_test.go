@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/matchd/matchd/gateway/protocol"
+)
+
+// DialWith is DialErr with control over the handshake: wo may set an HTTP
+// client (a source address, a socket option) and headers (Authorization);
+// its Subprotocols are always matchd.v1. Like DialErr it reads the welcome
+// frame and is safe to call from any goroutine.
+func DialWith(t testing.TB, node *Node, player string, o DialOptions, wo websocket.DialOptions) (*Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wo.Subprotocols = []string{protocol.Subprotocol}
+	conn, resp, err := websocket.Dial(ctx, wsURL(node, player, o), &wo)
+	if err != nil {
+		if resp != nil {
+			b, _ := io.ReadAll(resp.Body)
+			return nil, fmt.Errorf("%w (HTTP %d: %s)", err, resp.StatusCode, b)
+		}
+		return nil, err
+	}
+	if got := conn.Subprotocol(); got != protocol.Subprotocol {
+		conn.CloseNow()
+		return nil, fmt.Errorf("subprotocol %q, want %q", got, protocol.Subprotocol)
+	}
+	conn.SetReadLimit(1 << 20)
+	rctx, rcancel := context.WithCancel(context.Background())
+	c := &Client{Player: player, Device: o.Device, Node: node, conn: conn, cancel: rcancel,
+		sig: make(chan struct{}), closed: make(chan struct{})}
+	go c.readLoop(rctx)
+	t.Cleanup(c.CloseNow)
+	w, err := c.NextErr(DefaultWait)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for welcome: %w", err)
+	}
+	if w.Type() != protocol.TypeWelcome {
+		return nil, fmt.Errorf("first frame is %s, want welcome", w)
+	}
+	c.Welcome = w
+	return c, nil
+}
+
+// SourceDialer is an HTTP client for DialWith whose connections leave from
+// a given loopback source address (127.0.0.2 is another "IP" on Linux
+// loopback); it remembers the local address of every connection it made.
+type SourceDialer struct {
+	HTTP *http.Client
+
+	mu     sync.Mutex
+	locals []net.Addr
+}
+
+// NewSourceDialer returns a dialer whose connections leave from ip.
+func NewSourceDialer(ip string) *SourceDialer {
+	sd := &SourceDialer{}
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err == nil {
+				sd.mu.Lock()
+				sd.locals = append(sd.locals, c.LocalAddr())
+				sd.mu.Unlock()
+			}
+			return c, err
+		},
+	}
+	sd.HTTP = &http.Client{Transport: tr}
+	return sd
+}
+
+// Locals are the local addresses of the connections made so far.
+func (sd *SourceDialer) Locals() []net.Addr {
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	return append([]net.Addr(nil), sd.locals...)
+}
