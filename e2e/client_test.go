@@ -143,37 +143,7 @@ func Dial(t testing.TB, node *Node, player string, rating float64, device string
 // DialErr is Dial returning an error instead of failing; it is safe to call
 // from any goroutine.
 func DialErr(t testing.TB, node *Node, player string, o DialOptions) (*Client, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, wsURL(node, player, o), &websocket.DialOptions{
-		Subprotocols: []string{protocol.Subprotocol},
-	})
-	if err != nil {
-		if resp != nil {
-			b, _ := io.ReadAll(resp.Body)
-			return nil, fmt.Errorf("%w (HTTP %d: %s)", err, resp.StatusCode, b)
-		}
-		return nil, err
-	}
-	if got := conn.Subprotocol(); got != protocol.Subprotocol {
-		conn.CloseNow()
-		return nil, fmt.Errorf("subprotocol %q, want %q", got, protocol.Subprotocol)
-	}
-	conn.SetReadLimit(1 << 20)
-	rctx, rcancel := context.WithCancel(context.Background())
-	c := &Client{Player: player, Device: o.Device, Node: node, conn: conn, cancel: rcancel,
-		sig: make(chan struct{}), closed: make(chan struct{})}
-	go c.readLoop(rctx)
-	t.Cleanup(c.CloseNow)
-	w, err := c.NextErr(DefaultWait)
-	if err != nil {
-		return nil, fmt.Errorf("waiting for welcome: %w", err)
-	}
-	if w.Type() != protocol.TypeWelcome {
-		return nil, fmt.Errorf("first frame is %s, want welcome", w)
-	}
-	c.Welcome = w
-	return c, nil
+	return DialWith(t, node, player, o, websocket.DialOptions{})
 }
 
 // Handshake performs a raw WebSocket handshake that is expected to be
