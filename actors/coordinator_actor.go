@@ -86,7 +86,7 @@ func (c *coordinator) state() string {
 func (c *coordinator) start(ctx actor.Context) {
 	c.rooms = map[string]*roomSeed{}
 	c.queues = map[string]*actor.PID{}
-	sup := supervisor()
+	sup := supervisor(c.env.Cfg().Supervision)
 	// A restarted coordinator's children were stopped with it: spawn anew.
 	var err error
 	c.sessions, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {

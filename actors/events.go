@@ -20,14 +20,15 @@ type Events struct {
 	sink    EventSink
 	node    string
 	maxLen  func() int64
+	timeout func() time.Duration
 	metrics *Metrics
 	onEmit  func([]byte)
 }
 
-// NewEvents returns a publisher writing to sink; onEmit, when set, sees each
-// event too (the /debug/events stream).
-func NewEvents(sink EventSink, node string, maxLen func() int64, m *Metrics, onEmit func([]byte)) *Events {
-	return &Events{sink: sink, node: node, maxLen: maxLen, metrics: m, onEmit: onEmit}
+// NewEvents returns a publisher writing to sink, each append bounded by
+// timeout; onEmit, when set, sees each event too (the /debug/events stream).
+func NewEvents(sink EventSink, node string, maxLen func() int64, timeout func() time.Duration, m *Metrics, onEmit func([]byte)) *Events {
+	return &Events{sink: sink, node: node, maxLen: maxLen, timeout: timeout, metrics: m, onEmit: onEmit}
 }
 
 // SetEnabled turns publishing on or off and reports whether it changed.
@@ -63,7 +64,7 @@ func (e *Events) Emit(event string, fields map[string]any) {
 	if e.onEmit != nil {
 		e.onEmit(data)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), e.timeout())
 	defer cancel()
 	if err := e.sink.AppendEvent(ctx, data, e.maxLen()); err != nil {
 		e.metrics.RedisErrors.WithLabelValues("append_event").Inc()

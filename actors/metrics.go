@@ -96,7 +96,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, k := range []string{"coordinator", "queue", "room", "session"} {
 		m.ActorRestarts.WithLabelValues(k)
 	}
+	// Series that otherwise appear only at their first event: pre-created so
+	// that dashboards show zeros, and so that increase()/rate() see the
+	// first event (a counter born at 1 looks like no increase at all).
+	for _, d := range []string{"sent", "received", "dropped"} {
+		m.BusMessages.WithLabelValues(d)
+	}
+	for _, r := range []string{"ok", "error"} {
+		m.ConfigReloads.WithLabelValues(r)
+	}
+	for _, op := range redisOps {
+		m.RedisErrors.WithLabelValues(op)
+	}
 	return m
+}
+
+// redisOps are the op labels of matchd_redis_errors_total (the first
+// argument of Env.redisErr and the like), pre-created at zero. An op missing
+// here still counts; its series just appears at its first failure.
+var redisOps = []string{
+	"active_bans", "append_event", "ban_check", "claim", "dir_claim", "dir_nodes", "dir_release", "dir_touch",
+	"drop_node", "drop_room_ref", "enqueue", "liveness", "lock_acquire", "lock_extend", "lock_release",
+	"mark_ready", "open_rooms", "player_entry", "pool", "publish", "queue_len", "record_violation",
+	"remove_ticket", "resolve_room", "room", "room_load", "room_owners", "ticket", "touch_node", "waits",
 }
 
 // InitMode pre-creates a mode's series so dashboards show zeros, not gaps.
@@ -109,4 +131,8 @@ func (m *Metrics) InitMode(mode string) {
 	for _, r := range []string{"loading_timeout", "player_left", "allocation_failed"} {
 		m.MatchesCancelled.WithLabelValues(mode, r)
 	}
+	for _, r := range []string{"lease_lost", "ticket_gone"} {
+		m.ClaimsRejected.WithLabelValues(mode, r)
+	}
+	m.RoomsAdopted.WithLabelValues(mode)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/matchd/matchd/config"
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
@@ -18,10 +19,11 @@ import (
 var ErrNotFound = errors.New("actors: no such actor")
 
 // supervisor is the strategy of every parent in the tree: restart a crashed
-// child, at most 10 times a minute; past that the child is stopped, and the
-// sweeper (rooms) or the player's next connection (sessions) brings it back.
-func supervisor() actor.SupervisorStrategy {
-	return actor.NewOneForOneStrategy(10, time.Minute, actor.DefaultDecider)
+// child, at most supervision.max_restarts times per supervision.window; past
+// that the child is stopped, and the sweeper (rooms) or the player's next
+// connection (sessions) brings it back.
+func supervisor(s config.Supervision) actor.SupervisorStrategy {
+	return actor.NewOneForOneStrategy(s.MaxRestarts, s.Window, actor.DefaultDecider)
 }
 
 // Node is one node's running actor tree, as the gateway and admin endpoints
@@ -80,7 +82,7 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	}
 	pid, err := env.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
 		return &coordinator{env: env}
-	}, actor.WithSupervisor(supervisor())), "coordinator")
+	}, actor.WithSupervisor(supervisor(env.Cfg().Supervision))), "coordinator")
 	if err != nil {
 		cancel()
 		return nil, err
@@ -131,7 +133,7 @@ func (n *Node) Attach(ctx context.Context, p PlayerInfo, out Outbox) (*actor.PID
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		case <-time.After(time.Duration(attempt+1) * n.env.Cfg().Redis.RetryInterval / 25):
 		}
 	}
 	return nil, lastErr
@@ -149,7 +151,7 @@ func (n *Node) Closed(pid *actor.PID, sessionID string) {
 
 // Snapshot returns the live actor tree, filtered by kind when kind is set.
 func (n *Node) Snapshot(kind string) *Snapshot {
-	timeout := time.Second
+	timeout := n.env.Cfg().Redis.OpTimeout
 	ask := func(pid *actor.PID) *Snapshot {
 		res, err := n.system.Root.RequestFuture(pid, &SnapshotRequest{}, timeout).Result()
 		if err != nil {

@@ -208,7 +208,7 @@ func (a *queueActor) tick() {
 		a.env.redisErr("active_bans", err, "mode", mode.Name)
 		return
 	}
-	scan := time.Since(a.scannedAt) >= min(a.env.Cfg().Session.ReconnectGrace/4, time.Second)
+	scan := time.Since(a.scannedAt) >= min(a.env.Cfg().Session.ReconnectGrace/4, a.env.Cfg().Rooms.SweepInterval)
 	if len(a.pool) < mode.Teams*mode.TeamSize && len(bans) == 0 && len(a.orphans) == 0 && !scan {
 		return
 	}

@@ -105,7 +105,7 @@ func (a *roomActor) start(ctx actor.Context) {
 	}
 	if err != nil {
 		// Redis is away: retry at the next tick of the deadline timer.
-		a.schedule(ctx, time.Second)
+		a.schedule(ctx, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
 	if !open {
@@ -201,7 +201,7 @@ func (a *roomActor) startMatch(ctx actor.Context) {
 	cancel()
 	if err != nil {
 		a.env.redisErr("resolve_room", err, a.log()...)
-		a.schedule(ctx, time.Second)
+		a.schedule(ctx, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
 	switch out.Status {
@@ -253,7 +253,7 @@ func (a *roomActor) allocated(ctx actor.Context, m *allocResult) {
 func (a *roomActor) deadline(ctx actor.Context) {
 	open, err := a.load()
 	if err != nil {
-		a.schedule(ctx, time.Second)
+		a.schedule(ctx, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
 	if !open {
@@ -278,7 +278,7 @@ func (a *roomActor) deadline(ctx actor.Context) {
 func (a *roomActor) finish(ctx actor.Context, res redisx.Resolution) {
 	out, err := a.env.resolveRoom(a.room, res)
 	if err != nil {
-		a.schedule(ctx, time.Second)
+		a.schedule(ctx, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
 	if out.Status == "not_ready" {

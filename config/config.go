@@ -24,6 +24,25 @@ type Config struct {
 	Log         Log         `koanf:"log" json:"log"`
 	Allocator   Allocator   `koanf:"allocator" json:"allocator"`
 	Rooms       Rooms       `koanf:"rooms" json:"rooms"`
+	Supervision Supervision `koanf:"supervision" json:"supervision"`
+	Reload      Reload      `koanf:"reload" json:"reload"`
+}
+
+// Supervision bounds how often an actor is restarted.
+type Supervision struct {
+	// MaxRestarts is the number of restarts of one actor allowed within
+	// Window; past it the actor is stopped (and brought back by the sweeper
+	// or the player's next connection). Default 10.
+	MaxRestarts int `koanf:"max_restarts" json:"max_restarts"`
+	// Window is the period MaxRestarts counts over. Default 1m.
+	Window time.Duration `koanf:"window" json:"window"`
+}
+
+// Reload configures live reload of the config file.
+type Reload struct {
+	// Debounce waits this long after the last change to the file before
+	// reading it, so a half-written file is not read. Default 250ms.
+	Debounce time.Duration `koanf:"debounce" json:"debounce"`
 }
 
 // Server configures the client (WebSocket) listener.
@@ -43,6 +62,12 @@ type Server struct {
 	MaxSessions int `koanf:"max_sessions" json:"max_sessions"`
 	// DrainTimeout bounds a graceful shutdown. Default 20s.
 	DrainTimeout time.Duration `koanf:"drain_timeout" json:"drain_timeout"`
+	// HandshakeTimeout bounds reading an HTTP request's headers on both
+	// listeners. Default 10s.
+	HandshakeTimeout time.Duration `koanf:"handshake_timeout" json:"handshake_timeout"`
+	// ReconnectAfter is the reconnect_after_ms that server_draining tells
+	// clients. Default 1s.
+	ReconnectAfter time.Duration `koanf:"reconnect_after" json:"reconnect_after"`
 	// SendQueue is the number of outgoing frames buffered per session.
 	// Default 64.
 	SendQueue int `koanf:"send_queue" json:"send_queue"`
@@ -96,6 +121,13 @@ type Redis struct {
 	// BreakerFailures is the number of consecutive failed Redis calls that
 	// opens the circuit breaker. Default 5.
 	BreakerFailures int `koanf:"breaker_failures" json:"breaker_failures"`
+	// RetryInterval is the pause before retrying Redis at start-up, before
+	// resubscribing the bus and before a room retries after a failed call.
+	// Default 500ms.
+	RetryInterval time.Duration `koanf:"retry_interval" json:"retry_interval"`
+	// TopologyRefresh is how often the Sentinel and Cluster clients refresh
+	// their view of the topology, in case a switch was missed. Default 2s.
+	TopologyRefresh time.Duration `koanf:"topology_refresh" json:"topology_refresh"`
 	// BreakerCooldown is how long the breaker stays open before one probe
 	// call is let through; clients are told to retry after it. Default 1s.
 	BreakerCooldown time.Duration `koanf:"breaker_cooldown" json:"breaker_cooldown"`
@@ -235,12 +267,14 @@ type Rooms struct {
 func Default() Config {
 	return Config{
 		Server: Server{
-			Addr:            "127.0.0.1:8080",
-			MaxMessageBytes: 4096,
-			PingInterval:    15 * time.Second,
-			WriteTimeout:    5 * time.Second,
-			DrainTimeout:    20 * time.Second,
-			SendQueue:       64,
+			Addr:             "127.0.0.1:8080",
+			MaxMessageBytes:  4096,
+			PingInterval:     15 * time.Second,
+			WriteTimeout:     5 * time.Second,
+			DrainTimeout:     20 * time.Second,
+			HandshakeTimeout: 10 * time.Second,
+			ReconnectAfter:   time.Second,
+			SendQueue:        64,
 		},
 		Admin: Admin{Addr: "127.0.0.1:9090"},
 		Auth:  Auth{Mode: "insecure"},
@@ -251,6 +285,8 @@ func Default() Config {
 			OpTimeout:       2 * time.Second,
 			StartupTimeout:  30 * time.Second,
 			BreakerFailures: 5,
+			RetryInterval:   500 * time.Millisecond,
+			TopologyRefresh: 2 * time.Second,
 			BreakerCooldown: time.Second,
 		},
 		Matchmaking: Matchmaking{
@@ -285,6 +321,8 @@ func Default() Config {
 			MaxAttempts:    3,
 			Heartbeat:      5 * time.Second,
 		},
+		Supervision: Supervision{MaxRestarts: 10, Window: time.Minute},
+		Reload:      Reload{Debounce: 250 * time.Millisecond},
 		Rooms: Rooms{
 			FinishedTTL:   60 * time.Second,
 			AdoptAfter:    5 * time.Second,

@@ -101,6 +101,15 @@ func (c *Config) Validate() error {
 	v.positive("redis.op_timeout", c.Redis.OpTimeout)
 	v.positive("redis.startup_timeout", c.Redis.StartupTimeout)
 	v.positive("redis.breaker_cooldown", c.Redis.BreakerCooldown)
+	v.positive("redis.retry_interval", c.Redis.RetryInterval)
+	v.positive("redis.topology_refresh", c.Redis.TopologyRefresh)
+	v.positive("server.handshake_timeout", c.Server.HandshakeTimeout)
+	v.positive("server.reconnect_after", c.Server.ReconnectAfter)
+	v.positive("supervision.window", c.Supervision.Window)
+	if c.Supervision.MaxRestarts < 1 {
+		v.add("supervision.max_restarts", "must be >= 1, got %d", c.Supervision.MaxRestarts)
+	}
+	v.positive("reload.debounce", c.Reload.Debounce)
 	if c.Redis.BreakerFailures < 1 {
 		v.add("redis.breaker_failures", "must be >= 1, got %d", c.Redis.BreakerFailures)
 	}

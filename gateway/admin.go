@@ -112,7 +112,7 @@ func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": "draining"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), a.Config.Get().Redis.OpTimeout)
 	defer cancel()
 	if err := a.Redis.Ping(ctx); err != nil {
 		a.Log.Warn("readyz: redis ping failed", "err", err)

@@ -112,11 +112,11 @@ func (c *conn) take() []*outFrame {
 }
 
 // terminate ends the connection with a close frame. The close handshake is
-// given a second (the library would wait five) and the connection is then
-// cut: the reader has already stopped serving it.
+// given server.write_timeout (the library would wait five seconds) and the
+// connection is then cut: the reader has already stopped serving it.
 func (c *conn) terminate(code websocket.StatusCode, reason string) {
 	c.end(func() {
-		backstop := time.AfterFunc(time.Second, func() { _ = c.ws.CloseNow() })
+		backstop := time.AfterFunc(c.srv.cfg.Get().Server.WriteTimeout, func() { _ = c.ws.CloseNow() })
 		_ = c.ws.Close(code, reason)
 		backstop.Stop()
 	})

@@ -8,17 +8,10 @@ import (
 	"time"
 )
 
-// ssePingInterval is how often an idle /debug/events stream gets a comment,
-// so proxies and clients see the connection is alive.
-const ssePingInterval = 15 * time.Second
-
-// sseWriteTimeout bounds one write to an event-stream client; a client that
-// stops reading is disconnected instead of pinning a goroutine.
-const sseWriteTimeout = 10 * time.Second
-
 // debugEvents serves GET /debug/events: the state events of this node as
 // Server-Sent Events, one "event: <name>" / "data: <json>" message each, a
-// ": ping" comment every 15s and ": dropped N" where this client was too slow
+// ": ping" comment every server.ping_interval (so proxies see the stream is
+// alive) and ": dropped N" where this client was too slow
 // and lost N events. Events flow only while state events are enabled
 // (POST /admin/state-events); the stream says so in its first comment.
 func (a *Admin) debugEvents(w http.ResponseWriter, r *http.Request) {
@@ -28,10 +21,11 @@ func (a *Admin) debugEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := a.Hub.Subscribe()
 	defer sub.Close()
-	a.serveEvents(w, r, sub, ssePingInterval)
+	cfg := a.Config.Get().Server
+	a.serveEvents(w, r, sub, cfg.PingInterval, cfg.WriteTimeout)
 }
 
-func (a *Admin) serveEvents(w http.ResponseWriter, r *http.Request, sub *Subscription, ping time.Duration) {
+func (a *Admin) serveEvents(w http.ResponseWriter, r *http.Request, sub *Subscription, ping, writeTimeout time.Duration) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -39,11 +33,11 @@ func (a *Admin) serveEvents(w http.ResponseWriter, r *http.Request, sub *Subscri
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 
-	// write sends buf to the client within sseWriteTimeout; false when the
-	// client is gone or stuck.
+	// write sends buf to the client within server.write_timeout; false when
+	// the client is gone or stuck, so it does not pin a goroutine.
 	var buf bytes.Buffer
 	write := func() bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		_, err := w.Write(buf.Bytes())
 		buf.Reset()
 		if err == nil {

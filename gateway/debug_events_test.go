@@ -212,7 +212,7 @@ func TestDebugEventsPings(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.serveEvents(w, httptest.NewRequestWithContext(ctx, http.MethodGet, "/debug/events", nil), sub, 10*time.Millisecond)
+		a.serveEvents(w, httptest.NewRequestWithContext(ctx, http.MethodGet, "/debug/events", nil), sub, 10*time.Millisecond, 10*time.Second)
 	}()
 	waitFor(t, "two pings", func() bool { return strings.Count(w.String(), ": ping\n\n") >= 2 })
 	cancel()
@@ -227,7 +227,7 @@ func TestDebugEventsReportsDropped(t *testing.T) {
 	}
 	hub.Close() // the handler drains what is buffered, reports the loss and ends
 	w := newSyncWriter()
-	(&Admin{}).serveEvents(w, httptest.NewRequest(http.MethodGet, "/debug/events", nil), sub, time.Hour)
+	(&Admin{}).serveEvents(w, httptest.NewRequest(http.MethodGet, "/debug/events", nil), sub, time.Hour, 10*time.Second)
 	want := ": connected; state events are disabled, POST /admin/state-events {\"enabled\": true} to turn them on\n\n" +
 		"event: enqueued\ndata: " + string(stateEvent("enqueued", 0)) + "\n\n" +
 		"event: enqueued\ndata: " + string(stateEvent("enqueued", 1)) + "\n\n" +

@@ -21,6 +21,11 @@ func (c *Client) Publish(ctx context.Context, node string, payload []byte) error
 // each time the subscription is (re)established, so the caller can reconcile
 // whatever it may have missed in between.
 func (c *Client) Subscribe(ctx context.Context, node string, fn func([]byte), onSubscribed func(), log *slog.Logger) {
+	c.SubscribeWithRetry(ctx, node, fn, onSubscribed, log, c.retry)
+}
+
+// SubscribeWithRetry is Subscribe with the pause before resubscribing.
+func (c *Client) SubscribeWithRetry(ctx context.Context, node string, fn func([]byte), onSubscribed func(), log *slog.Logger, retry time.Duration) {
 	ch := c.Keys.NodeChannel(node)
 	for ctx.Err() == nil {
 		dc, cancel := c.R.Dedicate()
@@ -47,7 +52,7 @@ func (c *Client) Subscribe(ctx context.Context, node string, fn func([]byte), on
 		log.Warn("bus subscription lost, resubscribing", "channel", ch, "err", err)
 		select {
 		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(retry):
 		}
 	}
 }

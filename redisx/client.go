@@ -30,6 +30,8 @@ type Client struct {
 
 	embedded *miniredis.Miniredis
 	scripts  scripts
+	// retry is redis.retry_interval, the pause before resubscribing.
+	retry time.Duration
 }
 
 // Open connects to Redis as cfg describes. With mode embedded it starts an
@@ -47,7 +49,7 @@ func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, on
 	opt := rueidis.ClientOption{
 		DisableCache:     true,
 		Password:         cfg.Password,
-		Dialer:           net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second},
+		Dialer:           net.Dialer{Timeout: cfg.DialTimeout},
 		ConnWriteTimeout: cfg.OpTimeout,
 	}
 	var embedded *miniredis.Miniredis
@@ -77,11 +79,11 @@ func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, on
 		opt.Sentinel = rueidis.SentinelOption{
 			MasterSet:               cfg.MasterSet,
 			Password:                cfg.Password,
-			TopologyRefreshInterval: 2 * time.Second,
+			TopologyRefreshInterval: cfg.TopologyRefresh,
 		}
 	case "cluster":
 		opt.InitAddress = cfg.Addrs
-		opt.ClusterOption = rueidis.ClusterOption{ShardsRefreshInterval: 5 * time.Second}
+		opt.ClusterOption = rueidis.ClusterOption{ShardsRefreshInterval: cfg.TopologyRefresh}
 	default:
 		return nil, fmt.Errorf("redisx: unknown redis.mode %q", cfg.Mode)
 	}
@@ -102,7 +104,7 @@ func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, on
 		log.Warn("redis not reachable yet, retrying", "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(cfg.RetryInterval):
 		}
 	}
 	wrapped := newBreakerClient(r, BreakerOptions{Failures: max(cfg.BreakerFailures, 1), Cooldown: max(cfg.BreakerCooldown, time.Millisecond), OnChange: func(open bool) {
@@ -115,7 +117,7 @@ func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, on
 			onChange(open)
 		}
 	}})
-	return &Client{R: wrapped, Keys: NewKeys(cfg.KeyPrefix), embedded: embedded, scripts: newScripts()}, nil
+	return &Client{R: wrapped, Keys: NewKeys(cfg.KeyPrefix), embedded: embedded, scripts: newScripts(), retry: max(cfg.RetryInterval, time.Millisecond)}, nil
 }
 
 // Close releases the connections and stops an embedded server.

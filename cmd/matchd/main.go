@@ -98,7 +98,8 @@ func run(args, environ []string) int {
 		metrics.InitMode(m.Name)
 	}
 	hub := gateway.NewEventHub(gateway.DefaultEventBuffer)
-	events := actors.NewEvents(rc, cfg.NodeID, func() int64 { return store.Get().StateEvents.MaxLen }, metrics, hub.Publish)
+	events := actors.NewEvents(rc, cfg.NodeID, func() int64 { return store.Get().StateEvents.MaxLen },
+		func() time.Duration { return store.Get().Redis.OpTimeout }, metrics, hub.Publish)
 	events.SetEnabled(cfg.StateEvents.Enabled)
 
 	var allocator actors.Allocator
@@ -136,7 +137,7 @@ func run(args, environ []string) int {
 	drain := func() {
 		drainOnce.Do(func() {
 			log.Info("draining")
-			srv.Drain(time.Second)
+			srv.Drain(store.Get().Server.ReconnectAfter)
 			node.Drain(ctx)
 			close(drained)
 		})
@@ -154,8 +155,8 @@ func run(args, environ []string) int {
 		log.Error("listen", "addr", cfg.Admin.Addr, "err", err)
 		return 1
 	}
-	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
+	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP.RegisterOnShutdown(hub.Close) // ends /debug/events streams, which Shutdown would wait for
 	go serve(log, clientHTTP, clientLn)
 	go serve(log, adminHTTP, adminLn)
@@ -166,7 +167,7 @@ func run(args, environ []string) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	fileChanged := make(chan struct{}, 1)
 	if opts.ConfigFile != "" {
-		go watchFile(ctx, log, opts.ConfigFile, fileChanged)
+		go watchFile(ctx, log, opts.ConfigFile, store.Get().Reload.Debounce, fileChanged)
 	}
 	for running := true; running; {
 		select {
@@ -199,7 +200,7 @@ func run(args, environ []string) int {
 // watches the directory, since editors and config maps replace the file
 // rather than write it in place, and debounces bursts of events so a
 // half-written file is not read.
-func watchFile(ctx context.Context, log *slog.Logger, path string, changed chan<- struct{}) {
+func watchFile(ctx context.Context, log *slog.Logger, path string, debounceFor time.Duration, changed chan<- struct{}) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
@@ -221,7 +222,7 @@ func watchFile(ctx context.Context, log *slog.Logger, path string, changed chan<
 				return
 			}
 			if filepath.Clean(ev.Name) == abs && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
-				debounce = time.After(250 * time.Millisecond)
+				debounce = time.After(debounceFor)
 			}
 		case err, ok := <-w.Errors:
 			if !ok {
