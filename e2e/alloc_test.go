@@ -147,3 +147,75 @@ func TestHotReload(t *testing.T) {
 		t.Errorf("readyz after a bad reload: %d", code)
 	}
 }
+
+// TestReloadedTimeoutIsUsed: a timeout changed in the config file is used by
+// the running node (a mode's max_wait cut to 1s dequeues a lone player), and
+// a broken file afterwards is rejected with that value kept in force.
+func TestReloadedTimeoutIsUsed(t *testing.T) {
+	t.Parallel()
+	n := StartNode(t, NodeOptions{})
+	write := func(maxWait, tick string) {
+		t.Helper()
+		cfg := n.Config()
+		mm := cfg["matchmaking"].(map[string]any)
+		if tick != "" {
+			mm["tick"] = tick
+		}
+		for _, m := range mm["modes"].([]any) {
+			m.(map[string]any)["max_wait"] = maxWait
+		}
+		b, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := n.cfgPath + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, n.cfgPath); err != nil {
+			t.Fatal(err)
+		}
+	}
+	maxWaitInForce := func() string {
+		t.Helper()
+		_, body := n.Get(t, "/debug/config")
+		var c struct {
+			Matchmaking struct {
+				Modes []struct {
+					MaxWait string `json:"max_wait"`
+				} `json:"modes"`
+			} `json:"matchmaking"`
+		}
+		if err := json.Unmarshal(body, &c); err != nil || len(c.Matchmaking.Modes) == 0 {
+			t.Fatalf("/debug/config: %v %s", err, body)
+		}
+		return c.Matchmaking.Modes[0].MaxWait
+	}
+	lonePlayerTimesOut := func(id string) {
+		t.Helper()
+		p := Dial(t, n, id, 1000, "")
+		rid := p.Req(t, protocol.TypeEnqueue, "mode", "duel")
+		p.ExpectRid(t, protocol.TypeQueued, rid)
+		start := time.Now()
+		if d := p.Expect(t, protocol.TypeDequeued); d.Str("reason") != protocol.ReasonTimeout {
+			t.Fatalf("%s: got %s, want dequeued timeout", id, d)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("%s: dequeued after %s with max_wait 1s", id, took)
+		}
+	}
+
+	write("1s", "")
+	WaitMetric(t, []*Node{n}, `matchd_config_reloads_total{result="ok"}`, 1, 10*time.Second)
+	if got := maxWaitInForce(); got != "1s" {
+		t.Fatalf("max_wait after reload: got %s, want 1s", got)
+	}
+	lonePlayerTimesOut("lone1")
+
+	write("5m0s", "-5s") // invalid: the whole file is rejected
+	WaitMetric(t, []*Node{n}, `matchd_config_reloads_total{result="error"}`, 1, 10*time.Second)
+	if got := maxWaitInForce(); got != "1s" {
+		t.Fatalf("max_wait after a rejected reload: got %s, want 1s kept", got)
+	}
+	lonePlayerTimesOut("lone2")
+}
