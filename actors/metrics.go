@@ -2,6 +2,8 @@ package actors
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/matchd/matchd/gateway/protocol"
 )
 
 // Metrics are the Prometheus series of PROTOCOL.md section 8, defined once.
@@ -107,6 +109,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, op := range redisOps {
 		m.RedisErrors.WithLabelValues(op)
+	}
+	for _, c := range []protocol.Code{protocol.CodeBadRequest, protocol.CodeUnknownType, protocol.CodeUnknownMode,
+		protocol.CodeInvalidState, protocol.CodeBanned, protocol.CodeRateLimited, protocol.CodeUnavailable,
+		protocol.CodeInternal} {
+		m.ClientErrors.WithLabelValues(string(c))
 	}
 	return m
 }

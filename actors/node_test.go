@@ -368,3 +368,26 @@ func TestBugAnswersInternalWithIncidentAndRecovers(t *testing.T) {
 		t.Fatalf("connection closed with %d after a bug, want it kept open", code)
 	}
 }
+
+// A player whose state changes faster than the renewal interval still renews
+// its directory entry: state changes must not keep postponing the tick, or
+// the entry lapses and the matching leader takes the player for one whose
+// node died.
+func TestBusyPlayerKeepsItsDirectoryEntry(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), func(c *config.Config) {
+		c.Session.DirectoryTTL = 600 * time.Millisecond
+	})
+	p := n.connect("busy", 1500)
+	key := n.rc.Keys.Dir("busy")
+	deadline := time.Now().Add(4 * n.env.Cfg().Session.DirectoryTTL)
+	for time.Now().Before(deadline) {
+		p.enqueue("duel")
+		p.send(protocol.ClientMessage{Type: protocol.TypeCancel, Rid: "c"})
+		p.expect(protocol.TypeDequeued)
+	}
+	ttl, err := n.rc.R.Do(context.Background(), n.rc.R.B().Pttl().Key(key).Build()).AsInt64()
+	if err != nil || ttl <= 0 {
+		t.Fatalf("directory entry of a busy player after %s: PTTL %d, %v; want it renewed", 4*n.env.Cfg().Session.DirectoryTTL, ttl, err)
+	}
+}

@@ -79,9 +79,11 @@ func (a *queueActor) Receive(ctx actor.Context) {
 		if m.gen != a.gen {
 			return
 		}
+		began := time.Now()
 		a.tick()
 		if !a.seed.draining {
-			a.schedule(ctx, a.env.Cfg().Matchmaking.Tick)
+			// Fixed rate: a tick's own work does not push the next one back.
+			a.schedule(ctx, a.env.Cfg().Matchmaking.Tick-time.Since(began))
 		}
 	case *ReleaseLease:
 		a.seed.draining = true
@@ -99,7 +101,7 @@ func (a *queueActor) schedule(ctx actor.Context, d time.Duration) {
 	a.stopTimer()
 	a.gen++
 	gen, self, sys := a.gen, ctx.Self(), ctx.ActorSystem()
-	a.timer = time.AfterFunc(d, func() { sys.Root.Send(self, &queueTick{gen: gen}) })
+	a.timer = time.AfterFunc(max(d, 0), func() { sys.Root.Send(self, &queueTick{gen: gen}) })
 }
 
 func (a *queueActor) stopTimer() {

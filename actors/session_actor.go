@@ -45,8 +45,10 @@ type sessionActor struct {
 	seed  *sessionSeed
 	st    sessionState
 	timer *time.Timer
-	gen   int
-	grace *time.Timer
+	// timerDue is when the armed tick fires.
+	timerDue time.Time
+	gen      int
+	grace    *time.Timer
 }
 
 type sessionTick struct{ gen int }
@@ -179,17 +181,25 @@ func (a *sessionActor) stopTimers() {
 }
 
 // schedule arms the next tick: a reconcile with Redis while the player is
-// queued or loading, a directory renewal otherwise.
+// queued or loading, a directory renewal in any case. It is called on every
+// state change, so it only ever brings an armed tick forward: a player who
+// changes state faster than the interval must still renew its directory
+// entry, or the matching leader would take it for a player whose node died.
 func (a *sessionActor) schedule(ctx actor.Context) {
-	if a.timer != nil {
-		a.timer.Stop()
-	}
 	cfg := a.env.Cfg().Session
 	d := cfg.DirectoryTTL / 3
 	if a.st.Name != stIdle {
 		d = min(d, cfg.ReconcileInterval)
 	}
+	due := time.Now().Add(d)
+	if a.timer != nil {
+		if !a.timerDue.After(due) {
+			return
+		}
+		a.timer.Stop()
+	}
 	a.gen++
+	a.timerDue = due
 	gen, self, sys := a.gen, ctx.Self(), ctx.ActorSystem()
 	a.timer = time.AfterFunc(d, func() { sys.Root.Send(self, &sessionTick{gen: gen}) })
 }
@@ -393,6 +403,7 @@ func (a *sessionActor) graceExpired(ctx actor.Context, m *graceExpired) {
 // tick renews the directory entry and reconciles with Redis, in case a bus
 // message was lost.
 func (a *sessionActor) tick(ctx actor.Context) {
+	a.timer = nil
 	defer a.schedule(ctx)
 	sid := a.seed.lastSID
 	if sid == "" {
