@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin
 PKGS      := ./...
-TESTFLAGS ?= -race -timeout 25m
+TESTFLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 20s
 
 .PHONY: run build deps test test-unit test-lua test-e2e test-deploy bench fuzz lint fmt vet clean
