@@ -434,7 +434,6 @@ type Node struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	state  *os.ProcessState
-	waited bool
 
 	mu      sync.Mutex
 	lines   []string

@@ -143,11 +143,10 @@ type Checker struct {
 		mu sync.Mutex
 		m  map[string]*mstate
 	}
-	double    violations // V1
-	teams     violations // V2
-	accounted violations // V3
-	order     violations // V4
-	garbage   violations // V5
+	double  violations // V1
+	teams   violations // V2
+	order   violations // V4
+	garbage violations // V5
 }
 
 // NewChecker returns an empty checker.

@@ -30,13 +30,12 @@ type fake struct {
 }
 
 type fconn struct {
-	id    string
-	ws    *websocket.Conn
-	st    string // idle, queued, loading
-	room  *froom
-	wmu   sync.Mutex
-	gone  bool
-	order int64
+	id   string
+	ws   *websocket.Conn
+	st   string // idle, queued, loading
+	room *froom
+	wmu  sync.Mutex
+	gone bool
 }
 
 type froom struct {

@@ -107,7 +107,7 @@ func startShared() (string, error) {
 // lifeline is the write end of the shared server's stdin pipe. It is kept
 // referenced so that no finalizer closes it: it must stay open for exactly
 // as long as this process runs.
-var lifeline *os.File
+var lifeline *os.File //lint:ignore U1000 held, never read, on purpose
 
 // WaitReady waits until a Redis at addr answers PING.
 func WaitReady(addr string, d time.Duration) error {
