@@ -53,9 +53,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAuthHMAC -fuzztime $(FUZZTIME) ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime $(FUZZTIME) ./config/
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet and staticcheck
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 vet:
 	$(GO) vet $(PKGS)
