@@ -15,27 +15,32 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
+# Ports below the kernel's ephemeral range, so no outgoing connection can
+# hold the one we pick; a server that does not come up is retried on another.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=""
-for _ in $(seq 1 50); do
-  p=$(( 20000 + RANDOM % 30000 ))
-  if port_free "$p"; then port=$p; break; fi
-done
-[ -n "$port" ] || { echo "with-redis: no free port" >&2; exit 1; }
-
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 dir=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
-  --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
 cleanup() {
   if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-  redis-cli -p "$port" ping >/dev/null 2>&1 && break
-  sleep 0.05
+port=""
+for _ in $(seq 1 10); do
+  p=$(( 10000 + RANDOM % (low - 10000) ))
+  port_free "$p" || continue
+  redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" || continue
+  for _ in $(seq 1 100); do
+    redis-cli -p "$p" ping >/dev/null 2>&1 && { port=$p; break; }
+    sleep 0.05
+  done
+  [ -n "$port" ] && break
+  echo "with-redis: redis-server did not come up on $p; trying another port" >&2
+  tail -n 3 "$dir/redis.log" >&2 || true
+  if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; rm -f "$dir/redis.pid"; fi
 done
-redis-cli -p "$port" ping >/dev/null
+[ -n "$port" ] || { echo "with-redis: could not start redis-server" >&2; exit 1; }
 export MATCHD_TEST_REDIS_ADDR="127.0.0.1:$port"
 echo "with-redis: redis-server on $MATCHD_TEST_REDIS_ADDR" >&2
 "$@"
