@@ -158,6 +158,16 @@ func run(args, environ []string) int {
 	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP.RegisterOnShutdown(hub.Close) // ends /debug/events streams, which Shutdown would wait for
+	// The watch is in place before the node says it serves, so an edit
+	// made right after start is not missed.
+	fileChanged := make(chan struct{}, 1)
+	if opts.ConfigFile != "" {
+		if w, err := watchFile(opts.ConfigFile); err != nil {
+			log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
+		} else {
+			go w.run(ctx, log, store.Get().Reload.Debounce, fileChanged)
+		}
+	}
 	go serve(log, clientHTTP, clientLn)
 	go serve(log, adminHTTP, adminLn)
 	log.Info("matchd serving", "client_addr", clientLn.Addr().String(), "admin_addr", adminLn.Addr().String(),
@@ -165,10 +175,7 @@ func run(args, environ []string) int {
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	fileChanged := make(chan struct{}, 1)
-	if opts.ConfigFile != "" {
-		go watchFile(ctx, log, opts.ConfigFile, store.Get().Reload.Debounce, fileChanged)
-	}
+
 	for running := true; running; {
 		select {
 		case <-fileChanged:
@@ -196,35 +203,47 @@ func run(args, environ []string) int {
 	return 0
 }
 
-// watchFile signals changed whenever path is written or replaced. It
+// fileWatch signals when the config file is written or replaced. It
 // watches the directory, since editors and config maps replace the file
 // rather than write it in place, and debounces bursts of events so a
 // half-written file is not read.
-func watchFile(ctx context.Context, log *slog.Logger, path string, debounceFor time.Duration, changed chan<- struct{}) {
+type fileWatch struct {
+	w    *fsnotify.Watcher
+	path string
+}
+
+func watchFile(path string) (*fileWatch, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
-		return
+		return nil, err
 	}
-	defer w.Close()
-	abs, _ := filepath.Abs(path)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
 	if err := w.Add(filepath.Dir(abs)); err != nil {
-		log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
-		return
+		w.Close()
+		return nil, err
 	}
+	return &fileWatch{w: w, path: abs}, nil
+}
+
+func (f *fileWatch) run(ctx context.Context, log *slog.Logger, debounceFor time.Duration, changed chan<- struct{}) {
+	defer f.w.Close()
 	var debounce <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-w.Events:
+		case ev, ok := <-f.w.Events:
 			if !ok {
 				return
 			}
-			if filepath.Clean(ev.Name) == abs && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+			if filepath.Clean(ev.Name) == f.path && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
 				debounce = time.After(debounceFor)
 			}
-		case err, ok := <-w.Errors:
+		case err, ok := <-f.w.Errors:
 			if !ok {
 				return
 			}
