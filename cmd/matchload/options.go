@@ -37,6 +37,7 @@ const (
 
 var behaviourNames = [numBehaviours]string{"normal", "slow", "noshow", "dodge", "quit", "malformed"}
 
+// String names the behaviour as --mix spells it.
 func (b Behaviour) String() string {
 	if b < numBehaviours {
 		return behaviourNames[b]
@@ -101,6 +102,7 @@ func ParseMix(s string) (Mix, error) {
 	return m, nil
 }
 
+// String renders the mix as --mix takes it, for the report.
 func (m Mix) String() string {
 	var parts []string
 	for i, w := range m {

@@ -16,6 +16,7 @@ type DecodeError struct {
 	Message string
 }
 
+// Error gives the code and the sentence the client is sent.
 func (e *DecodeError) Error() string { return string(e.Code) + ": " + e.Message }
 
 // MaxRidLen bounds a request id, in characters.
