@@ -47,8 +47,12 @@ type sessionActor struct {
 	timer *time.Timer
 	// timerDue is when the armed tick fires.
 	timerDue time.Time
-	gen      int
-	grace    *time.Timer
+	// changedAt is when the state last changed and touchedAt when the
+	// directory entry was last renewed: the tick does only what is due.
+	changedAt time.Time
+	touchedAt time.Time
+	gen       int
+	grace     *time.Timer
 }
 
 type sessionTick struct{ gen int }
@@ -209,6 +213,7 @@ func (a *sessionActor) setState(s sessionState) {
 		a.seed.mode = s.Mode
 	}
 	a.st = s
+	a.changedAt = time.Now()
 }
 
 // restore rebuilds the state from Redis, the truth. It reports false when
@@ -309,6 +314,7 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 		ctx.Respond(&Attached{Err: err})
 		return
 	}
+	a.touchedAt = time.Now()
 	if old := a.seed.outbox; old != nil && old.SessionID() != m.Outbox.SessionID() {
 		a.replaceLocal(old)
 	} else if prev.Node != "" && prev.Node != a.env.Node && prev.Session != "" {
@@ -400,8 +406,10 @@ func (a *sessionActor) graceExpired(ctx actor.Context, m *graceExpired) {
 	ctx.Stop(ctx.Self())
 }
 
-// tick renews the directory entry and reconciles with Redis, in case a bus
-// message was lost.
+// tick renews the directory entry when due and reconciles with Redis when
+// the state has not moved for session.reconcile_interval: a lost bus message
+// shows as a session stuck in a state, while one that keeps changing state
+// is being told what happens.
 func (a *sessionActor) tick(ctx actor.Context) {
 	a.timer = nil
 	defer a.schedule(ctx)
@@ -409,19 +417,23 @@ func (a *sessionActor) tick(ctx actor.Context) {
 	if sid == "" {
 		return
 	}
-	rctx, cancel := a.env.opCtx()
-	ok, err := a.env.Store.DirTouch(rctx, a.seed.player.ID, a.env.Node, sid, modeOrKeep(a.st.Mode), a.env.Cfg().Session.DirectoryTTL)
-	cancel()
-	if err != nil {
-		a.env.redisErr("dir_touch", err, a.logAttrs()...)
-		return
+	cfg := a.env.Cfg().Session
+	if time.Since(a.touchedAt) >= cfg.DirectoryTTL/3 {
+		rctx, cancel := a.env.opCtx()
+		ok, err := a.env.Store.DirTouch(rctx, a.seed.player.ID, a.env.Node, sid, modeOrKeep(a.st.Mode), cfg.DirectoryTTL)
+		cancel()
+		if err != nil {
+			a.env.redisErr("dir_touch", err, a.logAttrs()...)
+			return
+		}
+		if !ok {
+			// Another session owns the player and its notice was lost.
+			a.replaced(ctx, &SessionReplacedMsg{SessionID: sid})
+			return
+		}
+		a.touchedAt = time.Now()
 	}
-	if !ok {
-		// Another session owns the player and its notice was lost.
-		a.replaced(ctx, &SessionReplacedMsg{SessionID: sid})
-		return
-	}
-	if a.st.Name != stIdle {
+	if a.st.Name != stIdle && time.Since(a.changedAt) >= cfg.ReconcileInterval {
 		a.reconcile(ctx)
 	}
 }
@@ -610,6 +622,7 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) {
 			a.env.redisErr("dir_touch", err, a.logAttrs()...)
 		} else {
 			a.seed.dirMode = m.Mode
+			a.touchedAt = time.Now()
 		}
 	}
 	if status == redisx.EnqueueInRoom {
