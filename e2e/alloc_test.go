@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/matchd/matchd/gateway/protocol"
 )
@@ -111,22 +108,7 @@ func TestHTTPAllocator(t *testing.T) {
 func TestHotReload(t *testing.T) {
 	t.Parallel()
 	n := StartNode(t, NodeOptions{})
-	write := func(mut func(map[string]any)) {
-		t.Helper()
-		cfg := n.Config()
-		mut(cfg)
-		b, err := yaml.Marshal(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmp := n.cfgPath + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, n.cfgPath); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(mut func(map[string]any)) { t.Helper(); n.RewriteConfig(t, mut) }
 	write(func(c map[string]any) { c["state_events"] = map[string]any{"enabled": true} })
 	WaitMetric(t, []*Node{n}, "matchd_state_events_enabled", 1, 10*time.Second)
 	WaitMetric(t, []*Node{n}, `matchd_config_reloads_total{result="ok"}`, 1, 5*time.Second)
@@ -156,25 +138,15 @@ func TestReloadedTimeoutIsUsed(t *testing.T) {
 	n := StartNode(t, NodeOptions{})
 	write := func(maxWait, tick string) {
 		t.Helper()
-		cfg := n.Config()
-		mm := cfg["matchmaking"].(map[string]any)
-		if tick != "" {
-			mm["tick"] = tick
-		}
-		for _, m := range mm["modes"].([]any) {
-			m.(map[string]any)["max_wait"] = maxWait
-		}
-		b, err := yaml.Marshal(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmp := n.cfgPath + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, n.cfgPath); err != nil {
-			t.Fatal(err)
-		}
+		n.RewriteConfig(t, func(cfg map[string]any) {
+			mm := cfg["matchmaking"].(map[string]any)
+			if tick != "" {
+				mm["tick"] = tick
+			}
+			for _, m := range mm["modes"].([]any) {
+				m.(map[string]any)["max_wait"] = maxWait
+			}
+		})
 	}
 	maxWaitInForce := func() string {
 		t.Helper()

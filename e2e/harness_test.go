@@ -1053,6 +1053,26 @@ func (n *Node) cleanup() {
 }
 
 // Config returns a deep copy of the generated config map.
+// RewriteConfig replaces the node's config file with its config as mut
+// changes it, atomically (write, then rename), as an operator's tooling
+// would; the node's watch picks it up.
+func (n *Node) RewriteConfig(t testing.TB, mut func(map[string]any)) {
+	t.Helper()
+	cfg := n.Config()
+	mut(cfg)
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := n.cfgPath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, n.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (n *Node) Config() map[string]any {
 	b, err := json.Marshal(n.cfg)
 	if err != nil {
