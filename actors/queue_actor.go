@@ -175,17 +175,17 @@ func (a *queueActor) tick() {
 	if !ok {
 		return
 	}
-	ctx, cancel := a.env.opCtx()
-	n, err := a.env.Store.QueueLen(ctx, a.seed.mode)
-	cancel()
-	if err != nil {
-		a.env.redisErr("queue_len", err, "mode", a.seed.mode)
-		return
-	}
-	a.lastDepth = n
-	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(n))
 	if !a.holdLease() {
+		// Standby: only the queue depth, for matchd_queue_tickets.
 		a.orphans, a.pool = nil, nil
+		ctx, cancel := a.env.opCtx()
+		n, err := a.env.Store.QueueLen(ctx, a.seed.mode)
+		cancel()
+		if err != nil {
+			a.env.redisErr("queue_len", err, "mode", a.seed.mode)
+			return
+		}
+		a.setDepth(n)
 		return
 	}
 	start := time.Now()
@@ -235,6 +235,7 @@ func (a *queueActor) syncPool(ctx context.Context, mode string) error {
 	if err != nil {
 		return err
 	}
+	a.setDepth(ch.Queued)
 	if a.pool != nil && time.Since(a.poolAt) < a.env.Cfg().Matchmaking.PoolResync {
 		for _, t := range ch.Added {
 			a.pool[t.ID] = t
@@ -257,6 +258,12 @@ func (a *queueActor) syncPool(ctx context.Context, mode string) error {
 	}
 	a.poolAt = time.Now()
 	return nil
+}
+
+// setDepth records the queue's depth for the gauge and the debug view.
+func (a *queueActor) setDepth(n int64) {
+	a.lastDepth = n
+	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(n))
 }
 
 // dropBanned dequeues the tickets of banned players and devices (reason
