@@ -44,7 +44,7 @@ test-e2e:
 
 ## bench: Go benchmarks (matching, Lua scripts, codec), then a short matchload run on real Redis
 bench: build
-	.ci/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./actors/match/ ./redisx/ ./gateway/protocol/
+	.ci/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./actors/... ./redisx/ ./gateway/protocol/
 	.ci/with-redis.sh .ci/bench-load.sh
 
 ## fuzz: run each fuzzer for FUZZTIME
