@@ -690,6 +690,23 @@ func (n *Node) FindLogs(msg string) []LogLine {
 // WaitLog waits until a log line satisfies pred.
 func (n *Node) WaitLog(t testing.TB, d time.Duration, what string, pred func(LogLine) bool) LogLine {
 	t.Helper()
+	l, err := n.awaitLog(d, pred)
+	if errors.Is(err, errExited) {
+		t.Fatalf("node %s exited while waiting for log %q\n%s", n.ID, what, n.tail(30))
+	}
+	if err != nil {
+		t.Fatalf("node %s: no log line %q within %s", n.ID, what, d)
+	}
+	return l
+}
+
+var (
+	errExited     = errors.New("node exited")
+	errLogTimeout = errors.New("no such log line in time")
+)
+
+// awaitLog scans the node's log, as it grows, for a line satisfying pred.
+func (n *Node) awaitLog(d time.Duration, pred func(LogLine) bool) (LogLine, error) {
 	deadline := time.After(d)
 	seen := 0
 	for {
@@ -701,15 +718,15 @@ func (n *Node) WaitLog(t testing.TB, d time.Duration, what string, pred func(Log
 			seen++
 			var l LogLine
 			if json.Unmarshal([]byte(s), &l) == nil && pred(l) {
-				return l
+				return l, nil
 			}
 		}
 		select {
 		case <-sig:
 		case <-n.exited:
-			t.Fatalf("node %s exited while waiting for log %q\n%s", n.ID, what, n.tail(30))
+			return nil, errExited
 		case <-deadline:
-			t.Fatalf("node %s: no log line %q within %s", n.ID, what, d)
+			return nil, errLogTimeout
 		}
 	}
 }
@@ -722,32 +739,18 @@ func (n *Node) tail(k int) string {
 }
 
 func (n *Node) waitServing(d time.Duration) error {
-	deadline := time.After(d)
-	seen := 0
-	for {
-		n.mu.Lock()
-		lines := n.lines[seen:]
-		sig := n.logSig
-		n.mu.Unlock()
-		for _, s := range lines {
-			seen++
-			var l LogLine
-			if json.Unmarshal([]byte(s), &l) == nil && l.Msg() == "matchd serving" {
-				n.clientAddr, n.adminAddr = l.Str("client_addr"), l.Str("admin_addr")
-				if n.clientAddr == "" || n.adminAddr == "" {
-					return fmt.Errorf("serving line without addresses: %s", s)
-				}
-				return nil
-			}
-		}
-		select {
-		case <-sig:
-		case <-n.exited:
-			return fmt.Errorf("exited before serving (%s)", n.state)
-		case <-deadline:
-			return errors.New("no \"matchd serving\" log line")
-		}
+	l, err := n.awaitLog(d, func(l LogLine) bool { return l.Msg() == "matchd serving" })
+	switch {
+	case errors.Is(err, errExited):
+		return fmt.Errorf("exited before serving (%s)", n.state)
+	case err != nil:
+		return errors.New("no \"matchd serving\" log line")
 	}
+	n.clientAddr, n.adminAddr = l.Str("client_addr"), l.Str("admin_addr")
+	if n.clientAddr == "" || n.adminAddr == "" {
+		return fmt.Errorf("serving line without addresses: %v", l)
+	}
+	return nil
 }
 
 // WaitReady waits until GET /readyz answers 200.
