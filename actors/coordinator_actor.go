@@ -26,7 +26,6 @@ type sweepTick struct{}
 // liveness key fresh, and sweeps for rooms whose owner is gone.
 type coordinator struct {
 	env      *Env
-	queues   map[string]*actor.PID
 	sessions *actor.PID
 	rooms    map[string]*roomSeed
 	timer    *time.Timer
@@ -59,9 +58,10 @@ func (c *coordinator) Receive(ctx actor.Context) {
 		c.schedule(ctx)
 	case *Drain:
 		c.draining = true
-		for _, q := range c.queues {
-			_, _ = ctx.RequestFuture(q, &ReleaseLease{}, c.env.Cfg().Redis.OpTimeout).Result()
-		}
+		c.env.queues.Range(func(_, q any) bool {
+			_, _ = ctx.RequestFuture(q.(*actor.PID), &ReleaseLease{}, c.env.Cfg().Redis.OpTimeout).Result()
+			return true
+		})
 		rctx, cancel := c.env.opCtx()
 		if err := c.env.Store.DropNode(rctx, c.env.Node); err != nil {
 			c.env.redisErr("drop_node", err)
@@ -70,7 +70,7 @@ func (c *coordinator) Receive(ctx actor.Context) {
 		ctx.Respond(true)
 	case *SnapshotRequest:
 		ctx.Respond(&Snapshot{ID: "coordinator", Kind: "coordinator", State: c.state(), Restarts: c.restarts,
-			Children: []*Snapshot{}, Details: map[string]any{"node_id": c.env.Node, "rooms": len(c.rooms), "queues": len(c.queues)}})
+			Children: []*Snapshot{}, Details: map[string]any{"node_id": c.env.Node, "rooms": len(c.rooms), "queues": len(c.env.Cfg().Matchmaking.Modes)}})
 	case *Crash:
 		panic("coordinator: crash injected by /debug/crash")
 	}
@@ -85,7 +85,6 @@ func (c *coordinator) state() string {
 
 func (c *coordinator) start(ctx actor.Context) {
 	c.rooms = map[string]*roomSeed{}
-	c.queues = map[string]*actor.PID{}
 	sup := supervisor(c.env.Cfg().Supervision)
 	// A restarted coordinator's children were stopped with it: spawn anew.
 	var err error
@@ -105,7 +104,6 @@ func (c *coordinator) start(ctx actor.Context) {
 			c.env.Log.Error("spawn queue", "mode", m.Name, "err", err)
 			continue
 		}
-		c.queues[m.Name] = pid
 		c.env.queues.Store(m.Name, pid)
 	}
 	c.heartbeat()
