@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -25,23 +24,34 @@ type outFrame struct {
 }
 
 // conn is one client WebSocket. Its session actor queues frames through
-// Send; a single writer goroutine drains the queue, so a slow client only
-// ever fills its own queue and is dropped, never slowing anyone else.
+// Send; a writer goroutine, started only while frames are queued, drains
+// the queue, so a slow client only ever fills its own queue and is dropped,
+// never slowing anyone else. An idle connection has one goroutine, the
+// reader, and a ping timer.
 type conn struct {
-	id  string
-	ws  *websocket.Conn
-	srv *Server
-	log *slog.Logger
-	// mu guards queue and fullSince. The queue holds frames for the writer,
-	// in order; wake tells the writer there is something to write.
+	id     string
+	player string
+	ws     *websocket.Conn
+	nc     *corkConn
+	srv    *Server
+	// mu guards queue, fullSince and writing. The queue holds frames for
+	// the writer, in order; writing says a writer goroutine is running.
 	mu        sync.Mutex
 	queue     []*outFrame
 	fullSince time.Time
-	wake      chan struct{}
+	writing   bool
 	done      chan struct{}
 	once      sync.Once
 	pid       *actor.PID
+	ctx       context.Context
 	cancel    context.CancelFunc
+	ping      *time.Timer
+}
+
+// log is the connection's logger. It is built when something is logged:
+// a logger kept per connection would cost every idle session its memory.
+func (c *conn) log() *slog.Logger {
+	return c.srv.log.With("player", c.player, "session", c.id)
 }
 
 // SessionID implements actors.Outbox.
@@ -54,7 +64,7 @@ func (c *conn) SessionID() string { return c.id }
 func (c *conn) Send(frame any) {
 	b, err := json.Marshal(frame)
 	if err != nil {
-		c.log.Error("encode frame", "err", err)
+		c.log().Error("encode frame", "err", err)
 		return
 	}
 	c.push(&outFrame{data: b})
@@ -86,28 +96,34 @@ func (c *conn) push(f *outFrame) {
 		}
 		slow = now.Sub(c.fullSince) > cfg.WriteTimeout || len(c.queue) >= hardCap
 	}
+	start := false
 	if !slow {
 		c.queue = append(c.queue, f)
+		start = !c.writing
+		c.writing = true
 	}
 	c.mu.Unlock()
 	if slow {
-		c.log.Warn("client too slow, disconnecting", "queued", cfg.SendQueue)
+		c.log().Warn("client too slow, disconnecting", "queued", cfg.SendQueue)
 		c.drop()
 		return
 	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if start {
+		go c.writer()
 	}
 }
 
-// take hands the writer every queued frame.
+// take hands the writer every queued frame; with none left, the writer
+// ends.
 func (c *conn) take() []*outFrame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q := c.queue
 	c.queue = nil
 	c.fullSince = time.Time{}
+	if len(q) == 0 {
+		c.writing = false
+	}
 	return q
 }
 
@@ -131,6 +147,7 @@ func (c *conn) drop() {
 func (c *conn) end(closeFn func()) {
 	c.once.Do(func() {
 		close(c.done)
+		c.ping.Stop()
 		go func() {
 			closeFn()
 			c.cancel()
@@ -138,51 +155,62 @@ func (c *conn) end(closeFn func()) {
 	})
 }
 
-// writer drains the outgoing queue and keeps the connection alive: every
-// server.ping_interval it sends a ping from a short-lived goroutine (Ping
-// waits for the pong, which the reader consumes), and a client that has not
-// answered by the next ping is closed. Two goroutines per idle connection
-// (reader and writer) keep an idle session cheap.
-func (c *conn) writer(ctx context.Context) {
-	cfg := c.srv.cfg.Get().Server
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
-	var pinging atomic.Bool
+// writer writes everything queued, a batch at a time: each batch is corked
+// into one write system call, which the client has server.write_timeout to
+// take. It returns when the queue is empty (the next Send starts another)
+// or the connection ends; an ended connection never starts another.
+func (c *conn) writer() {
+	timeout := c.srv.cfg.Get().Server.WriteTimeout
 	for {
+		q := c.take()
+		if len(q) == 0 {
+			return
+		}
 		select {
 		case <-c.done:
 			return
-		case <-ctx.Done():
-			return
-		case <-ping.C:
-			if !pinging.CompareAndSwap(false, true) {
+		default:
+		}
+		c.nc.cork()
+		for _, f := range q {
+			if f.close {
+				if err := c.nc.uncork(timeout); err != nil {
+					c.drop()
+					return
+				}
+				c.terminate(f.code, f.reason)
+				return
+			}
+			// Corked, the write only copies the frame: it cannot block on
+			// the client, so it needs no deadline of its own.
+			if err := c.ws.Write(context.Background(), websocket.MessageText, f.data); err != nil {
+				_ = c.nc.uncork(timeout)
 				c.drop()
 				return
 			}
-			go func() {
-				pctx, cancel := context.WithTimeout(ctx, cfg.PingInterval)
-				defer cancel()
-				if err := c.ws.Ping(pctx); err != nil {
-					c.drop()
-					return
-				}
-				pinging.Store(false)
-			}()
-		case <-c.wake:
-			for _, f := range c.take() {
-				if f.close {
-					c.terminate(f.code, f.reason)
-					return
-				}
-				wctx, cancel := context.WithTimeout(ctx, cfg.WriteTimeout)
-				err := c.ws.Write(wctx, websocket.MessageText, f.data)
-				cancel()
-				if err != nil {
-					c.drop()
-					return
-				}
-			}
 		}
+		if err := c.nc.uncork(timeout); err != nil {
+			c.drop()
+			return
+		}
+	}
+}
+
+// pingLoop runs every server.ping_interval from the connection's timer: it
+// pings the client and closes it if the pong has not come back by the next
+// ping. The timer is re-armed before waiting so the pings keep their pace.
+func (c *conn) pingLoop() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	interval := c.srv.cfg.Get().Server.PingInterval
+	c.ping.Reset(interval)
+	ctx, cancel := context.WithTimeout(c.ctx, interval)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.drop()
 	}
 }
 
@@ -194,7 +222,8 @@ func (c *conn) sendError(rid string, code protocol.Code, msg string, retryAfterM
 }
 
 // reader serves client frames until the connection ends.
-func (c *conn) reader(ctx context.Context) {
+func (c *conn) reader() {
+	ctx := c.ctx
 	cfg := c.srv.cfg.Get()
 	lim := rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)
 	// Refusals have a budget of their own: a client that keeps exceeding
@@ -204,13 +233,13 @@ func (c *conn) reader(ctx context.Context) {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) {
-				c.log.Debug("read ended", "err", err)
+				c.log().Debug("read ended", "err", err)
 			}
 			return
 		}
 		if !lim.Allow() {
 			if !abuse.Allow() {
-				c.log.Warn("persistent rate limit abuse, closing")
+				c.log().Warn("persistent rate limit abuse, closing")
 				c.terminate(websocket.StatusPolicyViolation, "rate limit abuse")
 				return
 			}

@@ -70,7 +70,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "This node is full; retry or connect to another.")
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hj := &slimHijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{protocol.Subprotocol},
 		OriginPatterns: cfg.Server.OriginPatterns,
 	})
@@ -82,25 +83,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.live.Add(1)
 	s.metrics.Sessions.Inc()
 	s.wg.Add(1)
-	defer func() {
-		s.live.Add(-1)
-		s.metrics.Sessions.Dec()
-		s.wg.Done()
-	}()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	c := &conn{
-		id: newSessionID(), ws: ws, srv: s, wake: make(chan struct{}, 1),
-		done: make(chan struct{}), cancel: cancel,
+		id: newSessionID(), player: player.ID, ws: ws, nc: hj.conn, srv: s,
+		done: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
-	c.log = s.log.With("player", player.ID, "session", c.id)
+	c.ping = time.AfterFunc(cfg.Server.PingInterval, c.pingLoop)
 	s.conns.Store(c, struct{}{})
-	defer s.conns.Delete(c)
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writer(ctx)
-	}()
 	pid, err := s.node.Attach(ctx, player, c)
 	if err != nil {
 		code, msg, _, incident := classify(s.log, errors.Join(err))
@@ -110,14 +99,31 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		c.Send(&protocol.Error{Type: protocol.TypeError, Code: code, Message: msg, RetryAfterMs: 1000, IncidentID: incident})
 		c.Close(int(websocket.StatusInternalError), "unavailable")
-		<-writerDone
+		go s.finish(c, nil)
 		return
 	}
 	c.pid = pid
-	c.reader(ctx)
-	s.node.Closed(pid, c.id)
-	c.terminate(websocket.StatusNormalClosure, "")
-	<-writerDone
+	// The handler returns: net/http's state for the request (its buffers,
+	// the parsed headers, the handler's goroutine) is released, and the
+	// connection lives on in its reader goroutine.
+	go s.finish(c, c.reader)
+}
+
+// finish runs the connection's reader, if any, until the client leaves,
+// then tells the session and releases the connection.
+func (s *Server) finish(c *conn, reader func()) {
+	defer func() {
+		s.conns.Delete(c)
+		s.live.Add(-1)
+		s.metrics.Sessions.Dec()
+		s.wg.Done()
+	}()
+	if reader != nil {
+		reader()
+		s.node.Closed(c.pid, c.id)
+		c.terminate(websocket.StatusNormalClosure, "")
+	}
+	<-c.ctx.Done()
 }
 
 // Drain tells every client to reconnect elsewhere and closes them with
