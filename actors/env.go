@@ -95,6 +95,8 @@ type Env struct {
 	sessions    *actor.PID
 	// epoch is the Redis data epoch this node last saw (coordinator).
 	epoch atomic.Value
+	// opWin is the current shared deadline of Redis calls (see opCtx).
+	opWin atomic.Pointer[opWindow]
 }
 
 // redisWasReset reports whether Redis lost its data since the coordinator
@@ -124,7 +126,36 @@ func (e *Env) nowMs() int64 { return e.Now().UnixMilli() }
 // opCtx bounds one Redis call made inside an actor, so an outage cannot
 // stall a mailbox for longer than redis.op_timeout.
 func (e *Env) opCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), e.Cfg().Redis.OpTimeout)
+	timeout := e.Cfg().Redis.OpTimeout
+	now := time.Now()
+	w := e.opWin.Load()
+	if w == nil || now.After(w.until) || w.timeout != timeout {
+		ctx, cancel := context.WithDeadline(context.Background(), now.Add(timeout+opWindowSpan))
+		nw := &opWindow{ctx: ctx, cancel: cancel, until: now.Add(opWindowSpan), timeout: timeout}
+		if e.opWin.CompareAndSwap(w, nw) {
+			w = nw
+		} else {
+			cancel()
+			w = e.opWin.Load()
+		}
+	}
+	return w.ctx, func() {}
+}
+
+// opWindowSpan is how long one deadline context serves the Redis calls
+// that start in it. A context (and its timer) per call was a few percent of
+// the node's CPU under load; shared, a call's deadline is redis.op_timeout
+// plus at most this much.
+const opWindowSpan = 5 * time.Millisecond
+
+// opWindow is a deadline context shared by the calls started before until.
+// It is never cancelled early: it simply expires at its deadline (cancel is
+// kept only so the context's resources have an owner).
+type opWindow struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	until   time.Time
+	timeout time.Duration
 }
 
 // redisErr logs and counts a failed Redis call.

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -62,7 +61,7 @@ func (c *conn) SessionID() string { return c.id }
 // server.write_timeout (or falls a burst further behind at any moment) is
 // too slow to play and is disconnected, so it never holds anyone else up.
 func (c *conn) Send(frame any) {
-	b, err := json.Marshal(frame)
+	b, err := protocol.Encode(frame)
 	if err != nil {
 		c.log().Error("encode frame", "err", err)
 		return
