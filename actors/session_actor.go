@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
@@ -596,23 +597,42 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) {
 	p := a.seed.player
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
-	if banned, err := a.env.Sanctions.BannedFor(rctx, p.ID, p.Device); err != nil {
-		a.env.redisErr("ban_check", err, a.logAttrs()...)
-		a.unavailable(m.Rid)
-		return
-	} else if banned > 0 {
-		a.env.Metrics.ClientErrors.WithLabelValues(string(protocol.CodeBanned)).Inc()
-		a.send(&protocol.Error{Type: protocol.TypeError, Rid: m.Rid, Code: protocol.CodeBanned,
-			Message: "You are temporarily banned from matchmaking.", RetryAfterMs: banned.Milliseconds()})
-		return
+	// The ban check runs beside the enqueue, so both share one round trip
+	// (an enqueue is the hottest request there is). A banned player's new
+	// ticket is taken back below; it cannot be matched meanwhile, because
+	// the leader drops banned players' tickets before it matches (a ban
+	// recorded before this enqueue is already in the bans index).
+	type banCheck struct {
+		d   time.Duration
+		err error
 	}
+	banc := make(chan banCheck, 1)
+	go func() {
+		d, err := a.env.Sanctions.BannedFor(rctx, p.ID, p.Device)
+		banc <- banCheck{d, err}
+	}()
 	now := a.env.nowMs()
 	status, t, matchID, err := a.env.Store.Enqueue(rctx, redisx.Ticket{
 		ID: newID(), Player: p.ID, Mode: m.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: now,
 	}, now)
+	ban := <-banc
 	if err != nil {
 		a.env.redisErr("enqueue", err, a.logAttrs()...)
 		a.unavailable(m.Rid)
+		return
+	}
+	if ban.err != nil || ban.d > 0 {
+		if status == redisx.EnqueueCreated {
+			a.takeBack(rctx, t)
+		}
+		if ban.err != nil {
+			a.env.redisErr("ban_check", ban.err, a.logAttrs()...)
+			a.unavailable(m.Rid)
+			return
+		}
+		a.env.Metrics.ClientErrors.WithLabelValues(string(protocol.CodeBanned)).Inc()
+		a.send(&protocol.Error{Type: protocol.TypeError, Rid: m.Rid, Code: protocol.CodeBanned,
+			Message: "You are temporarily banned from matchmaking.", RetryAfterMs: ban.d.Milliseconds()})
 		return
 	}
 	if a.seed.dirMode != m.Mode {
@@ -640,6 +660,17 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) {
 	a.setState(sessionState{Name: stQueued, Mode: m.Mode, TicketID: t.ID, SinceMs: now, QueuedAtMs: t.QueuedAtMs})
 	a.send(&protocol.Queued{Type: protocol.TypeQueued, Rid: m.Rid, Mode: m.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
 	a.schedule(ctx)
+}
+
+// takeBack removes a ticket the session just created but must not keep
+// (the player turned out banned, or the ban check failed). Should the
+// removal fail too, the ticket is not lost track of: the leader drops a
+// banned player's ticket, max_wait ends any other, and a match formed with
+// it reaches this session, which then reconciles with Redis and plays it.
+func (a *sessionActor) takeBack(ctx context.Context, t redisx.Ticket) {
+	if _, _, err := a.env.Store.RemoveTicket(ctx, t.Mode, t.Player, t.ID); err != nil {
+		a.env.redisErr("remove_ticket", err, a.logAttrs()...)
+	}
 }
 
 func (a *sessionActor) cancelTicket(ctx actor.Context, rid string) {

@@ -152,6 +152,17 @@ func TestSanctionsCannotBeDodged(t *testing.T) {
 	// Another account on another device from the address the banned
 	// player used: not banned (no IP bans).
 	expectEnqueueOK(t, Dial(t, n, "ns-neighbour", 1000, "dev-E"))
+	// A refused enqueue leaves nothing queued: the ticket the enqueue made
+	// beside its ban check was taken back.
+	queue, players := KeyPrefix(t)+":{m:duel}:q", KeyPrefix(t)+":{m:duel}:pl"
+	for _, who := range []string{"ns-p", "ns-alt"} {
+		if got := be.Redis().CLI(t, "HGET", players, who); got != "" {
+			t.Errorf("%s is banned but Redis holds %q for it", who, got)
+		}
+	}
+	if got := be.Redis().CLI(t, "ZCARD", queue); got != "0" {
+		t.Errorf("queue holds %s tickets after banned enqueues, want 0", got)
+	}
 
 	for _, path := range []string{"/admin/sanctions/ns-p", "/admin/sanctions/device/dev-D"} {
 		rec, body := getSanctions(t, n, path)
