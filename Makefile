@@ -49,7 +49,9 @@ bench: build
 
 ## fuzz: run each fuzzer for FUZZTIME
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./gateway/protocol/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./gateway/protocol/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFastEquivalence$$' -fuzztime $(FUZZTIME) ./gateway/protocol/
+	$(GO) test -run '^$$' -fuzz '^FuzzEncodeEquivalence$$' -fuzztime $(FUZZTIME) ./gateway/protocol/
 	$(GO) test -run '^$$' -fuzz FuzzAuthHMAC -fuzztime $(FUZZTIME) ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime $(FUZZTIME) ./config/
 

@@ -22,64 +22,142 @@ func (e *DecodeError) Error() string { return string(e.Code) + ": " + e.Message 
 // MaxRidLen bounds a request id, in characters.
 const MaxRidLen = 64
 
+// maxFieldLen bounds mode and match_id in bytes, not in characters as
+// MaxRidLen does.
+const maxFieldLen = 128
+
 // Decode parses one client frame and checks the fields its type requires.
 // Unknown fields are ignored, as the contract says; a field of the wrong
 // JSON type is BAD_REQUEST.
 func Decode(b []byte) (ClientMessage, error) {
+	// Well-formed client frames are flat objects of plain strings, which
+	// scanFlatFrame reads without encoding/json's reflection and map; it
+	// refuses anything whose meaning it would have to guess, and readFrame
+	// then decides. Both only gather fields, so the rules in message are
+	// the same for every frame.
+	f, ok := scanFlatFrame(b)
+	if !ok {
+		var err error
+		if f, err = readFrame(b); err != nil {
+			return ClientMessage{}, err
+		}
+	}
+	return f.message()
+}
+
+// fieldKind is the JSON type of a field as far as the rules care: the
+// rules answer a missing, a null and a non-string field differently.
+type fieldKind uint8
+
+const (
+	fieldAbsent fieldKind = iota
+	fieldNull
+	fieldString
+	fieldOther
+)
+
+// field is one of the keys a frame's meaning depends on.
+type field struct {
+	kind fieldKind
+	s    string // the decoded string when kind is fieldString
+}
+
+// frameFields holds what a frame says under the only keys Decode reads;
+// any other key cannot change the outcome.
+type frameFields struct {
+	typ, rid, mode, matchID field
+}
+
+// readFrame takes any frame: whatever encoding/json accepts as a single
+// object is read with its rules (escapes, invalid UTF-8 replaced, the last
+// of duplicate keys wins), so it is the reference scanFlatFrame must agree
+// with.
+func readFrame(b []byte) (frameFields, error) {
 	var raw map[string]json.RawMessage
 	d := json.NewDecoder(bytes.NewReader(b))
 	if err := d.Decode(&raw); err != nil || raw == nil {
-		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: "frame is not a JSON object"}
+		return frameFields{}, &DecodeError{Code: CodeBadRequest, Message: "frame is not a JSON object"}
 	}
 	if len(bytes.Trim(b[d.InputOffset():], " \t\r\n")) > 0 {
-		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: "frame holds more than one JSON value"}
+		return frameFields{}, &DecodeError{Code: CodeBadRequest, Message: "frame holds more than one JSON value"}
 	}
+	// One frameFields escapes to the heap for Unmarshal to write into,
+	// rather than one string per field.
+	var f frameFields
+	rawField(raw, "type", &f.typ)
+	rawField(raw, "rid", &f.rid)
+	rawField(raw, "mode", &f.mode)
+	rawField(raw, "match_id", &f.matchID)
+	return f, nil
+}
+
+func rawField(raw map[string]json.RawMessage, key string, dst *field) {
+	v, ok := raw[key]
+	switch {
+	case !ok:
+		dst.kind = fieldAbsent
+	case bytes.Equal(v, []byte("null")):
+		// Unmarshal accepts null into a string and leaves it empty, which
+		// would make a null type look like an empty one.
+		dst.kind = fieldNull
+	case json.Unmarshal(v, &dst.s) != nil:
+		dst.kind, dst.s = fieldOther, ""
+	default:
+		dst.kind = fieldString
+	}
+}
+
+// message applies the contract's rules to a frame's fields. The order of
+// the checks decides which error a frame with several faults gets, and
+// whether its rid is echoed: an unreadable rid is never echoed.
+func (f *frameFields) message() (ClientMessage, error) {
 	var m ClientMessage
-	if r, ok := raw["rid"]; ok {
-		if err := json.Unmarshal(r, &m.Rid); err != nil {
-			return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: "rid must be a string"}
-		}
-		if utf8.RuneCountInString(m.Rid) > MaxRidLen {
+	switch f.rid.kind {
+	case fieldOther:
+		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: "rid must be a string"}
+	case fieldString:
+		if utf8.RuneCountInString(f.rid.s) > MaxRidLen {
 			return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Message: fmt.Sprintf("rid is longer than %d characters", MaxRidLen)}
 		}
+		m.Rid = f.rid.s
 	}
-	t, ok := raw["type"]
-	if !ok {
+	switch f.typ.kind {
+	case fieldAbsent:
 		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: "type is required"}
-	}
-	if err := json.Unmarshal(t, &m.Type); err != nil || bytes.Equal(t, []byte("null")) {
+	case fieldNull, fieldOther:
 		return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: "type must be a string"}
 	}
-	str := func(field string, dst *string) error {
-		v, ok := raw[field]
-		if !ok || bytes.Equal(v, []byte("null")) {
-			return &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: field + " is required"}
-		}
-		if err := json.Unmarshal(v, dst); err != nil {
-			return &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: field + " must be a string"}
-		}
-		if *dst == "" {
-			return &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: field + " must not be empty"}
-		}
-		if len(*dst) > 128 {
-			return &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: field + " is too long"}
-		}
-		return nil
-	}
+	m.Type = f.typ.s
+	var err error
 	switch m.Type {
 	case TypeEnqueue:
-		if err := str("mode", &m.Mode); err != nil {
-			return ClientMessage{}, err
-		}
+		m.Mode, err = f.mode.required("mode", m.Rid)
 	case TypeLoadingComplete:
-		if err := str("match_id", &m.MatchID); err != nil {
-			return ClientMessage{}, err
-		}
+		m.MatchID, err = f.matchID.required("match_id", m.Rid)
 	case TypeCancel, TypeSync, TypePing:
 	default:
 		return ClientMessage{}, &DecodeError{Code: CodeUnknownType, Rid: m.Rid, Message: "unknown message type"}
 	}
+	if err != nil {
+		return ClientMessage{}, err
+	}
 	return m, nil
+}
+
+// required checks a field the frame's type cannot do without; a null one
+// counts as missing.
+func (v field) required(name, rid string) (string, error) {
+	switch {
+	case v.kind == fieldAbsent || v.kind == fieldNull:
+		return "", &DecodeError{Code: CodeBadRequest, Rid: rid, Message: name + " is required"}
+	case v.kind == fieldOther:
+		return "", &DecodeError{Code: CodeBadRequest, Rid: rid, Message: name + " must be a string"}
+	case v.s == "":
+		return "", &DecodeError{Code: CodeBadRequest, Rid: rid, Message: name + " must not be empty"}
+	case len(v.s) > maxFieldLen:
+		return "", &DecodeError{Code: CodeBadRequest, Rid: rid, Message: name + " is too long"}
+	}
+	return v.s, nil
 }
 
 // AsDecodeError unwraps err to a *DecodeError.

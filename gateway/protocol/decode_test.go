@@ -8,34 +8,36 @@ import (
 	"unicode/utf8"
 )
 
+// decodeValidTests are shared with the fast parser's equivalence tests.
+var decodeValidTests = []struct {
+	name  string
+	frame string
+	want  ClientMessage
+}{
+	{"enqueue", `{"type":"enqueue","mode":"duel"}`, ClientMessage{Type: TypeEnqueue, Mode: "duel"}},
+	{"enqueue with rid", `{"type":"enqueue","rid":"r1","mode":"duel"}`, ClientMessage{Type: TypeEnqueue, Rid: "r1", Mode: "duel"}},
+	{"enqueue unicode mode", `{"type":"enqueue","mode":"d\u00fcel"}`, ClientMessage{Type: TypeEnqueue, Mode: "düel"}},
+	{"enqueue mode of 128 bytes", `{"type":"enqueue","mode":"` + strings.Repeat("m", 128) + `"}`, ClientMessage{Type: TypeEnqueue, Mode: strings.Repeat("m", 128)}},
+	{"cancel", `{"type":"cancel"}`, ClientMessage{Type: TypeCancel}},
+	{"cancel with rid", `{"type":"cancel","rid":"x"}`, ClientMessage{Type: TypeCancel, Rid: "x"}},
+	{"loading_complete", `{"type":"loading_complete","match_id":"m-1"}`, ClientMessage{Type: TypeLoadingComplete, MatchID: "m-1"}},
+	{"loading_complete with rid", `{"rid":"7","type":"loading_complete","match_id":"m-1"}`, ClientMessage{Type: TypeLoadingComplete, Rid: "7", MatchID: "m-1"}},
+	{"sync", `{"type":"sync"}`, ClientMessage{Type: TypeSync}},
+	{"sync with rid", `{"type":"sync","rid":"s"}`, ClientMessage{Type: TypeSync, Rid: "s"}},
+	{"ping", `{"type":"ping"}`, ClientMessage{Type: TypePing}},
+	{"ping with rid", `{"type":"ping","rid":"p"}`, ClientMessage{Type: TypePing, Rid: "p"}},
+	{"rid of 64", `{"type":"ping","rid":"` + strings.Repeat("r", 64) + `"}`, ClientMessage{Type: TypePing, Rid: strings.Repeat("r", 64)}},
+	{"empty rid", `{"type":"ping","rid":""}`, ClientMessage{Type: TypePing}},
+	{"null rid is absent", `{"type":"ping","rid":null}`, ClientMessage{Type: TypePing}},
+	{"unknown fields ignored", `{"type":"enqueue","mode":"duel","extra":{"a":[1,2,3]},"n":1e999,"b":true}`, ClientMessage{Type: TypeEnqueue, Mode: "duel"}},
+	{"fields of other types ignored", `{"type":"ping","mode":"duel","match_id":"m"}`, ClientMessage{Type: TypePing}},
+	{"ill-typed unused field ignored", `{"type":"cancel","mode":5,"match_id":[]}`, ClientMessage{Type: TypeCancel}},
+	{"whitespace around", " \t\r\n{ \"type\" : \"ping\" } \n", ClientMessage{Type: TypePing}},
+	{"duplicate key last wins", `{"type":"cancel","type":"ping"}`, ClientMessage{Type: TypePing}},
+}
+
 func TestDecodeValid(t *testing.T) {
-	tests := []struct {
-		name  string
-		frame string
-		want  ClientMessage
-	}{
-		{"enqueue", `{"type":"enqueue","mode":"duel"}`, ClientMessage{Type: TypeEnqueue, Mode: "duel"}},
-		{"enqueue with rid", `{"type":"enqueue","rid":"r1","mode":"duel"}`, ClientMessage{Type: TypeEnqueue, Rid: "r1", Mode: "duel"}},
-		{"enqueue unicode mode", `{"type":"enqueue","mode":"d\u00fcel"}`, ClientMessage{Type: TypeEnqueue, Mode: "düel"}},
-		{"enqueue mode of 128 bytes", `{"type":"enqueue","mode":"` + strings.Repeat("m", 128) + `"}`, ClientMessage{Type: TypeEnqueue, Mode: strings.Repeat("m", 128)}},
-		{"cancel", `{"type":"cancel"}`, ClientMessage{Type: TypeCancel}},
-		{"cancel with rid", `{"type":"cancel","rid":"x"}`, ClientMessage{Type: TypeCancel, Rid: "x"}},
-		{"loading_complete", `{"type":"loading_complete","match_id":"m-1"}`, ClientMessage{Type: TypeLoadingComplete, MatchID: "m-1"}},
-		{"loading_complete with rid", `{"rid":"7","type":"loading_complete","match_id":"m-1"}`, ClientMessage{Type: TypeLoadingComplete, Rid: "7", MatchID: "m-1"}},
-		{"sync", `{"type":"sync"}`, ClientMessage{Type: TypeSync}},
-		{"sync with rid", `{"type":"sync","rid":"s"}`, ClientMessage{Type: TypeSync, Rid: "s"}},
-		{"ping", `{"type":"ping"}`, ClientMessage{Type: TypePing}},
-		{"ping with rid", `{"type":"ping","rid":"p"}`, ClientMessage{Type: TypePing, Rid: "p"}},
-		{"rid of 64", `{"type":"ping","rid":"` + strings.Repeat("r", 64) + `"}`, ClientMessage{Type: TypePing, Rid: strings.Repeat("r", 64)}},
-		{"empty rid", `{"type":"ping","rid":""}`, ClientMessage{Type: TypePing}},
-		{"null rid is absent", `{"type":"ping","rid":null}`, ClientMessage{Type: TypePing}},
-		{"unknown fields ignored", `{"type":"enqueue","mode":"duel","extra":{"a":[1,2,3]},"n":1e999,"b":true}`, ClientMessage{Type: TypeEnqueue, Mode: "duel"}},
-		{"fields of other types ignored", `{"type":"ping","mode":"duel","match_id":"m"}`, ClientMessage{Type: TypePing}},
-		{"ill-typed unused field ignored", `{"type":"cancel","mode":5,"match_id":[]}`, ClientMessage{Type: TypeCancel}},
-		{"whitespace around", " \t\r\n{ \"type\" : \"ping\" } \n", ClientMessage{Type: TypePing}},
-		{"duplicate key last wins", `{"type":"cancel","type":"ping"}`, ClientMessage{Type: TypePing}},
-	}
-	for _, tt := range tests {
+	for _, tt := range decodeValidTests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Decode([]byte(tt.frame))
 			if err != nil {
@@ -48,80 +50,83 @@ func TestDecodeValid(t *testing.T) {
 	}
 }
 
+var longRid = strings.Repeat("r", MaxRidLen+1)
+
+// decodeErrorTests are shared with the fast parser's equivalence tests.
+var decodeErrorTests = []struct {
+	name     string
+	frame    string
+	wantCode Code
+	wantRid  string
+}{
+	// Not a single JSON object.
+	{"empty", ``, CodeBadRequest, ""},
+	{"whitespace only", "  \n", CodeBadRequest, ""},
+	{"not JSON", `hello`, CodeBadRequest, ""},
+	{"truncated", `{"type":"ping"`, CodeBadRequest, ""},
+	{"JSON array", `[{"type":"ping"}]`, CodeBadRequest, ""},
+	{"JSON string", `"ping"`, CodeBadRequest, ""},
+	{"JSON number", `42`, CodeBadRequest, ""},
+	{"JSON bool", `true`, CodeBadRequest, ""},
+	{"JSON null", `null`, CodeBadRequest, ""},
+	{"two objects", `{"type":"ping"}{"type":"ping"}`, CodeBadRequest, ""},
+	{"two objects spaced", `{"type":"ping"} {"type":"sync"}`, CodeBadRequest, ""},
+	{"object then number", `{"type":"ping"} 1`, CodeBadRequest, ""},
+	{"trailing garbage", `{"type":"ping"} x`, CodeBadRequest, ""},
+	{"trailing close bracket", `{"type":"ping"}]`, CodeBadRequest, ""},
+	{"trailing close brace", `{"type":"ping"}}`, CodeBadRequest, ""},
+	{"trailing nbsp", "{\"type\":\"ping\"}\u00a0", CodeBadRequest, ""},
+	{"invalid escape", `{"type":"p\ing"}`, CodeBadRequest, ""},
+
+	// type missing or ill-typed: BAD_REQUEST, rid echoed.
+	{"type missing", `{"rid":"a"}`, CodeBadRequest, "a"},
+	{"type missing empty object", `{}`, CodeBadRequest, ""},
+	{"type number", `{"type":1,"rid":"a"}`, CodeBadRequest, "a"},
+	{"type object", `{"type":{},"rid":"a"}`, CodeBadRequest, "a"},
+	{"type array", `{"type":["ping"],"rid":"a"}`, CodeBadRequest, "a"},
+	{"type bool", `{"type":true,"rid":"a"}`, CodeBadRequest, "a"},
+	{"type null", `{"type":null,"rid":"a"}`, CodeBadRequest, "a"},
+
+	// rid ill-typed or too long: BAD_REQUEST, rid not readable.
+	{"rid number", `{"type":"ping","rid":1}`, CodeBadRequest, ""},
+	{"rid object", `{"type":"ping","rid":{}}`, CodeBadRequest, ""},
+	{"rid array", `{"type":"ping","rid":["a"]}`, CodeBadRequest, ""},
+	{"rid bool", `{"type":"ping","rid":false}`, CodeBadRequest, ""},
+	{"rid longer than 64", `{"type":"ping","rid":"` + longRid + `"}`, CodeBadRequest, ""},
+	{"rid longer than 64 on enqueue", `{"type":"enqueue","mode":"duel","rid":"` + longRid + `"}`, CodeBadRequest, ""},
+
+	// Unknown type: UNKNOWN_TYPE, rid echoed.
+	{"unknown type", `{"type":"dance","rid":"u1"}`, CodeUnknownType, "u1"},
+	{"unknown type no rid", `{"type":"dance"}`, CodeUnknownType, ""},
+	{"empty type", `{"type":"","rid":"u2"}`, CodeUnknownType, "u2"},
+	{"server type from client", `{"type":"welcome","rid":"u3"}`, CodeUnknownType, "u3"},
+	{"type wrong case", `{"type":"PING","rid":"u4"}`, CodeUnknownType, "u4"},
+	{"type with space", `{"type":"ping ","rid":"u5"}`, CodeUnknownType, "u5"},
+
+	// enqueue: mode required, a non-empty string.
+	{"enqueue mode missing", `{"type":"enqueue","rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode null", `{"type":"enqueue","mode":null,"rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode empty", `{"type":"enqueue","mode":"","rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode number", `{"type":"enqueue","mode":1,"rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode huge number", `{"type":"enqueue","mode":1e99999,"rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode object", `{"type":"enqueue","mode":{"name":"duel"},"rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode array", `{"type":"enqueue","mode":["duel"],"rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode bool", `{"type":"enqueue","mode":true,"rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode too long", `{"type":"enqueue","mode":"` + strings.Repeat("m", 129) + `","rid":"e"}`, CodeBadRequest, "e"},
+	{"enqueue mode missing no rid", `{"type":"enqueue"}`, CodeBadRequest, ""},
+
+	// loading_complete: match_id required, a non-empty string.
+	{"loading_complete match_id missing", `{"type":"loading_complete","rid":"l"}`, CodeBadRequest, "l"},
+	{"loading_complete match_id null", `{"type":"loading_complete","match_id":null,"rid":"l"}`, CodeBadRequest, "l"},
+	{"loading_complete match_id empty", `{"type":"loading_complete","match_id":"","rid":"l"}`, CodeBadRequest, "l"},
+	{"loading_complete match_id number", `{"type":"loading_complete","match_id":12,"rid":"l"}`, CodeBadRequest, "l"},
+	{"loading_complete match_id object", `{"type":"loading_complete","match_id":{},"rid":"l"}`, CodeBadRequest, "l"},
+	{"loading_complete match_id too long", `{"type":"loading_complete","match_id":"` + strings.Repeat("x", 129) + `","rid":"l"}`, CodeBadRequest, "l"},
+	{"loading_complete mode instead", `{"type":"loading_complete","mode":"duel","rid":"l"}`, CodeBadRequest, "l"},
+}
+
 func TestDecodeErrors(t *testing.T) {
-	long := strings.Repeat("r", MaxRidLen+1)
-	tests := []struct {
-		name     string
-		frame    string
-		wantCode Code
-		wantRid  string
-	}{
-		// Not a single JSON object.
-		{"empty", ``, CodeBadRequest, ""},
-		{"whitespace only", "  \n", CodeBadRequest, ""},
-		{"not JSON", `hello`, CodeBadRequest, ""},
-		{"truncated", `{"type":"ping"`, CodeBadRequest, ""},
-		{"JSON array", `[{"type":"ping"}]`, CodeBadRequest, ""},
-		{"JSON string", `"ping"`, CodeBadRequest, ""},
-		{"JSON number", `42`, CodeBadRequest, ""},
-		{"JSON bool", `true`, CodeBadRequest, ""},
-		{"JSON null", `null`, CodeBadRequest, ""},
-		{"two objects", `{"type":"ping"}{"type":"ping"}`, CodeBadRequest, ""},
-		{"two objects spaced", `{"type":"ping"} {"type":"sync"}`, CodeBadRequest, ""},
-		{"object then number", `{"type":"ping"} 1`, CodeBadRequest, ""},
-		{"trailing garbage", `{"type":"ping"} x`, CodeBadRequest, ""},
-		{"trailing close bracket", `{"type":"ping"}]`, CodeBadRequest, ""},
-		{"trailing close brace", `{"type":"ping"}}`, CodeBadRequest, ""},
-		{"trailing nbsp", "{\"type\":\"ping\"}\u00a0", CodeBadRequest, ""},
-		{"invalid escape", `{"type":"p\ing"}`, CodeBadRequest, ""},
-
-		// type missing or ill-typed: BAD_REQUEST, rid echoed.
-		{"type missing", `{"rid":"a"}`, CodeBadRequest, "a"},
-		{"type missing empty object", `{}`, CodeBadRequest, ""},
-		{"type number", `{"type":1,"rid":"a"}`, CodeBadRequest, "a"},
-		{"type object", `{"type":{},"rid":"a"}`, CodeBadRequest, "a"},
-		{"type array", `{"type":["ping"],"rid":"a"}`, CodeBadRequest, "a"},
-		{"type bool", `{"type":true,"rid":"a"}`, CodeBadRequest, "a"},
-		{"type null", `{"type":null,"rid":"a"}`, CodeBadRequest, "a"},
-
-		// rid ill-typed or too long: BAD_REQUEST, rid not readable.
-		{"rid number", `{"type":"ping","rid":1}`, CodeBadRequest, ""},
-		{"rid object", `{"type":"ping","rid":{}}`, CodeBadRequest, ""},
-		{"rid array", `{"type":"ping","rid":["a"]}`, CodeBadRequest, ""},
-		{"rid bool", `{"type":"ping","rid":false}`, CodeBadRequest, ""},
-		{"rid longer than 64", `{"type":"ping","rid":"` + long + `"}`, CodeBadRequest, ""},
-		{"rid longer than 64 on enqueue", `{"type":"enqueue","mode":"duel","rid":"` + long + `"}`, CodeBadRequest, ""},
-
-		// Unknown type: UNKNOWN_TYPE, rid echoed.
-		{"unknown type", `{"type":"dance","rid":"u1"}`, CodeUnknownType, "u1"},
-		{"unknown type no rid", `{"type":"dance"}`, CodeUnknownType, ""},
-		{"empty type", `{"type":"","rid":"u2"}`, CodeUnknownType, "u2"},
-		{"server type from client", `{"type":"welcome","rid":"u3"}`, CodeUnknownType, "u3"},
-		{"type wrong case", `{"type":"PING","rid":"u4"}`, CodeUnknownType, "u4"},
-		{"type with space", `{"type":"ping ","rid":"u5"}`, CodeUnknownType, "u5"},
-
-		// enqueue: mode required, a non-empty string.
-		{"enqueue mode missing", `{"type":"enqueue","rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode null", `{"type":"enqueue","mode":null,"rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode empty", `{"type":"enqueue","mode":"","rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode number", `{"type":"enqueue","mode":1,"rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode huge number", `{"type":"enqueue","mode":1e99999,"rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode object", `{"type":"enqueue","mode":{"name":"duel"},"rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode array", `{"type":"enqueue","mode":["duel"],"rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode bool", `{"type":"enqueue","mode":true,"rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode too long", `{"type":"enqueue","mode":"` + strings.Repeat("m", 129) + `","rid":"e"}`, CodeBadRequest, "e"},
-		{"enqueue mode missing no rid", `{"type":"enqueue"}`, CodeBadRequest, ""},
-
-		// loading_complete: match_id required, a non-empty string.
-		{"loading_complete match_id missing", `{"type":"loading_complete","rid":"l"}`, CodeBadRequest, "l"},
-		{"loading_complete match_id null", `{"type":"loading_complete","match_id":null,"rid":"l"}`, CodeBadRequest, "l"},
-		{"loading_complete match_id empty", `{"type":"loading_complete","match_id":"","rid":"l"}`, CodeBadRequest, "l"},
-		{"loading_complete match_id number", `{"type":"loading_complete","match_id":12,"rid":"l"}`, CodeBadRequest, "l"},
-		{"loading_complete match_id object", `{"type":"loading_complete","match_id":{},"rid":"l"}`, CodeBadRequest, "l"},
-		{"loading_complete match_id too long", `{"type":"loading_complete","match_id":"` + strings.Repeat("x", 129) + `","rid":"l"}`, CodeBadRequest, "l"},
-		{"loading_complete mode instead", `{"type":"loading_complete","mode":"duel","rid":"l"}`, CodeBadRequest, "l"},
-	}
-	for _, tt := range tests {
+	for _, tt := range decodeErrorTests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Decode([]byte(tt.frame))
 			if err == nil {
@@ -228,8 +233,9 @@ func FuzzDecode(f *testing.F) {
 			if de.Code != CodeBadRequest && de.Code != CodeUnknownType {
 				t.Fatalf("Decode(%q) code = %s, want BAD_REQUEST or UNKNOWN_TYPE", b, de.Code)
 			}
-			if len(de.Rid) > MaxRidLen {
-				t.Fatalf("Decode(%q) error rid has %d bytes, want at most %d", b, len(de.Rid), MaxRidLen)
+			// MaxRidLen counts characters, as the contract does, not bytes.
+			if n := utf8.RuneCountInString(de.Rid); n > MaxRidLen {
+				t.Fatalf("Decode(%q) error rid has %d characters, want at most %d", b, n, MaxRidLen)
 			}
 			if m != (ClientMessage{}) {
 				t.Fatalf("Decode(%q) = %+v with an error, want the zero message", b, m)
@@ -239,8 +245,8 @@ func FuzzDecode(f *testing.F) {
 		if !clientTypes[m.Type] {
 			t.Fatalf("Decode(%q).Type = %q, want a client type", b, m.Type)
 		}
-		if len(m.Rid) > MaxRidLen {
-			t.Fatalf("Decode(%q).Rid has %d bytes, want at most %d", b, len(m.Rid), MaxRidLen)
+		if n := utf8.RuneCountInString(m.Rid); n > MaxRidLen {
+			t.Fatalf("Decode(%q).Rid has %d characters, want at most %d", b, n, MaxRidLen)
 		}
 		switch m.Type {
 		case TypeEnqueue:
@@ -280,17 +286,6 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode(Marshal(m)) = %+v, want %+v", m2, m)
 		}
 	})
-}
-
-func BenchmarkDecode(b *testing.B) {
-	frame := []byte(`{"type":"enqueue","rid":"req-000123","mode":"duel"}`)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(frame)))
-	for b.Loop() {
-		if _, err := Decode(frame); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 func BenchmarkEncode(b *testing.B) {
