@@ -287,32 +287,3 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
-
-func BenchmarkEncode(b *testing.B) {
-	b.Run("MatchFound", func(b *testing.B) {
-		msg := &MatchFound{
-			Type: TypeMatchFound, MatchID: "01J9Z8Q4W6X2M3N5P7R9T1V3X5", Mode: "squad",
-			Teams:             [][]string{{"alice", "bob", "carol", "dave"}, {"erin", "frank", "grace", "heidi"}},
-			LoadingDeadlineMs: 1735689600000,
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := json.Marshal(msg); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("LoadingStatus", func(b *testing.B) {
-		msg := &LoadingStatus{
-			Type: TypeLoadingStatus, Rid: "req-000124", MatchID: "01J9Z8Q4W6X2M3N5P7R9T1V3X5",
-			Ready:   []string{"alice", "bob", "carol"},
-			Waiting: []string{"dave", "erin", "frank", "grace", "heidi"},
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := json.Marshal(msg); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
