@@ -27,6 +27,9 @@ type sessionSeed struct {
 	foundSent string
 	// endedSent is the last match whose outcome this connection got.
 	endedSent string
+	// connectedMs is when this connection was attached: what happened
+	// before it, the client learnt from its welcome.
+	connectedMs int64
 	// missed holds the outcomes (match_ready, match_cancelled, requeues,
 	// dequeues) that happened while the player was disconnected within the
 	// grace; they are replayed after the next welcome.
@@ -329,6 +332,7 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 	a.seed.outbox = m.Outbox
 	a.seed.lastSID = m.Outbox.SessionID()
 	a.seed.foundSent, a.seed.endedSent = "", ""
+	a.seed.connectedMs = a.env.nowMs()
 	// dir_claim keeps the entry's mode field: the previous mode is recorded.
 	a.seed.dirMode = prev.Mode
 	mode := a.seed.mode
@@ -662,6 +666,37 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) {
 	a.schedule(ctx)
 }
 
+// reportCrossedMatch tells the client of a match its cancel crossed: the
+// ticket was matched, another member left that match and the ticket was
+// requeued, all before this session heard of the match, and the cancel then
+// removed the requeued ticket. The client still gets, in order, what every
+// member of a formed match gets (match_found, match_cancelled, the requeue)
+// before its dequeued, instead of never hearing of a match it was in.
+func (a *sessionActor) reportCrossedMatch(mode, match string) {
+	if match == "" || match == a.seed.foundSent || match == a.seed.endedSent {
+		return
+	}
+	ctx, cancel := a.env.opCtx()
+	defer cancel()
+	r, ok, err := a.env.Store.Room(ctx, mode, match)
+	if err != nil {
+		a.env.redisErr("room", err, a.logAttrs()...)
+		return
+	}
+	// A match formed before this connection was reported on an earlier one
+	// or summed up by the welcome; one whose record expired is long past.
+	if !ok || r.State != "cancelled" || r.CreatedMs < a.seed.connectedMs {
+		return
+	}
+	a.seed.foundSent, a.seed.endedSent = match, match
+	a.send(&protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: match, Mode: mode,
+		Teams: r.Teams, LoadingDeadlineMs: r.DeadlineMs})
+	a.send(&protocol.MatchCancelled{Type: protocol.TypeMatchCancelled, MatchID: match, Reason: r.Reason,
+		Requeued: true, NoShows: nonNil(r.NoShows)})
+	t := r.Tickets[a.seed.player.ID]
+	a.send(&protocol.Queued{Type: protocol.TypeQueued, Mode: mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs, Requeued: true})
+}
+
 // takeBack removes a ticket the session just created but must not keep
 // (the player turned out banned, or the ban check failed). Should the
 // removal fail too, the ticket is not lost track of: the leader drops a
@@ -675,7 +710,7 @@ func (a *sessionActor) takeBack(ctx context.Context, t redisx.Ticket) {
 
 func (a *sessionActor) cancelTicket(ctx actor.Context, rid string) {
 	rctx, cancel := a.env.opCtx()
-	removed, _, err := a.env.Store.RemoveTicket(rctx, a.st.Mode, a.seed.player.ID, a.st.TicketID)
+	removed, entry, err := a.env.Store.RemoveTicket(rctx, a.st.Mode, a.seed.player.ID, a.st.TicketID)
 	cancel()
 	if err != nil {
 		a.env.redisErr("remove_ticket", err, a.logAttrs()...)
@@ -690,6 +725,7 @@ func (a *sessionActor) cancelTicket(ctx actor.Context, rid string) {
 		return
 	}
 	mode, ticket := a.st.Mode, a.st.TicketID
+	a.reportCrossedMatch(mode, entry.From)
 	a.env.Events.Emit("dequeued", map[string]any{"player_id": a.seed.player.ID, "mode": mode, "ticket_id": ticket, "reason": protocol.ReasonCancelled})
 	a.setState(sessionState{Name: stIdle, SinceMs: a.env.nowMs()})
 	a.send(&protocol.Dequeued{Type: protocol.TypeDequeued, Rid: rid, Mode: mode, TicketID: ticket, Reason: protocol.ReasonCancelled})

@@ -17,7 +17,10 @@ func frozenPool(t *testing.T, squad bool, ratings map[string]float64, order []st
 	if squad {
 		mode = Squad()
 	}
-	opts := be.Apply(NodeOptions{Modes: []Mode{mode}, Set: map[string]any{"matchmaking.lock_ttl": "5s"}})
+	// The paused leader's lease must outlast the enqueues even on a loaded
+	// machine: were it to lapse, the front node would take over and match
+	// the first two tickets before the pool is complete.
+	opts := be.Apply(NodeOptions{Modes: []Mode{mode}, Set: map[string]any{"matchmaking.lock_ttl": "30s"}})
 	leader := startLeader(t, opts)
 	front := StartNode(t, opts)
 	clients := map[string]*Client{}

@@ -7,7 +7,8 @@
 -- KEYS[6] waits   {m:<mode>}:w
 -- KEYS[7] rooms   {m:<mode>}:rooms ZSET match_id -> loading deadline (ms)
 -- KEYS[8] owners  {m:<mode>}:own HASH match_id -> owner node (unresolved rooms)
--- KEYS[8+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
+-- KEYS[9] rqfrom  {m:<mode>}:rqf HASH requeued ticket -> the match it left
+-- KEYS[9+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
 -- ARGV[1] lease owner token      ARGV[2] fencing number of that lease
 -- ARGV[3] owner node id          ARGV[4] loading deadline (ms)
 -- ARGV[5] room TTL (ms)          ARGV[6] mode name
@@ -43,7 +44,7 @@ for i = 1, n do
     seen[pid] = true
   end
   if ok == 1 then
-    local room = KEYS[8 + i]
+    local room = KEYS[9 + i]
     local members = {}
     for j = 0, m - 1 do
       local tid, pid = ARGV[base + 2 * j], ARGV[base + 2 * j + 1]
@@ -54,6 +55,7 @@ for i = 1, n do
       redis.call('ZREM', KEYS[3], tid)
       redis.call('HDEL', KEYS[4], tid)
       redis.call('ZREM', KEYS[6], tid)
+      redis.call('HDEL', KEYS[9], tid)
       redis.call('HSET', KEYS[5], pid, 'm:' .. match)
     end
     redis.call('HSET', room, 'state', 'loading', 'owner', ARGV[3], 'deadline', ARGV[4],

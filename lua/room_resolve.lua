@@ -7,6 +7,7 @@
 -- KEYS[6] rooms   {m:<mode>}:rooms
 -- KEYS[7] owners  {m:<mode>}:own
 -- KEYS[8] added   {m:<mode>}:add LIST (requeued tickets, for the matching leader)
+-- KEYS[9] rqfrom  {m:<mode>}:rqf HASH requeued ticket -> the match it left
 -- ARGV[1] outcome: 'start' | 'allocating' | 'cancel'
 -- ARGV[2] cancel reason ('loading_timeout', 'player_left', 'allocation_failed')
 -- ARGV[3] the leaving player for 'player_left', else ''
@@ -79,6 +80,7 @@ for _, pid in ipairs(members) do
     redis.call('ZADD', KEYS[5], ARGV[6], tid)
     redis.call('HSET', KEYS[4], pid, 'q:' .. tid)
     redis.call('RPUSH', KEYS[8], tid)
+    redis.call('HSET', KEYS[9], tid, match)
     requeued[#requeued + 1] = pid
   else
     if entry == 'm:' .. match then

@@ -4,9 +4,11 @@
 -- KEYS[3] players {m:<mode>}:pl
 -- KEYS[4] waits   {m:<mode>}:w
 -- KEYS[5] removed {m:<mode>}:del LIST tickets removed since the leader last looked
+-- KEYS[6] rqfrom  {m:<mode>}:rqf HASH requeued ticket -> the match it left
 -- ARGV[1] player id
 -- ARGV[2] ticket id that the caller means, or '' for whatever the player has
--- Reply: {1, ticket} removed;
+-- Reply: {1, ticket, match} removed (match: the one the ticket was requeued
+--        from, or '');
 --        {0, entry} nothing removed: the player has no ticket here ('' entry),
 --        or is already in a room ("m:<match_id>"), or holds another ticket.
 -- Removing only a named ticket keeps a late cancel or timeout from touching a
@@ -24,4 +26,6 @@ redis.call('HDEL', KEYS[2], id)
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], id)
 redis.call('RPUSH', KEYS[5], id)
-return {1, id}
+local from = redis.call('HGET', KEYS[6], id) or ''
+redis.call('HDEL', KEYS[6], id)
+return {1, id, from}

@@ -39,6 +39,11 @@ func (k Keys) Added(mode string) string { return k.mode(mode, "add") }
 // last looked.
 func (k Keys) Removed(mode string) string { return k.mode(mode, "del") }
 
+// RequeuedFrom is the HASH of requeued tickets to the match they were
+// requeued from, kept while the ticket waits: a cancel that removes such a
+// ticket learns of a match its session may not have reported yet.
+func (k Keys) RequeuedFrom(mode string) string { return k.mode(mode, "rqf") }
+
 // Lock is a mode's matching lease.
 func (k Keys) Lock(mode string) string { return k.mode(mode, "lock") }
 

@@ -553,3 +553,41 @@ func TestOpenRooms(t *testing.T) {
 func ref(match string, deadlineMs int64) redisx.RoomRef {
 	return redisx.RoomRef{MatchID: match, DeadlineMs: deadlineMs}
 }
+
+// TestRequeuedFrom: a ticket requeued by a cancelled room remembers that
+// room until it leaves the queue: a cancel that removes it is told the
+// match (so a session that had not heard of the match can report it), and
+// a claim or a removal forgets it, so the record never outlives its ticket.
+func TestRequeuedFrom(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "rqfrom"
+		tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3", "p4")
+		if got, err := c.Resolve(ctx, mode, "m1", cancel("player_left", "p4", true)); err != nil || got.Status != "ok" {
+			t.Fatalf("p4 dodges m1: %+v, %v", got, err)
+		}
+		for _, p := range []string{"p1", "p2", "p3"} {
+			if got, _ := hget(t, c, c.Keys.RequeuedFrom(mode), tks[p].ID); got != "m1" {
+				t.Errorf("%s's requeued ticket: requeued from %q, want m1", p, got)
+			}
+		}
+		// p1 cancels: told of m1, and the record goes with the ticket.
+		removed, e, err := c.RemoveTicket(ctx, mode, "p1", tks["p1"].ID)
+		if err != nil || !removed || e.Ref != tks["p1"].ID || e.From != "m1" {
+			t.Fatalf("RemoveTicket p1: %v %+v %v, want removed, from m1", removed, e, err)
+		}
+		// p2 and p3 are matched again: the claim forgets where they came from.
+		l := lease(t, c, mode, time.Minute)
+		if formed, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{cm("m2", tks["p2"], tks["p3"])}); err != nil || !formed[0] {
+			t.Fatalf("claim m2: %v, %v", formed, err)
+		}
+		if exists(t, c, c.Keys.RequeuedFrom(mode)) {
+			t.Errorf("requeued-from records left: %v", hgetall(t, c, c.Keys.RequeuedFrom(mode)))
+		}
+		// A ticket never requeued is removed with no match named.
+		tk := enqueue(t, c, ticket(mode, "p5", t0+80_000))
+		if removed, e, err := c.RemoveTicket(ctx, mode, "p5", tk.ID); err != nil || !removed || e.From != "" {
+			t.Fatalf("RemoveTicket p5: %v %+v %v, want removed, from nothing", removed, e, err)
+		}
+	})
+}

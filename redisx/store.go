@@ -34,6 +34,9 @@ type Entry struct {
 	// Ref is the match id) or 0 (nowhere).
 	Kind byte
 	Ref  string
+	// From is, for a ticket just removed, the match it had been requeued
+	// from ("" if none).
+	From string
 }
 
 func parseEntry(s string) Entry {
@@ -95,22 +98,27 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueSta
 
 // RemoveTicket takes the player's ticket out of the mode's queue; ticketID ""
 // means whatever ticket the player holds. It reports whether a ticket was
-// removed and, when not, where the player stands instead.
+// removed (and the match it had been requeued from, in Entry.From) and,
+// when not, where the player stands instead.
 func (c *Client) RemoveTicket(ctx context.Context, mode, player, ticketID string) (bool, Entry, error) {
 	k := c.Keys
 	arr, err := c.scripts.remove.Exec(ctx, c.R,
-		[]string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Removed(mode)},
+		[]string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Removed(mode), k.RequeuedFrom(mode)},
 		[]string{player, ticketID}).ToArray()
 	if err != nil {
 		return false, Entry{}, fmt.Errorf("redisx: remove ticket: %w", err)
 	}
-	if len(arr) != 2 {
+	if len(arr) < 2 {
 		return false, Entry{}, ErrBadReply
 	}
 	ok, _ := arr[0].AsInt64()
 	s, _ := arr[1].ToString()
 	if ok == 1 {
-		return true, Entry{Kind: 'q', Ref: s}, nil
+		e := Entry{Kind: 'q', Ref: s}
+		if len(arr) > 2 {
+			e.From, _ = arr[2].ToString()
+		}
+		return true, e, nil
 	}
 	return false, parseEntry(s), nil
 }
@@ -284,8 +292,8 @@ var ErrLeaseLost = errors.New("redisx: matching lease lost")
 // was. A stale lease forms nothing and returns ErrLeaseLost.
 func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArgs, matches []ClaimMatch) ([]bool, error) {
 	k := c.Keys
-	keys := make([]string, 0, 8+len(matches))
-	keys = append(keys, k.Lock(mode), k.Fence(mode), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode))
+	keys := make([]string, 0, 9+len(matches))
+	keys = append(keys, k.Lock(mode), k.Fence(mode), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode), k.RequeuedFrom(mode))
 	args := make([]string, 0, 8+len(matches)*8)
 	args = append(args, lease.Token, i64(lease.Fence), a.Owner, i64(a.DeadlineMs), ms(a.RoomTTL), mode, i64(a.NowMs), strconv.Itoa(len(matches)))
 	for _, m := range matches {
@@ -450,7 +458,7 @@ func (c *Client) Resolve(ctx context.Context, mode, matchID string, r Resolution
 		policy = "all"
 	}
 	arr, err := c.scripts.roomResolve.Exec(ctx, c.R,
-		[]string{k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode), k.Added(mode)},
+		[]string{k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode), k.Added(mode), k.RequeuedFrom(mode)},
 		[]string{r.Outcome, r.Reason, r.Leaver, ms(r.FinishedTTL), server, i64(r.NowMs), policy}).ToArray()
 	if err != nil {
 		return ResolveResult{}, fmt.Errorf("redisx: resolve room: %w", err)
