@@ -31,7 +31,8 @@
 //
 // With --duration D a player that finished (match_ready, or a cancelled
 // match that did not requeue it, or a queue timeout) enqueues again until D
-// has passed after the ramp; with --duration 0 each player plays one match
+// has passed after the ramp (after a pause of mean --think, exponentially
+// distributed, when set); with --duration 0 each player plays one match
 // and the run ends when every player is done, or when only queued players
 // remain and no match formed for --settle. A refused enqueue (BANNED,
 // UNAVAILABLE, RATE_LIMITED) is retried after retry_after_ms while the run

@@ -322,3 +322,32 @@ func TestDialFailureReported(t *testing.T) {
 		t.Fatalf("conns %+v", rep.Conns)
 	}
 }
+
+// TestFakeServerThink: with --think players pause between matches, so the
+// same players over the same time play far fewer matches, and the players
+// caught pausing when the run ends are accounted for.
+func TestFakeServerThink(t *testing.T) {
+	busy := runFake(t, &fake{deadline: 300 * time.Millisecond}, "normal=1", 20, time.Second)
+	srv := httptest.NewServer(&fake{deadline: 300 * time.Millisecond})
+	t.Cleanup(srv.Close)
+	o := fakeOptions(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", "normal=1", 20, time.Second)
+	o.Think = 400 * time.Millisecond
+	r, err := NewRunner(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r.Run(ctx, nil, &Progress{mode: "off"})
+	thinking := r.Report("test", nil)
+	if !busy.Pass || !thinking.Pass {
+		t.Fatal("invariants failed")
+	}
+	// Over one second a thinker fits a few matches (each pause averages
+	// 400 ms); without pauses each player plays many.
+	if thinking.Throughput.Matched == 0 || thinking.Throughput.Matched*3 > busy.Throughput.Matched {
+		t.Errorf("matched %d players with --think 400ms, %d without: want a few, and far fewer",
+			thinking.Throughput.Matched, busy.Throughput.Matched)
+	}
+	t.Logf("matched %d with --think, %d without", thinking.Throughput.Matched, busy.Throughput.Matched)
+}

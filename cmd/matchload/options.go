@@ -177,6 +177,7 @@ type Options struct {
 	RatingStddev    float64
 	Mix             Mix
 	SlowDelay       time.Duration
+	Think           time.Duration
 	Idle            bool
 	TokenSecret     string
 	JSONPath        string
@@ -214,6 +215,7 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	fs.Float64Var(&o.RatingStddev, "rating-stddev", 300, "standard deviation of the players' ratings")
 	mix := fs.String("mix", DefaultMix, "behaviour mix: normal, slow, noshow, dodge, quit, malformed with weights (normalised)")
 	fs.DurationVar(&o.SlowDelay, "slow-delay", 2*time.Second, "how long a slow loader takes to send loading_complete")
+	fs.DurationVar(&o.Think, "think", 0, "mean pause (exponential) between a player's matches with --duration; 0: enqueue again at once. Many players with a think time arrive nearly independently, so latency is measured at a chosen arrival rate rather than at saturation")
 	fs.BoolVar(&o.Idle, "idle", false, "connect and hold the sessions idle without enqueueing (sessions-per-node measurement)")
 	fs.StringVar(&o.TokenSecret, "token-secret", "", "when set, authenticate with HS256 JWTs in the token query parameter (auth.mode: hmac)")
 	fs.StringVar(&o.JSONPath, "json", "", "write the report as JSON to this file ('-' for stdout, replacing the table)")
@@ -267,7 +269,7 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	if o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) {
 		return bad("--rate must be >= 0")
 	}
-	if o.Duration < 0 || o.SlowDelay < 0 || o.Timeout < 0 || o.Grace < 0 || o.Settle <= 0 || o.DialTimeout <= 0 {
+	if o.Duration < 0 || o.SlowDelay < 0 || o.Think < 0 || o.Timeout < 0 || o.Grace < 0 || o.Settle <= 0 || o.DialTimeout <= 0 {
 		return bad("durations must be >= 0 (--settle and --dial-timeout > 0)")
 	}
 	if o.Mode == "" {

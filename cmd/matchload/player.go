@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ const (
 	dsNone       dstate = iota // not connected
 	dsIdle                     // connected, idle, about to act
 	dsRetryWait                // idle, an enqueue retry is scheduled
+	dsThinking                 // idle, pausing (--think) before its next enqueue
 	dsEnqueuing                // enqueue sent
 	dsQueued                   // queued
 	dsRequeuing                // requeued after a cancelled match, queued frame expected
@@ -682,6 +684,22 @@ func (p *player) next() {
 		p.setState(dsDone)
 		return
 	}
+	if r.opt.Think > 0 && !p.enqAt.IsZero() {
+		p.setState(dsThinking)
+		p.timer = time.AfterFunc(time.Duration(rand.ExpFloat64()*float64(r.opt.Think)), func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.st != dsThinking {
+				return
+			}
+			if r.draining.Load() || r.stopping.Load() {
+				p.setState(dsDone)
+				return
+			}
+			p.enqueue()
+		})
+		return
+	}
 	p.enqueue()
 }
 
@@ -757,7 +775,7 @@ func (p *player) drain() {
 	switch p.st {
 	case dsIdle:
 		p.setState(dsDone)
-	case dsRetryWait:
+	case dsRetryWait, dsThinking:
 		if p.timer != nil {
 			p.timer.Stop()
 		}
