@@ -223,11 +223,14 @@ func fakeOptions(t *testing.T, url string, mix string, players int, duration tim
 	return o
 }
 
-func runFake(t *testing.T, f *fake, mix string, players int, duration time.Duration) *Report {
+func runFake(t *testing.T, f *fake, mix string, players int, duration time.Duration, mods ...func(*Options)) *Report {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	o := fakeOptions(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", mix, players, duration)
+	for _, mod := range mods {
+		mod(&o)
+	}
 	r, err := NewRunner(o)
 	if err != nil {
 		t.Fatal(err)
@@ -328,18 +331,8 @@ func TestDialFailureReported(t *testing.T) {
 // caught pausing when the run ends are accounted for.
 func TestFakeServerThink(t *testing.T) {
 	busy := runFake(t, &fake{deadline: 300 * time.Millisecond}, "normal=1", 20, time.Second)
-	srv := httptest.NewServer(&fake{deadline: 300 * time.Millisecond})
-	t.Cleanup(srv.Close)
-	o := fakeOptions(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", "normal=1", 20, time.Second)
-	o.Think = 400 * time.Millisecond
-	r, err := NewRunner(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	r.Run(ctx, nil, &Progress{mode: "off"})
-	thinking := r.Report("test", nil)
+	thinking := runFake(t, &fake{deadline: 300 * time.Millisecond}, "normal=1", 20, time.Second,
+		func(o *Options) { o.Think = 400 * time.Millisecond })
 	if !busy.Pass || !thinking.Pass {
 		t.Fatal("invariants failed")
 	}

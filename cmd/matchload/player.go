@@ -606,7 +606,7 @@ func (p *player) onError(f *inFrame, raw []byte) {
 					p.setState(dsDone)
 					return
 				}
-				p.scheduleEnqueue(250 * time.Millisecond)
+				p.enqueueAfter(dsRetryWait, 250*time.Millisecond)
 			}
 		case protocol.CodeBanned, protocol.CodeRateLimited, protocol.CodeUnavailable:
 			p.setState(dsIdle)
@@ -615,7 +615,7 @@ func (p *player) onError(f *inFrame, raw []byte) {
 				p.setState(dsDone)
 				return
 			}
-			p.scheduleEnqueue(max(time.Duration(f.RetryAfterMs)*time.Millisecond, 100*time.Millisecond))
+			p.enqueueAfter(dsRetryWait, max(time.Duration(f.RetryAfterMs)*time.Millisecond, 100*time.Millisecond))
 		default:
 			p.finalWhy = "enqueue refused: " + f.Code
 			p.setState(dsDone)
@@ -642,14 +642,16 @@ func (p *player) onError(f *inFrame, raw []byte) {
 	}
 }
 
-// scheduleEnqueue retries an enqueue after wait. Call with p.mu held.
-func (p *player) scheduleEnqueue(wait time.Duration) {
+// enqueueAfter enqueues again after wait, spent in state st (an enqueue
+// retry, or a --think pause) unless something else happens to the player
+// meanwhile. Call with p.mu held.
+func (p *player) enqueueAfter(st dstate, wait time.Duration) {
 	r := p.r
-	p.setState(dsRetryWait)
+	p.setState(st)
 	p.timer = time.AfterFunc(wait, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if p.st != dsRetryWait {
+		if p.st != st {
 			return
 		}
 		if r.draining.Load() || r.stopping.Load() {
@@ -685,19 +687,7 @@ func (p *player) next() {
 		return
 	}
 	if r.opt.Think > 0 && !p.enqAt.IsZero() {
-		p.setState(dsThinking)
-		p.timer = time.AfterFunc(time.Duration(rand.ExpFloat64()*float64(r.opt.Think)), func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if p.st != dsThinking {
-				return
-			}
-			if r.draining.Load() || r.stopping.Load() {
-				p.setState(dsDone)
-				return
-			}
-			p.enqueue()
-		})
+		p.enqueueAfter(dsThinking, time.Duration(rand.ExpFloat64()*float64(r.opt.Think)))
 		return
 	}
 	p.enqueue()
