@@ -28,15 +28,18 @@ type Store interface {
 	PlayerEntry(ctx context.Context, mode, player string) (redisx.Entry, error)
 	Ticket(ctx context.Context, mode, id string) (redisx.Ticket, bool, error)
 	Pool(ctx context.Context, mode string) ([]redisx.Ticket, error)
-	TakeQueueChanges(ctx context.Context, mode string) (redisx.QueueChanges, error)
+	QueueChangesRead(mode string, out *redisx.QueueChanges) *redisx.Read
 	QueueLen(ctx context.Context, mode string) (int64, error)
-	WaitedSince(ctx context.Context, mode string, beforeMs int64) ([]string, error)
+	WaitedSinceRead(mode string, beforeMs int64, out *[]string) *redisx.Read
+	// DoTogether runs independent reads in one round trip.
+	DoTogether(ctx context.Context, reads ...*redisx.Read) error
 	AcquireLock(ctx context.Context, mode, token string, ttl time.Duration) (int64, error)
 	ExtendLock(ctx context.Context, mode, token string, ttl time.Duration) (bool, error)
 	ReleaseLock(ctx context.Context, mode, token string) (bool, error)
 	Claim(ctx context.Context, mode string, lease redisx.Lease, a redisx.ClaimArgs, matches []redisx.ClaimMatch) ([]bool, error)
 	Room(ctx context.Context, mode, matchID string) (redisx.Room, bool, error)
 	MarkReady(ctx context.Context, mode, matchID, player string) (redisx.ReadyResult, error)
+	MarkReadyStart(ctx context.Context, mode, matchID, player string, nowMs int64, finishedTTL time.Duration) (redisx.ReadyResult, error)
 	Resolve(ctx context.Context, mode, matchID string, r redisx.Resolution) (redisx.ResolveResult, error)
 	AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string) (bool, error)
 	OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]redisx.RoomRef, error)
@@ -182,6 +185,10 @@ type Sanctions interface {
 	BannedFor(ctx context.Context, player, device string) (time.Duration, error)
 	// ActiveBans lists the banned players ("p:<id>") and devices ("d:<id>").
 	ActiveBans(ctx context.Context) (map[string]bool, error)
+	// BanIndexRead and ActiveBansOf are ActiveBans in two steps, the first
+	// sharing a round trip with other reads (nil: nothing to read).
+	BanIndexRead(out *[]string) *redisx.Read
+	ActiveBansOf(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 type noSanctions struct{}
@@ -193,6 +200,10 @@ func (noSanctions) BannedFor(context.Context, string, string) (time.Duration, er
 	return 0, nil
 }
 func (noSanctions) ActiveBans(context.Context) (map[string]bool, error) { return nil, nil }
+func (noSanctions) BanIndexRead(*[]string) *redisx.Read                 { return nil }
+func (noSanctions) ActiveBansOf(context.Context, []string) (map[string]bool, error) {
+	return nil, nil
+}
 
 // NoSanctions records nothing and bans nobody.
 var NoSanctions Sanctions = noSanctions{}

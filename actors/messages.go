@@ -139,6 +139,9 @@ type MemberReadyMsg struct {
 	Player  string   `json:"player"`
 	Ready   []string `json:"ready"`
 	Waiting []string `json:"waiting"`
+	// Started is set when this report also started the match (no
+	// allocator): the room announces it, after the loading_status.
+	Started bool `json:"started,omitempty"`
 }
 
 // RoomResolvedMsg tells a room actor that someone else resolved its room.

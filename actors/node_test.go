@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -296,14 +297,72 @@ func TestMetricsExactAfterScenarios(t *testing.T) {
 	}
 }
 
+// A node that dies while it owns a loading room strands nobody: a surviving
+// node adopts the room at once and resolves it (here at the deadline: alice
+// loaded and is requeued, bob did not and is a no-show).
 func TestDeadOwnersRoomIsAdopted(t *testing.T) {
 	t.Parallel()
 	rcfg := redistest.Config(t)
 	fast := func(c *config.Config) {
 		c.Rooms.NodeTTL = 300 * time.Millisecond
 		c.Rooms.SweepInterval = 50 * time.Millisecond
+		c.Matchmaking.Modes[0].LoadingTimeout = 2 * time.Second
 	}
-	a := startTestNode(t, rcfg, fast)
+	a, b, alice, bob, match := matchOnDyingOwner(t, rcfg, fast)
+	a.node.Stop() // node A dies: its room actor is gone, its liveness key lapses
+	alice.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	alice.expect(protocol.TypeLoadingStatus)
+	if c := alice.expect(protocol.TypeMatchCancelled); c["reason"] != protocol.ReasonLoadingTimeout || c["requeued"] != true {
+		t.Fatalf("alice: got %v, want match_cancelled loading_timeout, requeued", c)
+	}
+	if q := alice.expect(protocol.TypeQueued); q["requeued"] != true {
+		t.Fatalf("alice: got %v, want queued requeued", q)
+	}
+	if c := bob.expect(protocol.TypeMatchCancelled, protocol.TypeLoadingStatus); c["requeued"] != false {
+		t.Fatalf("bob: got %v, want match_cancelled, not requeued (no-show)", c)
+	}
+	if got := counter(b.metrics.RoomsAdopted.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("rooms adopted by node B: got %v, want 1", got)
+	}
+}
+
+// With no allocator the last member's mark starts the match in Redis: a
+// dead owner node does not hold the start back, and its room needs no
+// adoption. With the room actor gone, the members hear of the start when
+// their sessions reconcile with Redis.
+func TestLastMarkStartsWithoutOwner(t *testing.T) {
+	t.Parallel()
+	rcfg := redistest.Config(t)
+	a, b, alice, bob, match := matchOnDyingOwner(t, rcfg, func(c *config.Config) {
+		c.Matchmaking.Modes[0].LoadingTimeout = time.Minute
+	})
+	a.node.Stop()
+	alice.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	if ls := alice.expect(protocol.TypeLoadingStatus); !slices.Equal(toStrings(ls["waiting"]), []string{"bob"}) {
+		t.Fatalf("alice: got %v, want loading_status waiting for bob", ls)
+	}
+	bob.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
+	if ls := bob.expect(protocol.TypeLoadingStatus); ls["rid"] != "l" || len(toStrings(ls["waiting"])) != 0 {
+		t.Fatalf("bob: got %v, want the reply to his loading_complete, nobody waiting", ls)
+	}
+	if got := counter(b.metrics.MatchesStarted.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("matches started on node B: got %v, want 1 (bob's mark started it)", got)
+	}
+	for _, p := range []*player{alice, bob} {
+		if mr := p.expect(protocol.TypeMatchReady); mr["match_id"] != match {
+			t.Fatalf("%s: got %v, want match_ready for %s", p.id, mr, match)
+		}
+	}
+	if got := counter(b.metrics.RoomsAdopted.WithLabelValues("duel")); got != 0 {
+		t.Fatalf("rooms adopted by node B: got %v, want 0 (the room was resolved)", got)
+	}
+}
+
+// matchOnDyingOwner starts node A (the matching leader) and node B, and
+// matches alice and bob, both connected to B, into a room A owns.
+func matchOnDyingOwner(t *testing.T, rcfg config.Redis, mod func(*config.Config)) (a, b *testNode, alice, bob *player, match string) {
+	t.Helper()
+	a = startTestNode(t, rcfg, mod)
 	waitFor(t, "node A to lead duel", func() bool {
 		for _, s := range a.node.Snapshot("queue").Children {
 			if s.State == "leader" {
@@ -312,25 +371,25 @@ func TestDeadOwnersRoomIsAdopted(t *testing.T) {
 		}
 		return false
 	})
-	b := startTestNode(t, rcfg, fast)
-	alice, bob := b.connect("alice", 1500), b.connect("bob", 1500)
+	b = startTestNode(t, rcfg, mod)
+	alice, bob = b.connect("alice", 1500), b.connect("bob", 1500)
 	alice.enqueue("duel")
 	bob.enqueue("duel")
-	match := alice.expect(protocol.TypeMatchFound)["match_id"].(string)
+	match = alice.expect(protocol.TypeMatchFound)["match_id"].(string)
 	bob.expect(protocol.TypeMatchFound)
 	if got := counter(a.metrics.MatchesFormed.WithLabelValues("duel")); got != 1 {
 		t.Fatalf("node A formed %v matches, want 1 (it holds the lease)", got)
 	}
-	a.node.Stop() // node A dies: its room actor is gone, its liveness key lapses
-	alice.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
-	alice.expect(protocol.TypeLoadingStatus)
-	bob.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
-	bob.expect(protocol.TypeLoadingStatus)
-	bob.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
-	alice.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
-	if got := counter(b.metrics.RoomsAdopted.WithLabelValues("duel")); got != 1 {
-		t.Fatalf("rooms adopted by node B: got %v, want 1", got)
+	return a, b, alice, bob, match
+}
+
+// toStrings reads a decoded JSON array of strings.
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
 	}
+	return out
 }
 
 // panickyStore is the real store, except that enqueueing player "boom"

@@ -195,17 +195,32 @@ func (a *queueActor) tick() {
 	}()
 	rctx, rcancel := a.env.opCtx()
 	defer rcancel()
-	if err := a.syncPool(rctx, mode.Name); err != nil {
+	// The tick's three reads do not depend on one another, so they share one
+	// round trip: every round trip here adds to the wait of every ticket
+	// matched this tick.
+	var (
+		changes redisx.QueueChanges
+		waited  []string
+		banIdx  []string
+	)
+	err := a.env.Store.DoTogether(rctx,
+		a.env.Store.QueueChangesRead(mode.Name, &changes),
+		a.env.Store.WaitedSinceRead(mode.Name, a.env.nowMs()-mode.MaxWait.Milliseconds(), &waited),
+		a.env.Sanctions.BanIndexRead(&banIdx))
+	if err == nil {
+		err = a.syncPool(rctx, mode.Name, changes)
+	}
+	if err != nil {
 		a.env.redisErr("pool", err, "mode", mode.Name)
 		a.pool = nil
 		return
 	}
-	a.expire(mode)
+	a.expire(rctx, waited)
 	if len(a.pool) == 0 {
 		a.orphans = nil
 		return
 	}
-	bans, err := a.env.Sanctions.ActiveBans(rctx)
+	bans, err := a.env.Sanctions.ActiveBansOf(rctx, banIdx)
 	if err != nil {
 		a.env.redisErr("active_bans", err, "mode", mode.Name)
 		return
@@ -227,14 +242,9 @@ func (a *queueActor) tick() {
 }
 
 // syncPool brings the leader's copy of the pool up to date: from the
-// queue's change lists in one round trip, or by reading the whole pool when
-// the copy is new, stale (matchmaking.pool_resync) or disagrees with the
-// queue's size.
-func (a *queueActor) syncPool(ctx context.Context, mode string) error {
-	ch, err := a.env.Store.TakeQueueChanges(ctx, mode)
-	if err != nil {
-		return err
-	}
+// queue's change lists, or by reading the whole pool when the copy is new,
+// stale (matchmaking.pool_resync) or disagrees with the queue's size.
+func (a *queueActor) syncPool(ctx context.Context, mode string, ch redisx.QueueChanges) error {
 	a.setDepth(ch.Queued)
 	if a.pool != nil && time.Since(a.poolAt) < a.env.Cfg().Matchmaking.PoolResync {
 		for _, t := range ch.Added {
@@ -368,17 +378,11 @@ func (a *queueActor) dropOrphans(ctx context.Context, pool []redisx.Ticket, scan
 	return out
 }
 
-// expire dequeues tickets whose current wait passed max_wait.
-func (a *queueActor) expire(mode config.Mode) {
-	ctx, cancel := a.env.opCtx()
-	defer cancel()
-	ids, err := a.env.Store.WaitedSince(ctx, mode.Name, a.env.nowMs()-mode.MaxWait.Milliseconds())
-	if err != nil {
-		a.env.redisErr("waits", err, "mode", mode.Name)
-		return
-	}
+// expire dequeues the tickets whose current wait passed max_wait (ids, read
+// at the start of the tick).
+func (a *queueActor) expire(ctx context.Context, ids []string) {
 	for _, id := range ids {
-		t, ok, err := a.env.Store.Ticket(ctx, mode.Name, id)
+		t, ok, err := a.env.Store.Ticket(ctx, a.seed.mode, id)
 		if err != nil || !ok {
 			continue
 		}

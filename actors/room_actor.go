@@ -184,6 +184,15 @@ func (a *roomActor) memberReady(ctx actor.Context, m *MemberReadyMsg) {
 		others := slices.DeleteFunc(slices.Clone(a.room.Members), func(q string) bool { return q == p })
 		a.env.bus.ToPlayers(kindLoadingStatus, others, &LoadingStatusMsg{MatchID: a.room.MatchID, Ready: ready, Waiting: waiting}, nil)
 	}
+	if m.Started {
+		// The reporter's mark started the match in Redis. The room still
+		// tells every member, itself included, so each hears of every load
+		// before match_ready.
+		a.room.State = "started"
+		a.env.bus.ToPlayers(kindMatchReady, a.room.Members, &MatchReadyMsg{MatchID: a.room.MatchID, Server: json.RawMessage("null")}, nil)
+		ctx.Stop(ctx.Self())
+		return
+	}
 	if a.allReady() {
 		a.startMatch(ctx)
 	}

@@ -27,13 +27,11 @@ func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveR
 	log := e.Log.With("match", r.MatchID, "mode", r.Mode)
 	switch out.State {
 	case "started":
-		e.Metrics.MatchesStarted.WithLabelValues(r.Mode).Inc()
 		server := res.Server
 		if len(server) == 0 {
 			server = json.RawMessage("null")
 		}
-		log.Info("match started", "server", string(server))
-		e.Events.Emit("match_started", map[string]any{"match_id": r.MatchID, "mode": r.Mode, "players": r.Members})
+		e.matchStarted(r.Mode, r.MatchID, r.Members, server)
 		e.bus.ToPlayers(kindMatchReady, r.Members, &MatchReadyMsg{MatchID: r.MatchID, Server: server}, nil)
 	case "cancelled":
 		e.Metrics.MatchesCancelled.WithLabelValues(r.Mode, res.Reason).Inc()
@@ -73,6 +71,14 @@ func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveR
 		}
 	}
 	return out, nil
+}
+
+// matchStarted counts and records a match that just started; whoever
+// started it announces it to the members.
+func (e *Env) matchStarted(mode, match string, members []string, server json.RawMessage) {
+	e.Metrics.MatchesStarted.WithLabelValues(mode).Inc()
+	e.Log.Info("match started", "match", match, "mode", mode, "server", string(server))
+	e.Events.Emit("match_started", map[string]any{"match_id": match, "mode": mode, "players": members})
 }
 
 // violation records one violation and counts it.

@@ -770,8 +770,16 @@ func (a *sessionActor) dodge(ctx actor.Context, rid string) {
 }
 
 func (a *sessionActor) markReady(ctx actor.Context, rid string) {
+	mode, match := a.st.Mode, a.st.MatchID
 	rctx, cancel := a.env.opCtx()
-	res, err := a.env.Store.MarkReady(rctx, a.st.Mode, a.st.MatchID, a.seed.player.ID)
+	var res redisx.ReadyResult
+	var err error
+	if a.env.Allocator == nil {
+		// No server to ask for: the last member's mark starts the match.
+		res, err = a.env.Store.MarkReadyStart(rctx, mode, match, a.seed.player.ID, a.env.nowMs(), a.env.Cfg().Rooms.FinishedTTL)
+	} else {
+		res, err = a.env.Store.MarkReady(rctx, mode, match, a.seed.player.ID)
+	}
 	cancel()
 	if err != nil {
 		a.env.redisErr("mark_ready", err, a.logAttrs()...)
@@ -787,10 +795,14 @@ func (a *sessionActor) markReady(ctx actor.Context, rid string) {
 				waiting = append(waiting, p)
 			}
 		}
-		a.send(&protocol.LoadingStatus{Type: protocol.TypeLoadingStatus, Rid: rid, MatchID: a.st.MatchID, Ready: ready, Waiting: waiting})
+		a.send(&protocol.LoadingStatus{Type: protocol.TypeLoadingStatus, Rid: rid, MatchID: match, Ready: ready, Waiting: waiting})
+		if res.Started {
+			a.env.matchStarted(mode, match, res.Members, json.RawMessage("null"))
+		}
 		if res.New {
-			a.env.Events.Emit("player_ready", map[string]any{"player_id": a.seed.player.ID, "match_id": a.st.MatchID})
-			a.env.bus.ToRoom(res.Owner, a.st.MatchID, kindMemberReady, &MemberReadyMsg{Player: a.seed.player.ID, Ready: ready, Waiting: waiting})
+			a.env.Events.Emit("player_ready", map[string]any{"player_id": a.seed.player.ID, "match_id": match})
+			// The room tells the others, and announces a start after that.
+			a.env.bus.ToRoom(res.Owner, match, kindMemberReady, &MemberReadyMsg{Player: a.seed.player.ID, Ready: ready, Waiting: waiting, Started: res.Started})
 		}
 	default:
 		a.reconcile(ctx)

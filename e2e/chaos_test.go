@@ -62,53 +62,70 @@ func noFrame(t *testing.T, clients []*Client, typ string, code protocol.Code) {
 	}
 }
 
-// TestRoomOwnerKilled: the node driving a loading room dies (kill -9); the
-// members, connected to another node, load, and the surviving node adopts
-// the room at once (the dead owner's liveness key lapses) and starts the
-// match long before the loading deadline.
+// TestRoomOwnerKilled: the node driving a loading room dies (kill -9) and
+// the members, connected to another node, load.
+//   - With an allocator (static here) the room must reach it: the surviving
+//     node adopts the room at once (the dead owner's liveness key lapses)
+//     and starts the match long before the loading deadline.
+//   - With none, the last member's mark starts the match in Redis and its
+//     session tells the others: no adoption is needed at all.
 func TestRoomOwnerKilled(t *testing.T) {
 	t.Parallel()
-	be := StandaloneBackend(t)
-	duel := Duel()
-	duel.LoadingTimeout = 20 * time.Second
-	opts := be.Apply(NodeOptions{Modes: []Mode{duel}, Set: map[string]any{"rooms.node_ttl": "1500ms"}})
-	owner := startLeader(t, opts)
-	other := StartNode(t, opts)
+	for _, tc := range []struct {
+		allocator string
+		adopted   int
+	}{{"static", 1}, {"none", 0}} {
+		t.Run(tc.allocator, func(t *testing.T) {
+			t.Parallel()
+			be := StandaloneBackend(t)
+			duel := Duel()
+			duel.LoadingTimeout = 20 * time.Second
+			set := map[string]any{"rooms.node_ttl": "1500ms", "allocator.mode": tc.allocator}
+			if tc.allocator == "static" {
+				set["allocator.servers"] = []string{"10.0.0.1:7777"}
+			}
+			opts := be.Apply(NodeOptions{Modes: []Mode{duel}, Set: set})
+			owner := startLeader(t, opts)
+			other := StartNode(t, opts)
 
-	p1 := Dial(t, other, "k1", 1000, "")
-	p2 := Dial(t, other, "k2", 1000, "")
-	match, _ := matchPair(t, p1, p2)
-	owner.Kill()
-	killed := time.Now()
+			p1 := Dial(t, other, "k1", 1000, "")
+			p2 := Dial(t, other, "k2", 1000, "")
+			match, _ := matchPair(t, p1, p2)
+			owner.Kill()
+			killed := time.Now()
 
-	for _, c := range []*Client{p1, p2} {
-		rid := c.Req(t, protocol.TypeLoadingComplete, "match_id", match)
-		c.ExpectRid(t, protocol.TypeLoadingStatus, rid)
-	}
-	for _, c := range []*Client{p1, p2} {
-		f := c.Expect(t, protocol.TypeMatchReady)
-		if f.Str("match_id") != match {
-			t.Errorf("%s: %s", c.Player, f)
-		}
-	}
-	took := time.Since(killed)
-	t.Logf("match_ready %s after the owner was killed (loading_timeout %s)", took.Round(time.Millisecond), duel.LoadingTimeout)
-	if took > 10*time.Second {
-		t.Errorf("match_ready came %s after the owner died: the room was not adopted at once", took)
-	}
-	// The log reaches the test through a pipe: wait for the line, then
-	// check it is the only one.
-	other.WaitLog(t, 5*time.Second, "room adopted", func(l LogLine) bool { return l.Msg() == "room adopted" })
-	if n := len(other.FindLogs("room adopted")); n != 1 {
-		t.Errorf("surviving node logged %d \"room adopted\" lines, want 1", n)
-	}
-	WaitMetric(t, []*Node{other}, `matchd_matches_started_total{mode="duel"}`, 1, 5*time.Second)
-	CheckInvariants(t, []*Client{p1, p2}, CheckOptions{EveryonePlays: true})
+			for _, c := range []*Client{p1, p2} {
+				rid := c.Req(t, protocol.TypeLoadingComplete, "match_id", match)
+				c.ExpectRid(t, protocol.TypeLoadingStatus, rid)
+			}
+			for _, c := range []*Client{p1, p2} {
+				f := c.Expect(t, protocol.TypeMatchReady)
+				if f.Str("match_id") != match {
+					t.Errorf("%s: %s", c.Player, f)
+				}
+			}
+			took := time.Since(killed)
+			t.Logf("match_ready %s after the owner was killed (loading_timeout %s)", took.Round(time.Millisecond), duel.LoadingTimeout)
+			if took > 10*time.Second {
+				t.Errorf("match_ready came %s after the owner died: the room waited for its deadline", took)
+			}
+			WaitMetric(t, []*Node{other}, `matchd_matches_started_total{mode="duel"}`, 1, 5*time.Second)
+			if tc.adopted > 0 {
+				// The log reaches the test through a pipe: wait for the
+				// line, then check it is the only one.
+				other.WaitLog(t, 5*time.Second, "room adopted", func(l LogLine) bool { return l.Msg() == "room adopted" })
+			}
+			if n := len(other.FindLogs("room adopted")); n != tc.adopted {
+				t.Errorf("surviving node logged %d \"room adopted\" lines, want %d", n, tc.adopted)
+			}
+			CheckInvariants(t, []*Client{p1, p2}, CheckOptions{EveryonePlays: true})
 
-	// The surviving node took over matching too.
-	p3 := Dial(t, other, "k3", 1000, "")
-	p4 := Dial(t, other, "k4", 1000, "")
-	matchPair(t, p3, p4)
+			// The surviving node took over matching too.
+			p3 := Dial(t, other, "k3", 1000, "")
+			p4 := Dial(t, other, "k4", 1000, "")
+			matchPair(t, p3, p4)
+		})
+	}
 }
 
 // TestRoomOwnerDrained: as above with a graceful SIGTERM of the owner.

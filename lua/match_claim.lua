@@ -34,24 +34,31 @@ for i = 1, n do
   local base = a + 3
   a = base + 2 * m
   local ok = 1
-  local seen = {}
+  local seen, scores = {}, {}
   for j = 0, m - 1 do
     local tid, pid = ARGV[base + 2 * j], ARGV[base + 2 * j + 1]
-    if seen[pid] or redis.call('HGET', KEYS[5], pid) ~= 'q:' .. tid or not redis.call('ZSCORE', KEYS[3], tid) then
+    local score = not seen[pid] and redis.call('HGET', KEYS[5], pid) == 'q:' .. tid and redis.call('ZSCORE', KEYS[3], tid)
+    if not score then
       ok = 0
       break
     end
     seen[pid] = true
+    scores[j] = score
   end
   if ok == 1 then
     local room = KEYS[9 + i]
     local members = {}
+    -- One HSET writes the whole room: its members' tickets and its header.
+    local fields = {}
     for j = 0, m - 1 do
       local tid, pid = ARGV[base + 2 * j], ARGV[base + 2 * j + 1]
       members[#members + 1] = pid
-      redis.call('HSET', room, 'i:' .. pid, tid,
-        's:' .. pid, redis.call('ZSCORE', KEYS[3], tid),
-        't:' .. pid, redis.call('HGET', KEYS[4], tid))
+      fields[#fields + 1] = 'i:' .. pid
+      fields[#fields + 1] = tid
+      fields[#fields + 1] = 's:' .. pid
+      fields[#fields + 1] = scores[j]
+      fields[#fields + 1] = 't:' .. pid
+      fields[#fields + 1] = redis.call('HGET', KEYS[4], tid)
       redis.call('ZREM', KEYS[3], tid)
       redis.call('HDEL', KEYS[4], tid)
       redis.call('ZREM', KEYS[6], tid)
@@ -60,7 +67,7 @@ for i = 1, n do
     end
     redis.call('HSET', room, 'state', 'loading', 'owner', ARGV[3], 'deadline', ARGV[4],
       'mode', ARGV[6], 'match', match, 'teams', teams,
-      'members', table.concat(members, ','), 'created', ARGV[7])
+      'members', table.concat(members, ','), 'created', ARGV[7], unpack(fields))
     redis.call('PEXPIRE', room, ARGV[5])
     redis.call('ZADD', KEYS[7], ARGV[4], match)
     redis.call('HSET', KEYS[8], match, ARGV[3])

@@ -1,28 +1,53 @@
--- room_ready: mark a member of a loading room as loaded.
--- KEYS[1] room {m:<mode>}:room:<match_id>
+-- room_ready: mark a member of a loading room as loaded and, when asked,
+-- start the match in the same step once every member has loaded.
+-- KEYS[1] room    {m:<mode>}:room:<match_id>
+-- KEYS[2] players {m:<mode>}:pl    (KEYS[2..4] only with ARGV[2] = 'start')
+-- KEYS[3] rooms   {m:<mode>}:rooms
+-- KEYS[4] owners  {m:<mode>}:own
 -- ARGV[1] player id
--- Reply: {state, new, members, ready, owner}
+-- ARGV[2] 'start' to start the match here when this mark completes it (no
+--         allocator to ask: the start is what room_resolve 'start' does,
+--         with server null); '' to only mark
+-- ARGV[3] TTL of the finished record (ms), ARGV[4] now (ms): for 'start'
+-- Reply: {state, new, members, ready, owner, started}
 --   state: 'loading' when the mark applies; otherwise the room's state
 --          ('allocating', 'started', 'cancelled') or 'gone' / 'not_member'
 --   new:   1 when this call marked the player, 0 for a repeat
 --   members, ready: comma-separated player ids (all members; those loaded)
 --   owner: the node driving the room, which the caller notifies
+--   started: 1 when this call started the match (the caller announces it)
 local st = redis.call('HGET', KEYS[1], 'state')
 if not st then
-  return {'gone', 0, '', '', ''}
+  return {'gone', 0, '', '', '', 0}
 end
 if redis.call('HEXISTS', KEYS[1], 'i:' .. ARGV[1]) == 0 then
-  return {'not_member', 0, '', '', ''}
+  return {'not_member', 0, '', '', '', 0}
 end
 local members = redis.call('HGET', KEYS[1], 'members')
 local new = 0
 if st == 'loading' then
   new = redis.call('HSETNX', KEYS[1], 'r:' .. ARGV[1], '1')
 end
-local ready = {}
+local ready, all = {}, true
 for pid in string.gmatch(members, '[^,]+') do
   if redis.call('HEXISTS', KEYS[1], 'r:' .. pid) == 1 then
     ready[#ready + 1] = pid
+  else
+    all = false
   end
 end
-return {st, new, members, table.concat(ready, ','), redis.call('HGET', KEYS[1], 'owner') or ''}
+local owner = redis.call('HGET', KEYS[1], 'owner') or ''
+if new == 1 and all and ARGV[2] == 'start' then
+  local match = redis.call('HGET', KEYS[1], 'match')
+  for pid in string.gmatch(members, '[^,]+') do
+    if redis.call('HGET', KEYS[2], pid) == 'm:' .. match then
+      redis.call('HDEL', KEYS[2], pid)
+    end
+  end
+  redis.call('HSET', KEYS[1], 'state', 'started', 'server', 'null', 'ended', ARGV[4])
+  redis.call('ZREM', KEYS[3], match)
+  redis.call('HDEL', KEYS[4], match)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {'started', 1, members, table.concat(ready, ','), owner, 1}
+end
+return {st, new, members, table.concat(ready, ','), owner, 0}

@@ -2,8 +2,12 @@ package redisx_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -588,6 +592,97 @@ func TestRequeuedFrom(t *testing.T) {
 		tk := enqueue(t, c, ticket(mode, "p5", t0+80_000))
 		if removed, e, err := c.RemoveTicket(ctx, mode, "p5", tk.ID); err != nil || !removed || e.From != "" {
 			t.Fatalf("RemoveTicket p5: %v %+v %v, want removed, from nothing", removed, e, err)
+		}
+	})
+}
+
+// The mark that completes a room with MarkReadyStart leaves Redis exactly as
+// marking it and then resolving it "start" does (same keys, same fields,
+// same finished TTL), and only that mark reports Started.
+func TestMarkReadyStartIsMarkThenStart(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx := t.Context()
+		// Two modes with names of one length, so the dumps compare after a
+		// rename.
+		formRoom(t, c, "foldref", "m1", "p1", "p2", "p3")
+		formRoom(t, c, "foldnew", "m1", "p1", "p2", "p3")
+		for _, p := range []string{"p1", "p2", "p3"} {
+			markReady(t, c, "foldref", "m1", p)
+		}
+		res, err := c.Resolve(ctx, "foldref", "m1", redisx.Resolution{Outcome: "start", FinishedTTL: finishedTTL, NowMs: t0 + 5})
+		if err != nil || res.Status != "ok" {
+			t.Fatalf("Resolve start: got %+v, %v", res, err)
+		}
+
+		for i, tc := range []struct {
+			player               string
+			wantState            string
+			wantNew, wantStarted bool
+		}{
+			{"p2", "loading", true, false},
+			{"p2", "loading", false, false},
+			{"p1", "loading", true, false},
+			{"p3", "started", true, true},
+			{"p3", "started", false, false},
+			{"p1", "started", false, false},
+		} {
+			r, err := c.MarkReadyStart(ctx, "foldnew", "m1", tc.player, t0+5, finishedTTL)
+			if err != nil || r.State != tc.wantState || r.New != tc.wantNew || r.Started != tc.wantStarted || r.Owner != owner {
+				t.Fatalf("step %d MarkReadyStart(%s): got %+v, %v; want state %s, new %v, started %v", i+1, tc.player, r, err, tc.wantState, tc.wantNew, tc.wantStarted)
+			}
+		}
+
+		want := map[string]string{}
+		for k, v := range dump(t, c, "foldref") {
+			want[strings.ReplaceAll(k, "foldref", "foldnew")] = strings.ReplaceAll(v, "foldref", "foldnew")
+		}
+		got := dump(t, c, "foldnew")
+		if !maps.Equal(got, want) {
+			for k := range maps.Keys(want) {
+				if got[k] != want[k] {
+					t.Errorf("key %s: got\n%s\nwant (mark, then resolve start)\n%s", k, got[k], want[k])
+				}
+			}
+			for k := range maps.Keys(got) {
+				if _, ok := want[k]; !ok {
+					t.Errorf("key %s: only after MarkReadyStart", k)
+				}
+			}
+		}
+		if ttl := pttl(t, c, c.Keys.Room("foldnew", "m1")); ttl <= 0 || ttl > finishedTTL.Milliseconds() {
+			t.Errorf("started room PTTL %d ms, want the finished TTL (at most %d)", ttl, finishedTTL.Milliseconds())
+		}
+	})
+}
+
+// When the last members mark at the same moment, exactly one of them starts
+// the match.
+func TestMarkReadyStartOnce(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "duel"
+		for round := range 20 {
+			match := fmt.Sprintf("m%d", round)
+			players := []string{match + "a", match + "b", match + "c", match + "d"}
+			formRoom(t, c, mode, match, players...)
+			var started atomic.Int32
+			var wg sync.WaitGroup
+			for _, p := range players {
+				wg.Go(func() {
+					r, err := c.MarkReadyStart(ctx, mode, match, p, t0, finishedTTL)
+					if err != nil {
+						t.Error(err)
+					}
+					if r.Started {
+						started.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if n := started.Load(); n != 1 {
+				t.Fatalf("round %d: %d marks started the match, want exactly 1", round, n)
+			}
 		}
 	})
 }

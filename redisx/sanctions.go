@@ -186,15 +186,38 @@ func (s *Sanctions) Lift(ctx context.Context, subject, id string) error {
 // a ban before then, every candidate is checked against its live violations
 // (one round trip for all), and eased or expired entries leave the index.
 func (s *Sanctions) ActiveBans(ctx context.Context) (map[string]bool, error) {
-	pol, now := s.policy(), s.now()
-	nowS := strconv.FormatInt(now.UnixMilli(), 10)
-	res := s.c.R.DoMulti(ctx,
-		s.c.R.B().Zremrangebyscore().Key(s.c.Keys.Bans()).Min("-inf").Max(nowS).Build(),
-		s.c.R.B().Zrangebyscore().Key(s.c.Keys.Bans()).Min("("+nowS).Max("+inf").Build())
-	ids, err := res[1].AsStrSlice()
-	if err != nil {
-		return nil, fmt.Errorf("redisx: active bans: %w", err)
+	var ids []string
+	if err := s.c.DoTogether(ctx, s.BanIndexRead(&ids)); err != nil {
+		return nil, err
 	}
+	return s.ActiveBansOf(ctx, ids)
+}
+
+// BanIndexRead is the first step of ActiveBans as a Read, to share a round
+// trip: it drops expired entries from the ban index and lists the rest as
+// candidates for ActiveBansOf.
+func (s *Sanctions) BanIndexRead(out *[]string) *Read {
+	nowS := strconv.FormatInt(s.now().UnixMilli(), 10)
+	return &Read{
+		cmds: rueidis.Commands{
+			s.c.R.B().Zremrangebyscore().Key(s.c.Keys.Bans()).Min("-inf").Max(nowS).Build(),
+			s.c.R.B().Zrangebyscore().Key(s.c.Keys.Bans()).Min("(" + nowS).Max("+inf").Build(),
+		},
+		parse: func(r []rueidis.RedisResult) error {
+			ids, err := r[1].AsStrSlice()
+			if err != nil {
+				return fmt.Errorf("redisx: active bans: %w", err)
+			}
+			*out = ids
+			return nil
+		},
+	}
+}
+
+// ActiveBansOf checks the ban index's candidates ids (BanIndexRead) against
+// their live violations; no round trip when there are none.
+func (s *Sanctions) ActiveBansOf(ctx context.Context, ids []string) (map[string]bool, error) {
+	pol, now := s.policy(), s.now()
 	out := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
 		return out, nil

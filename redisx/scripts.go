@@ -15,24 +15,27 @@ type scripts struct {
 	dirClaim, dirTouch, dirRelease       *rueidis.Lua
 	sanctionRecord, roomForget           *rueidis.Lua
 	queueChanges                         *rueidis.Lua
+	// queueChangesSHA names queueChanges in a shared round trip (Read).
+	queueChangesSHA string
 }
 
 func newScripts() scripts {
 	return scripts{
-		lockAcquire:    rueidis.NewLuaScript(lua.LockAcquire),
-		lockExtend:     rueidis.NewLuaScript(lua.LockExtend),
-		lockRelease:    rueidis.NewLuaScript(lua.LockRelease),
-		enqueue:        rueidis.NewLuaScript(lua.TicketEnqueue),
-		remove:         rueidis.NewLuaScript(lua.TicketRemove),
-		claim:          rueidis.NewLuaScript(lua.MatchClaim),
-		roomReady:      rueidis.NewLuaScript(lua.RoomReady),
-		roomResolve:    rueidis.NewLuaScript(lua.RoomResolve),
-		roomAdopt:      rueidis.NewLuaScript(lua.RoomAdopt),
-		dirClaim:       rueidis.NewLuaScript(lua.DirClaim),
-		dirTouch:       rueidis.NewLuaScript(lua.DirTouch),
-		dirRelease:     rueidis.NewLuaScript(lua.DirRelease),
-		sanctionRecord: rueidis.NewLuaScript(lua.SanctionRecord),
-		roomForget:     rueidis.NewLuaScript(lua.RoomForget),
-		queueChanges:   rueidis.NewLuaScript(lua.QueueChanges),
+		lockAcquire:     rueidis.NewLuaScript(lua.LockAcquire),
+		lockExtend:      rueidis.NewLuaScript(lua.LockExtend),
+		lockRelease:     rueidis.NewLuaScript(lua.LockRelease),
+		enqueue:         rueidis.NewLuaScript(lua.TicketEnqueue),
+		remove:          rueidis.NewLuaScript(lua.TicketRemove),
+		claim:           rueidis.NewLuaScript(lua.MatchClaim),
+		roomReady:       rueidis.NewLuaScript(lua.RoomReady),
+		roomResolve:     rueidis.NewLuaScript(lua.RoomResolve),
+		roomAdopt:       rueidis.NewLuaScript(lua.RoomAdopt),
+		dirClaim:        rueidis.NewLuaScript(lua.DirClaim),
+		dirTouch:        rueidis.NewLuaScript(lua.DirTouch),
+		dirRelease:      rueidis.NewLuaScript(lua.DirRelease),
+		sanctionRecord:  rueidis.NewLuaScript(lua.SanctionRecord),
+		roomForget:      rueidis.NewLuaScript(lua.RoomForget),
+		queueChanges:    rueidis.NewLuaScript(lua.QueueChanges),
+		queueChangesSHA: shaOf(lua.QueueChanges),
 	}
 }

@@ -180,12 +180,31 @@ type QueueChanges struct {
 // TakeQueueChanges hands out, once, the tickets added to and removed from
 // the mode's queue since the last call. Only the matching leader calls it.
 func (c *Client) TakeQueueChanges(ctx context.Context, mode string) (QueueChanges, error) {
+	var out QueueChanges
+	err := c.DoTogether(ctx, c.QueueChangesRead(mode, &out))
+	return out, err
+}
+
+// QueueChangesRead is TakeQueueChanges as a Read, to share a round trip;
+// out is filled when the read succeeds.
+func (c *Client) QueueChangesRead(mode string, out *QueueChanges) *Read {
 	k := c.Keys
-	arr, err := c.scripts.queueChanges.Exec(ctx, c.R,
-		[]string{k.Added(mode), k.Removed(mode), k.Tickets(mode), k.Queue(mode)}, nil).ToArray()
-	if err != nil {
-		return QueueChanges{}, fmt.Errorf("redisx: queue changes: %w", err)
-	}
+	keys := []string{k.Added(mode), k.Removed(mode), k.Tickets(mode), k.Queue(mode)}
+	return c.scriptRead(c.scripts.queueChanges, c.scripts.queueChangesSHA, keys, nil, func(r rueidis.RedisResult) error {
+		arr, err := r.ToArray()
+		if err != nil {
+			return fmt.Errorf("redisx: queue changes: %w", err)
+		}
+		ch, err := parseQueueChanges(arr)
+		if err != nil {
+			return err
+		}
+		*out = ch
+		return nil
+	})
+}
+
+func parseQueueChanges(arr []rueidis.RedisMessage) (QueueChanges, error) {
 	if len(arr) < 2 {
 		return QueueChanges{}, ErrBadReply
 	}
@@ -226,11 +245,24 @@ func (c *Client) QueueLen(ctx context.Context, mode string) (int64, error) {
 // WaitedSince lists the tickets whose current wait began at or before
 // beforeMs: the ones past max_wait.
 func (c *Client) WaitedSince(ctx context.Context, mode string, beforeMs int64) ([]string, error) {
-	ids, err := c.R.Do(ctx, c.R.B().Zrangebyscore().Key(c.Keys.Waits(mode)).Min("-inf").Max(i64(beforeMs)).Build()).AsStrSlice()
-	if err != nil {
-		return nil, fmt.Errorf("redisx: waits: %w", err)
+	var ids []string
+	err := c.DoTogether(ctx, c.WaitedSinceRead(mode, beforeMs, &ids))
+	return ids, err
+}
+
+// WaitedSinceRead is WaitedSince as a Read, to share a round trip.
+func (c *Client) WaitedSinceRead(mode string, beforeMs int64, out *[]string) *Read {
+	return &Read{
+		cmds: rueidis.Commands{c.R.B().Zrangebyscore().Key(c.Keys.Waits(mode)).Min("-inf").Max(i64(beforeMs)).Build()},
+		parse: func(r []rueidis.RedisResult) error {
+			ids, err := r[0].AsStrSlice()
+			if err != nil {
+				return fmt.Errorf("redisx: waits: %w", err)
+			}
+			*out = ids
+			return nil
+		},
 	}
-	return ids, nil
 }
 
 // AcquireLock takes the mode's lease for token, returning its fencing number,
@@ -393,22 +425,40 @@ func (c *Client) Room(ctx context.Context, mode, matchID string) (Room, bool, er
 // ReadyResult is the outcome of MarkReady.
 type ReadyResult struct {
 	// State is "loading" when the mark applied, else the room's state or
-	// "gone" / "not_member".
+	// "gone" / "not_member"; "started" too when this call started the match.
 	State   string
 	New     bool
 	Members []string
 	Ready   []string
 	// Owner is the node driving the room.
 	Owner string
+	// Started is true when this call started the match (MarkReadyStart):
+	// the caller announces it, exactly once.
+	Started bool
 }
 
 // MarkReady records that player finished loading the match.
 func (c *Client) MarkReady(ctx context.Context, mode, matchID, player string) (ReadyResult, error) {
-	arr, err := c.scripts.roomReady.Exec(ctx, c.R, []string{c.Keys.Room(mode, matchID)}, []string{player}).ToArray()
+	return c.markReady(ctx, []string{c.Keys.Room(mode, matchID)}, []string{player})
+}
+
+// MarkReadyStart is MarkReady that also starts the match, in the same
+// step, when this mark completes it: what Resolve "start" does, with no
+// server (allocator none). It saves the room a round trip and its members
+// a wait.
+func (c *Client) MarkReadyStart(ctx context.Context, mode, matchID, player string, nowMs int64, finishedTTL time.Duration) (ReadyResult, error) {
+	k := c.Keys
+	return c.markReady(ctx,
+		[]string{k.Room(mode, matchID), k.Players(mode), k.Rooms(mode), k.Owners(mode)},
+		[]string{player, "start", ms(finishedTTL), i64(nowMs)})
+}
+
+func (c *Client) markReady(ctx context.Context, keys, args []string) (ReadyResult, error) {
+	arr, err := c.scripts.roomReady.Exec(ctx, c.R, keys, args).ToArray()
 	if err != nil {
 		return ReadyResult{}, fmt.Errorf("redisx: mark ready: %w", err)
 	}
-	if len(arr) != 5 {
+	if len(arr) != 6 {
 		return ReadyResult{}, ErrBadReply
 	}
 	st, _ := arr[0].ToString()
@@ -416,7 +466,8 @@ func (c *Client) MarkReady(ctx context.Context, mode, matchID, player string) (R
 	mem, _ := arr[2].ToString()
 	rdy, _ := arr[3].ToString()
 	owner, _ := arr[4].ToString()
-	return ReadyResult{State: st, New: n == 1, Members: splitIDs(mem), Ready: splitIDs(rdy), Owner: owner}, nil
+	started, _ := arr[5].AsInt64()
+	return ReadyResult{State: st, New: n == 1, Members: splitIDs(mem), Ready: splitIDs(rdy), Owner: owner, Started: started == 1}, nil
 }
 
 // Resolution is how a room ends.

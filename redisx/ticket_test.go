@@ -277,3 +277,38 @@ func TestTakeQueueChanges(t *testing.T) {
 		}
 	})
 }
+
+// Reads issued together each get their own replies, and a script among
+// them still runs after Redis lost its script cache (NOSCRIPT falls back to
+// EVAL), as after a restart.
+func TestDoTogether(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, mode := t.Context(), "duel"
+		tks := enqueueAll(t, c, mode, "p1")
+		var (
+			ch     redisx.QueueChanges
+			waited []string
+		)
+		if err := c.DoTogether(ctx, c.QueueChangesRead(mode, &ch), nil, c.WaitedSinceRead(mode, tks["p1"].QueuedAtMs, &waited)); err != nil {
+			t.Fatal(err)
+		}
+		if ch.Queued != 1 || len(ch.Added) != 1 || ch.Added[0].Player != "p1" || !slices.Equal(waited, []string{tks["p1"].ID}) {
+			t.Fatalf("got changes %+v, waited %v; want p1 added, queued 1, and p1 waited", ch, waited)
+		}
+		if err := c.R.Do(ctx, c.R.B().ScriptFlush().Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+		enqueueAll(t, c, mode, "p2")
+		ch = redisx.QueueChanges{}
+		if err := c.DoTogether(ctx, c.QueueChangesRead(mode, &ch), c.WaitedSinceRead(mode, 0, &waited)); err != nil {
+			t.Fatalf("after SCRIPT FLUSH: %v", err)
+		}
+		if ch.Queued != 2 || len(ch.Added) != 1 || ch.Added[0].Player != "p2" || len(waited) != 0 {
+			t.Fatalf("after SCRIPT FLUSH: got changes %+v, waited %v; want p2 added, queued 2, nothing waited", ch, waited)
+		}
+		if err := c.DoTogether(ctx); err != nil {
+			t.Fatalf("no reads: %v", err)
+		}
+	})
+}
