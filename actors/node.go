@@ -54,6 +54,7 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	}
 	logger := env.Log.With("component", "protoactor")
 	env.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	env.workers = newWorkers(300, time.Second)
 	env.registry = &registry{}
 	env.bus = &Bus{env: env}
 	n := &Node{env: env, system: env.system}

@@ -62,7 +62,7 @@ type queueTick struct{ gen int }
 type ReleaseLease struct{}
 
 func newQueueProps(env *Env, seed *queueSeed) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &queueActor{env: env, seed: seed} })
+	return env.props(func() actor.Actor { return &queueActor{env: env, seed: seed} })
 }
 
 func (a *queueActor) Receive(ctx actor.Context) {

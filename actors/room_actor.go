@@ -45,7 +45,7 @@ type allocResult struct {
 }
 
 func newRoomProps(env *Env, seed *roomSeed) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &roomActor{env: env, seed: seed} })
+	return env.props(func() actor.Actor { return &roomActor{env: env, seed: seed} })
 }
 
 func (a *roomActor) Receive(ctx actor.Context) {

@@ -64,7 +64,7 @@ type sessionTick struct{ gen int }
 type graceExpired struct{ sid string }
 
 func newSessionProps(env *Env, seed *sessionSeed) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &sessionActor{env: env, seed: seed} })
+	return env.props(func() actor.Actor { return &sessionActor{env: env, seed: seed} })
 }
 
 func (a *sessionActor) Receive(ctx actor.Context) {
