@@ -11,7 +11,64 @@ import (
 // registry maps live local actors by player and by match, for the bus.
 type registry struct {
 	sessions sync.Map // player id -> *actor.PID
-	rooms    sync.Map // match id -> *actor.PID
+	rooms    sync.Map // match id -> *actor.PID, or *pendingRoom while spawning
+}
+
+// pendingRoom stands in for a room actor that is being spawned. The leader
+// tells the members of a match at once, before the coordinator has spawned
+// the room, so a member may report in first: its messages wait here and
+// reach the actor, in order, when it starts.
+type pendingRoom struct {
+	mu   sync.Mutex
+	msgs []any
+	pid  *actor.PID // set when the actor started; then sends go straight to it
+}
+
+// pend registers a pending room for match.
+func (r *registry) pend(match string) *pendingRoom {
+	p := &pendingRoom{}
+	r.rooms.Store(match, p)
+	return p
+}
+
+// roomStarted swaps the room actor pid in for its pending stand-in and
+// hands the actor what waited for it.
+func (r *registry) roomStarted(ctx actor.Context, match string) {
+	v, _ := r.rooms.Swap(match, ctx.Self())
+	p, ok := v.(*pendingRoom)
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.msgs {
+		ctx.Send(ctx.Self(), m)
+	}
+	p.msgs, p.pid = nil, ctx.Self()
+}
+
+// toRoom delivers msg to the local room of match, or holds it while that
+// room is being spawned; false when the node has no such room.
+func (r *registry) toRoom(sys *actor.ActorSystem, match string, msg any) bool {
+	v, ok := r.rooms.Load(match)
+	if !ok {
+		return false
+	}
+	switch x := v.(type) {
+	case *actor.PID:
+		sys.Root.Send(x, msg)
+	case *pendingRoom:
+		x.mu.Lock()
+		if x.pid == nil {
+			x.msgs = append(x.msgs, msg)
+			x.mu.Unlock()
+			return true
+		}
+		pid := x.pid
+		x.mu.Unlock()
+		sys.Root.Send(pid, msg)
+	}
+	return true
 }
 
 func (r *registry) session(player string) *actor.PID {
@@ -21,9 +78,11 @@ func (r *registry) session(player string) *actor.PID {
 	return nil
 }
 
+// room is the pid of the started local room actor of match, or nil.
 func (r *registry) room(match string) *actor.PID {
 	if v, ok := r.rooms.Load(match); ok {
-		return v.(*actor.PID)
+		pid, _ := v.(*actor.PID)
+		return pid
 	}
 	return nil
 }
@@ -77,9 +136,7 @@ func (b *Bus) Receive(payload []byte) {
 		if !ok {
 			return
 		}
-		if pid := b.env.registry.room(env.Match); pid != nil {
-			b.env.system.Root.Send(pid, msg)
-		}
+		b.env.registry.toRoom(b.env.system, env.Match, msg)
 		return
 	}
 	for _, p := range env.Players {
@@ -147,9 +204,7 @@ func (b *Bus) ToPlayers(kind string, players []string, msg any, copyFor func(pla
 // ToRoom delivers msg to the room actor of match on node owner.
 func (b *Bus) ToRoom(owner, match, kind string, msg any) {
 	if owner == b.env.Node || owner == "" {
-		if pid := b.env.registry.room(match); pid != nil {
-			b.env.system.Root.Send(pid, msg)
-		}
+		b.env.registry.toRoom(b.env.system, match, msg)
 		return
 	}
 	ctx, cancel := b.env.opCtx()

@@ -17,6 +17,9 @@ type spawnRoom struct {
 	// room is the state the claim just wrote, so a fresh room need not
 	// read it back; nil means read it from Redis (adoption, respawn).
 	room *redisx.Room
+	// pending is the stand-in the leader registered when it told the
+	// members itself (the room then does not tell them again).
+	pending *pendingRoom
 }
 
 type sweepTick struct{}
@@ -30,6 +33,10 @@ type coordinator struct {
 	rooms    map[string]*roomSeed
 	timer    *time.Timer
 	draining bool
+	// stopping is set once the coordinator began to stop: it spawns no
+	// more rooms then, since a child spawned after the stop began is never
+	// stopped and holds the node's shutdown until its timeout.
+	stopping bool
 	restarts int
 	epoch    string
 }
@@ -44,18 +51,23 @@ func (c *coordinator) Receive(ctx actor.Context) {
 			c.timer.Stop()
 		}
 	case *actor.Stopping:
+		c.stopping = true
 		if c.timer != nil {
 			c.timer.Stop()
 		}
 	case *spawnRoom:
-		c.spawnRoom(ctx, m)
+		if !c.stopping {
+			c.spawnRoom(ctx, m)
+		}
 	case *actor.Terminated:
 		if i := strings.LastIndex(m.Who.Id, "/room/"); i >= 0 {
 			delete(c.rooms, m.Who.Id[i+len("/room/"):])
 		}
 	case *sweepTick:
-		c.sweep(ctx)
-		c.schedule(ctx)
+		if !c.stopping {
+			c.sweep(ctx)
+			c.schedule(ctx)
+		}
 	case *Drain:
 		c.draining = true
 		c.env.queues.Range(func(_, q any) bool {
@@ -159,10 +171,13 @@ func (c *coordinator) spawnRoom(ctx actor.Context, m *spawnRoom) {
 	if _, ok := c.rooms[m.match]; ok {
 		return
 	}
-	seed := &roomSeed{mode: m.mode, match: m.match, adopted: m.adopted, fresh: m.room}
+	seed := &roomSeed{mode: m.mode, match: m.match, adopted: m.adopted, fresh: m.room, notified: m.pending != nil}
 	pid, err := ctx.SpawnNamed(newRoomProps(c.env, seed), "room/"+m.match)
 	if err != nil {
 		c.env.Log.Error("spawn room", "match", m.match, "err", err)
+		if m.pending != nil {
+			c.env.registry.rooms.CompareAndDelete(m.match, m.pending)
+		}
 		return
 	}
 	c.rooms[m.match] = seed

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Every scheduled run happens exactly once, also when runs arrive faster
@@ -75,4 +77,59 @@ func TestNewIDUnique(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// recorder is a stand-in room actor: it takes over its pending entry when it
+// starts, like a room actor, and records what it receives.
+type recorder struct {
+	reg   *registry
+	match string
+	got   chan int
+}
+
+func (r *recorder) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		r.reg.roomStarted(ctx, r.match)
+	case int:
+		r.got <- m
+	}
+}
+
+// Messages for a room whose actor is still being spawned wait for it and
+// reach it in the order they were sent, before anything sent after it
+// started; a match with no local room takes nothing.
+func TestPendingRoomHoldsMessages(t *testing.T) {
+	sys := actor.NewActorSystem()
+	reg := &registry{}
+	reg.pend("m1")
+	for i := range 3 {
+		if !reg.toRoom(sys, "m1", i) {
+			t.Fatalf("toRoom(%d) to a pending room: not taken", i)
+		}
+	}
+	if reg.room("m1") != nil {
+		t.Fatalf("a pending room has a pid before its actor started")
+	}
+	rec := &recorder{reg: reg, match: "m1", got: make(chan int, 10)}
+	sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return rec }))
+	for i := 3; i < 6; i++ {
+		reg.toRoom(sys, "m1", i)
+	}
+	for want := range 6 {
+		select {
+		case got := <-rec.got:
+			if got != want {
+				t.Fatalf("room received %d, want %d (in send order)", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("room never received message %d", want)
+		}
+	}
+	if reg.room("m1") == nil {
+		t.Fatalf("started room: no pid registered")
+	}
+	if reg.toRoom(sys, "nope", 1) {
+		t.Fatalf("toRoom to an unknown match: taken")
+	}
 }

@@ -176,8 +176,10 @@ func (n *Node) Snapshot(kind string) *Snapshot {
 	}
 	if kind == "" || kind == "room" {
 		n.env.registry.rooms.Range(func(_, v any) bool {
-			if s := ask(v.(*actor.PID)); s != nil {
-				kids = append(kids, s)
+			if pid, ok := v.(*actor.PID); ok {
+				if s := ask(pid); s != nil {
+					kids = append(kids, s)
+				}
 			}
 			return true
 		})

@@ -335,6 +335,9 @@ func TestLastMarkStartsWithoutOwner(t *testing.T) {
 	rcfg := redistest.Config(t)
 	a, b, alice, bob, match := matchOnDyingOwner(t, rcfg, func(c *config.Config) {
 		c.Matchmaking.Modes[0].LoadingTimeout = time.Minute
+		// No sweep during the test, so nobody adopts the room: the start
+		// must not need it.
+		c.Rooms.SweepInterval = time.Minute
 	})
 	a.node.Stop()
 	alice.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
@@ -448,5 +451,31 @@ func TestBusyPlayerKeepsItsDirectoryEntry(t *testing.T) {
 	ttl, err := n.rc.R.Do(context.Background(), n.rc.R.B().Pttl().Key(key).Build()).AsInt64()
 	if err != nil || ttl <= 0 {
 		t.Fatalf("directory entry of a busy player after %s: PTTL %d, %v; want it renewed", 4*n.env.Cfg().Session.DirectoryTTL, ttl, err)
+	}
+}
+
+// A node stops promptly while room spawns are still queued at its
+// coordinator (a leader's last tick): rooms are not spawned once the stop
+// began, since such a child would never be stopped and would hold the
+// shutdown until its timeout.
+func TestStopWhileRoomsSpawn(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), nil)
+	now := time.Now().UnixMilli()
+	for i := range 300 {
+		id := fmt.Sprintf("m%03d", i)
+		room := &redisx.Room{MatchID: id, Mode: "duel", State: "loading", DeadlineMs: now + time.Minute.Milliseconds(),
+			Members: []string{"a" + id, "b" + id}, Ready: map[string]bool{}, Tickets: map[string]redisx.Ticket{}}
+		n.env.system.Root.Send(n.env.coordinator, &spawnRoom{mode: "duel", match: id, room: room, pending: n.env.registry.pend(id)})
+	}
+	done := make(chan struct{})
+	go func() {
+		n.node.Stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(8 * time.Second):
+		t.Fatal("the node did not stop within 8s with room spawns queued")
 	}
 }

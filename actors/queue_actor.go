@@ -510,7 +510,14 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		for _, t := range c.Tickets {
 			room.Tickets[t.Player] = t
 		}
-		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room})
+		// The leader tells the members now rather than leaving it to the
+		// room actor: spawning hundreds of rooms a tick through the
+		// coordinator added milliseconds to every match_found. A member's
+		// answer that beats the spawn waits in the pending stand-in.
+		pending := a.env.registry.pend(c.MatchID)
+		a.env.bus.ToPlayers(kindMatchFound, players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name,
+			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node}, nil)
+		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending})
 	}
 }
 

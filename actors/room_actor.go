@@ -51,7 +51,7 @@ func newRoomProps(env *Env, seed *roomSeed) *actor.Props {
 func (a *roomActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.env.registry.rooms.Store(a.seed.match, ctx.Self())
+		a.env.registry.roomStarted(ctx, a.seed.match)
 		a.start(ctx)
 	case *actor.Restarting:
 		a.seed.restarts++
