@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -477,5 +478,33 @@ func TestStopWhileRoomsSpawn(t *testing.T) {
 	case <-done:
 	case <-time.After(8 * time.Second):
 		t.Fatal("the node did not stop within 8s with room spawns queued")
+	}
+}
+
+// dirCountingStore is the real store, counting directory reads of players.
+type dirCountingStore struct {
+	*redisx.Client
+	asked *atomic.Int64
+}
+
+func (s dirCountingStore) DirNodes(ctx context.Context, players []string) (map[string]string, error) {
+	s.asked.Add(int64(len(players)))
+	return s.Client.DirNodes(ctx, players)
+}
+
+// The leader checks that matched players are still connected somewhere;
+// players whose sessions live on the leader's own node need no directory
+// read for that, so on one node matching reads no directory at all.
+func TestLivenessOfLocalPlayersNeedsNoRead(t *testing.T) {
+	t.Parallel()
+	var asked atomic.Int64
+	n := startTestNodeWith(t, redistest.Config(t), nil, func(c *redisx.Client) Store { return dirCountingStore{c, &asked} })
+	a, b := n.connect("lv-a", 1500), n.connect("lv-b", 1500)
+	a.enqueue("duel")
+	b.enqueue("duel")
+	a.expect(protocol.TypeMatchFound)
+	b.expect(protocol.TypeMatchFound)
+	if got := asked.Load(); got != 0 {
+		t.Fatalf("the leader read the directory for %d players, want 0 (both sessions are local)", got)
 	}
 }

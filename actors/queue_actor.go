@@ -292,14 +292,28 @@ func (a *queueActor) dropBanned(ctx context.Context, pool []redisx.Ticket, bans 
 }
 
 // liveness reports, for each player, whether a live node holds its session.
+// A player with a session actor on this node is live without asking Redis
+// (this node is up, and a takeover moves the session to another live node);
+// only the others cost a directory read, so a single node asks for nothing.
 func (a *queueActor) liveness(ctx context.Context, players []string) (map[string]bool, error) {
-	nodes, err := a.env.Store.DirNodes(ctx, players)
+	out := make(map[string]bool, len(players))
+	var ask []string
+	for _, p := range players {
+		if a.env.registry.session(p) != nil {
+			out[p] = true
+		} else {
+			ask = append(ask, p)
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	nodes, err := a.env.Store.DirNodes(ctx, ask)
 	if err != nil {
 		return nil, err
 	}
 	up := map[string]bool{a.env.Node: true}
-	out := make(map[string]bool, len(players))
-	for _, p := range players {
+	for _, p := range ask {
 		n, ok := nodes[p]
 		if !ok {
 			continue
