@@ -20,58 +20,109 @@
 --        formed and 0 when one of its tickets had already left the queue, or
 --        it names a player twice (that match alone is skipped; its other
 --        tickets stay queued).
+-- The work is done in a few calls for the whole batch rather than a few per
+-- ticket: a tick claims hundreds of matches, and Redis runs nothing else
+-- while this script runs.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return {0}
 end
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then
   return {0}
 end
-local reply = {1}
+
+-- Calls with one argument per item, in chunks that stay within Lua's limit
+-- on unpacked values.
+local CHUNK = 4000
+local function each(cmd, key, items, per)
+  local out = {}
+  for i = 1, #items, CHUNK do
+    local part = {}
+    for j = i, math.min(i + CHUNK - 1, #items) do
+      part[#part + 1] = items[j]
+    end
+    local r = redis.call(cmd, key, unpack(part))
+    if per then
+      for _, v in ipairs(r) do
+        out[#out + 1] = v
+      end
+    end
+  end
+  return out
+end
+
+-- Read every match's tickets and players at once.
 local n = tonumber(ARGV[8])
+local matches, tids, pids = {}, {}, {}
 local a = 9
 for i = 1, n do
-  local match, teams, m = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local base = a + 3
-  a = base + 2 * m
-  local ok = 1
-  local seen, scores = {}, {}
+  local m = tonumber(ARGV[a + 2])
+  local first = #tids + 1
   for j = 0, m - 1 do
-    local tid, pid = ARGV[base + 2 * j], ARGV[base + 2 * j + 1]
-    local score = not seen[pid] and redis.call('HGET', KEYS[5], pid) == 'q:' .. tid and redis.call('ZSCORE', KEYS[3], tid)
-    if not score then
+    tids[#tids + 1] = ARGV[a + 3 + 2 * j]
+    pids[#pids + 1] = ARGV[a + 4 + 2 * j]
+  end
+  matches[i] = {id = ARGV[a], teams = ARGV[a + 1], first = first, last = #tids}
+  a = a + 3 + 2 * m
+end
+local entries = #pids > 0 and each('HMGET', KEYS[5], pids, true) or {}
+local scores = #tids > 0 and each('ZMSCORE', KEYS[3], tids, true) or {}
+local bodies = #tids > 0 and each('HMGET', KEYS[4], tids, true) or {}
+
+-- A match forms when each of its players still holds exactly its ticket,
+-- which is still queued, and no player appears twice in the batch's formed
+-- matches.
+local reply = {1}
+local taken = {}
+local gone, moved, roomsZ, owners = {}, {}, {}, {}
+for i = 1, n do
+  local mt = matches[i]
+  local ok = 1
+  local seen = {}
+  for k = mt.first, mt.last do
+    local pid = pids[k]
+    if seen[pid] or taken[pid] or entries[k] ~= 'q:' .. tids[k] or not scores[k] or not bodies[k] then
       ok = 0
       break
     end
     seen[pid] = true
-    scores[j] = score
   end
   if ok == 1 then
-    local room = KEYS[9 + i]
-    local members = {}
-    -- One HSET writes the whole room: its members' tickets and its header.
-    local fields = {}
-    for j = 0, m - 1 do
-      local tid, pid = ARGV[base + 2 * j], ARGV[base + 2 * j + 1]
+    local members, fields = {}, {}
+    for k = mt.first, mt.last do
+      local pid, tid = pids[k], tids[k]
+      taken[pid] = true
       members[#members + 1] = pid
+      gone[#gone + 1] = tid
+      moved[#moved + 1] = pid
+      moved[#moved + 1] = 'm:' .. mt.id
       fields[#fields + 1] = 'i:' .. pid
       fields[#fields + 1] = tid
       fields[#fields + 1] = 's:' .. pid
-      fields[#fields + 1] = scores[j]
+      fields[#fields + 1] = scores[k]
       fields[#fields + 1] = 't:' .. pid
-      fields[#fields + 1] = redis.call('HGET', KEYS[4], tid)
-      redis.call('ZREM', KEYS[3], tid)
-      redis.call('HDEL', KEYS[4], tid)
-      redis.call('ZREM', KEYS[6], tid)
-      redis.call('HDEL', KEYS[9], tid)
-      redis.call('HSET', KEYS[5], pid, 'm:' .. match)
+      fields[#fields + 1] = bodies[k]
     end
+    local room = KEYS[9 + i]
     redis.call('HSET', room, 'state', 'loading', 'owner', ARGV[3], 'deadline', ARGV[4],
-      'mode', ARGV[6], 'match', match, 'teams', teams,
+      'mode', ARGV[6], 'match', mt.id, 'teams', mt.teams,
       'members', table.concat(members, ','), 'created', ARGV[7], unpack(fields))
     redis.call('PEXPIRE', room, ARGV[5])
-    redis.call('ZADD', KEYS[7], ARGV[4], match)
-    redis.call('HSET', KEYS[8], match, ARGV[3])
+    roomsZ[#roomsZ + 1] = ARGV[4]
+    roomsZ[#roomsZ + 1] = mt.id
+    owners[#owners + 1] = mt.id
+    owners[#owners + 1] = ARGV[3]
   end
   reply[#reply + 1] = ok
+end
+
+-- Move the formed matches' tickets out of the queue, all at once.
+if #gone > 0 then
+  each('ZREM', KEYS[3], gone)
+  each('HDEL', KEYS[4], gone)
+  each('ZREM', KEYS[6], gone)
+  each('HDEL', KEYS[9], gone)
+  each('HSET', KEYS[5], moved)
+  each('ZADD', KEYS[7], roomsZ)
+  each('HSET', KEYS[8], owners)
 end
 return reply

@@ -13,9 +13,18 @@ local added = redis.call('LRANGE', KEYS[1], 0, -1)
 local removed = redis.call('LRANGE', KEYS[2], 0, -1)
 redis.call('DEL', KEYS[1], KEYS[2])
 local reply = {redis.call('ZCARD', KEYS[4]), #added}
-for _, id in ipairs(added) do
-  reply[#reply + 1] = id
-  reply[#reply + 1] = redis.call('HGET', KEYS[3], id) or ''
+-- The tickets' bodies in a few HMGETs (chunks within Lua's unpack limit)
+-- rather than one HGET each.
+for i = 1, #added, 4000 do
+  local part = {}
+  for j = i, math.min(i + 3999, #added) do
+    part[#part + 1] = added[j]
+  end
+  local bodies = redis.call('HMGET', KEYS[3], unpack(part))
+  for j, id in ipairs(part) do
+    reply[#reply + 1] = id
+    reply[#reply + 1] = bodies[j] or ''
+  end
 end
 for _, id in ipairs(removed) do
   reply[#reply + 1] = id

@@ -309,14 +309,25 @@ func TestClaimSkips(t *testing.T) {
 	})
 }
 
+// A batch forms all its matches in one call; 1,100 squads (4,400 tickets)
+// cross the script's chunking of its batch-wide calls.
 func TestClaimBatch(t *testing.T) {
 	t.Parallel()
+	for _, matches := range []int{25, 1100} {
+		t.Run(fmt.Sprint(matches), func(t *testing.T) {
+			t.Parallel()
+			testClaimBatch(t, matches)
+		})
+	}
+}
+
+func testClaimBatch(t *testing.T, matches int) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, mode, k := t.Context(), "squad", c.Keys
-		const matches, size = 25, 4
+		const size = 4
 		var players []string
 		for i := range matches * size {
-			players = append(players, fmt.Sprintf("p%03d", i))
+			players = append(players, fmt.Sprintf("p%05d", i))
 		}
 		tks := enqueueAll(t, c, mode, players...)
 		l := lease(t, c, mode, time.Minute)
@@ -326,7 +337,7 @@ func TestClaimBatch(t *testing.T) {
 			for _, p := range players[i*size : (i+1)*size] {
 				list = append(list, tks[p])
 			}
-			batch = append(batch, cm(fmt.Sprintf("m%02d", i), list...))
+			batch = append(batch, cm(fmt.Sprintf("m%04d", i), list...))
 		}
 		formed, err := c.Claim(ctx, mode, l, claimArgs, batch)
 		if err != nil {
@@ -343,18 +354,28 @@ func TestClaimBatch(t *testing.T) {
 		if n, _ := c.QueueLen(ctx, mode); n != 0 {
 			t.Errorf("QueueLen: got %d, want 0", n)
 		}
-		if n := zcard(t, c, k.Rooms(mode)); n != matches {
+		if n := zcard(t, c, k.Rooms(mode)); n != int64(matches) {
 			t.Errorf("ZCARD rooms: got %d, want %d", n, matches)
 		}
-		if owners, err := c.RoomOwners(ctx, mode); err != nil || len(owners) != matches || owners["m07"] != owner {
-			t.Errorf("RoomOwners: got %d entries (m07 -> %q), %v; want %d, all %s", len(owners), owners["m07"], err, matches, owner)
+		if owners, err := c.RoomOwners(ctx, mode); err != nil || len(owners) != matches || owners["m0007"] != owner {
+			t.Errorf("RoomOwners: got %d entries (m0007 -> %q), %v; want %d, all %s", len(owners), owners["m0007"], err, matches, owner)
 		}
-		r, _, _ := c.Room(ctx, mode, "m07")
-		if want := players[28:32]; !slices.Equal(r.Members, want) {
-			t.Errorf("m07 members: got %v, want %v", r.Members, want)
-		}
-		if want := fmt.Sprint([][]string{players[28:30], players[30:32]}); fmt.Sprint(r.Teams) != want {
-			t.Errorf("m07 teams: got %v, want %v", r.Teams, want)
+		last := fmt.Sprintf("m%04d", matches-1)
+		for _, id := range []string{"m0007", last} {
+			i := 7
+			if id == last {
+				i = matches - 1
+			}
+			r, _, _ := c.Room(ctx, mode, id)
+			if want := players[i*size : (i+1)*size]; !slices.Equal(r.Members, want) {
+				t.Errorf("%s members: got %v, want %v", id, r.Members, want)
+			}
+			if want := fmt.Sprint([][]string{players[i*size : i*size+2], players[i*size+2 : (i+1)*size]}); fmt.Sprint(r.Teams) != want {
+				t.Errorf("%s teams: got %v, want %v", id, r.Teams, want)
+			}
+			if got := entries(t, c, mode, players[i*size]); got[players[i*size]] != "m:"+id {
+				t.Errorf("%s: player entry %q, want m:%s", id, got[players[i*size]], id)
+			}
 		}
 
 		// An empty batch is a valid no-op under a current lease.
