@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -222,53 +223,79 @@ func (c *conn) sendError(rid string, code protocol.Code, msg string, retryAfterM
 
 // reader serves client frames until the connection ends.
 func (c *conn) reader() {
-	ctx := c.ctx
 	cfg := c.srv.cfg.Get()
 	lim := rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)
 	// Refusals have a budget of their own: a client that keeps exceeding
 	// the limit spends it and is closed (1008); a brief overshoot is not.
 	abuse := rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		// No context to watch per read (the library would arm a callback
+		// for each frame): ending the connection closes it, which ends the
+		// read.
+		typ, r, err := c.ws.Reader(context.Background())
+		if err == nil {
+			buf := frameBufs.Get().(*bytes.Buffer)
+			buf.Reset()
+			if _, err = buf.ReadFrom(r); err == nil {
+				err = c.serve(typ, buf.Bytes(), lim, abuse)
+			}
+			if buf.Cap() <= maxPooledFrame {
+				frameBufs.Put(buf)
+			}
+		}
 		if err != nil {
-			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) {
+			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) && !errors.Is(err, errStopReading) {
 				c.log().Debug("read ended", "err", err)
 			}
 			return
 		}
-		if !lim.Allow() {
-			if !abuse.Allow() {
-				c.log().Warn("persistent rate limit abuse, closing")
-				c.terminate(websocket.StatusPolicyViolation, "rate limit abuse")
-				return
-			}
-			res := lim.Reserve()
-			retry := res.Delay()
-			res.Cancel()
-			c.sendError(ridOf(data), protocol.CodeRateLimited, "Too many requests, slow down.", max(retry.Milliseconds(), 1))
-			continue
-		}
-		if typ != websocket.MessageText {
-			c.sendError("", protocol.CodeBadRequest, "Frames must be JSON text.", 0)
-			continue
-		}
-		select {
-		case <-c.done:
-			return // dropped: serve nothing more from this connection
-		default:
-		}
-		m, err := protocol.Decode(data)
-		if err != nil {
-			de, _ := protocol.AsDecodeError(err)
-			c.sendError(de.Rid, de.Code, de.Message, 0)
-			continue
-		}
-		c.srv.node.Request(c.pid, c.id, m)
 	}
 }
 
-// ridOf reads the rid of a frame that is refused before it is served, so
-// even a RATE_LIMITED reply carries it.
+// frameBufs holds the buffers frames are read into: a frame is decoded into
+// strings of its own, so its buffer serves the next frame of any connection,
+// and an idle connection holds none.
+var frameBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledFrame keeps the buffers of unusually large frames out of the pool.
+const maxPooledFrame = 16 << 10
+
+// errStopReading ends the read loop without a read error.
+var errStopReading = errors.New("gateway: stop reading")
+
+// serve handles one frame; an error ends the read loop.
+func (c *conn) serve(typ websocket.MessageType, data []byte, lim, abuse *rate.Limiter) error {
+	if !lim.Allow() {
+		if !abuse.Allow() {
+			c.log().Warn("persistent rate limit abuse, closing")
+			c.terminate(websocket.StatusPolicyViolation, "rate limit abuse")
+			return errStopReading
+		}
+		res := lim.Reserve()
+		retry := res.Delay()
+		res.Cancel()
+		c.sendError(ridOf(data), protocol.CodeRateLimited, "Too many requests, slow down.", max(retry.Milliseconds(), 1))
+		return nil
+	}
+	if typ != websocket.MessageText {
+		c.sendError("", protocol.CodeBadRequest, "Frames must be JSON text.", 0)
+		return nil
+	}
+	select {
+	case <-c.done:
+		return errStopReading // dropped: serve nothing more from this connection
+	default:
+	}
+	m, err := protocol.Decode(data)
+	if err != nil {
+		de, _ := protocol.AsDecodeError(err)
+		c.sendError(de.Rid, de.Code, de.Message, 0)
+		return nil
+	}
+	c.srv.node.Request(c.pid, c.id, m)
+	return nil
+}
+
 func ridOf(data []byte) string {
 	m, err := protocol.Decode(data)
 	if err == nil {
