@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -278,8 +277,7 @@ func (p *player) run(sem chan struct{}) {
 	_, err := readMessage(wctx, conn, &rb.b)
 	cancel()
 	if err == nil {
-		rb.f = inFrame{}
-		err = json.Unmarshal(rb.b.Bytes(), &rb.f)
+		err = decodeFrame(rb.b.Bytes(), &rb.f)
 		if err == nil && rb.f.Type != protocol.TypeWelcome {
 			err = errors.New("first frame is " + rb.f.Type + ", not welcome")
 		}
@@ -391,9 +389,8 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 	case protocol.TypeLoadingStatus, protocol.TypeState, protocol.TypeWelcome:
 		return false // nothing to learn (skipped without decoding)
 	}
-	rb.f = inFrame{}
 	f := &rb.f
-	if err := json.Unmarshal(data, f); err != nil {
+	if err := decodeFrame(data, f); err != nil {
 		r.live.badFrames.Add(1)
 		return false
 	}
