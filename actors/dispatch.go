@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,22 +13,31 @@ import (
 // a goroutine per mailbox run; a new goroutine begins with a small stack and
 // grows it (by copying) as soon as the run goes down into the Redis client
 // and the codec, which cost about 5% of the CPU under load. A worker keeps
-// its grown stack for the next run, and leaves after idling for idleFor, so
-// the pool follows the load and an idle node holds no workers.
+// its grown stack for the next run. Every idleFor a reaper retires as many
+// workers as stayed idle throughout, so the pool follows the load and an
+// idle node holds none; workers themselves arm no timer per run.
 type workers struct {
 	// work hands a run to a worker waiting for one; unbuffered, so a run is
-	// never queued behind another while no worker is free.
+	// never queued behind another while no worker is free. A nil run
+	// retires the worker that takes it.
 	work       chan func()
-	idleFor    time.Duration
 	throughput int
+	// idle counts the workers waiting for a run; lowest is the fewest that
+	// waited at any moment since the last reap.
+	idle, lowest atomic.Int64
 	// started counts the workers ever started, live those running now.
 	started, live atomic.Int64
+	stop          chan struct{}
+	stopOnce      sync.Once
+	stopped       atomic.Bool
 }
 
 var _ actor.Dispatcher = (*workers)(nil)
 
 func newWorkers(throughput int, idleFor time.Duration) *workers {
-	return &workers{work: make(chan func()), idleFor: idleFor, throughput: throughput}
+	w := &workers{work: make(chan func()), throughput: throughput, stop: make(chan struct{})}
+	go w.reap(idleFor)
+	return w
 }
 
 // Schedule runs fn on an idle worker, or on a new one when none is idle.
@@ -46,17 +56,60 @@ func (w *workers) Throughput() int { return w.throughput }
 
 func (w *workers) run(fn func()) {
 	defer w.live.Add(-1)
-	idle := time.NewTimer(w.idleFor)
-	defer idle.Stop()
 	for {
 		fn()
-		idle.Reset(w.idleFor)
-		select {
-		case fn = <-w.work:
-		case <-idle.C:
+		if w.stopped.Load() {
+			return
+		}
+		w.idle.Add(1)
+		fn = <-w.work
+		n := w.idle.Add(-1)
+		for {
+			low := w.lowest.Load()
+			if n >= low || w.lowest.CompareAndSwap(low, n) {
+				break
+			}
+		}
+		if fn == nil {
 			return
 		}
 	}
+}
+
+// reap retires, every idleFor, the workers that were not needed since the
+// last time: as many as were idle at the busiest moment.
+func (w *workers) reap(idleFor time.Duration) {
+	t := time.NewTicker(idleFor)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+		}
+		spare := w.lowest.Swap(w.idle.Load())
+		for range spare {
+			select {
+			case w.work <- nil:
+			default:
+			}
+		}
+	}
+}
+
+// close stops the reaper and retires the workers: the idle ones now, the
+// busy ones when their run ends.
+func (w *workers) close() {
+	w.stopOnce.Do(func() {
+		w.stopped.Store(true)
+		close(w.stop)
+		for n := w.idle.Load(); n > 0; n-- {
+			select {
+			case w.work <- nil:
+			default:
+			}
+		}
+	})
 }
 
 // props builds the props of one of the node's many actors (sessions, rooms,

@@ -12,6 +12,7 @@ import (
 // than workers free up.
 func TestWorkersRunEverything(t *testing.T) {
 	w := newWorkers(10, time.Second)
+	defer w.close()
 	const n = 5000
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -37,6 +38,7 @@ func TestWorkersRunEverything(t *testing.T) {
 // keeps its grown stack), and idle workers leave.
 func TestWorkersReuseAndLeave(t *testing.T) {
 	w := newWorkers(10, 20*time.Millisecond)
+	defer w.close()
 	const n = 1000
 	done := make(chan struct{})
 	for range n {
@@ -51,7 +53,7 @@ func TestWorkersReuseAndLeave(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for w.live.Load() != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d workers still live 5s after the last run, want 0 (idle for 20ms)", w.live.Load())
+			t.Fatalf("%d workers still live 5s after the last run, want 0 (reaped every 20ms)", w.live.Load())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -131,5 +133,31 @@ func TestPendingRoomHoldsMessages(t *testing.T) {
 	}
 	if reg.toRoom(sys, "nope", 1) {
 		t.Fatalf("toRoom to an unknown match: taken")
+	}
+}
+
+// Closing the pool retires its idle workers.
+func TestWorkersClose(t *testing.T) {
+	w := newWorkers(10, time.Hour)
+	done := make(chan struct{})
+	for range 3 {
+		w.Schedule(func() { done <- struct{}{} })
+	}
+	for range 3 {
+		<-done
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.idle.Load() != w.live.Load() {
+		if time.Now().After(deadline) {
+			t.Fatalf("workers never went idle")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w.close()
+	for w.live.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers live after close, want 0", w.live.Load())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

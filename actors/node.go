@@ -243,5 +243,6 @@ func (n *Node) Stop() {
 		n.cancel()
 		n.wg.Wait()
 		n.system.Shutdown()
+		n.env.workers.close()
 	})
 }
