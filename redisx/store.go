@@ -85,7 +85,10 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueSta
 	switch EnqueueStatus(st) {
 	case EnqueueInRoom:
 		return EnqueueInRoom, Ticket{}, ref, nil
-	case EnqueueExisting, EnqueueCreated:
+	case EnqueueCreated:
+		// The script stored exactly t: no need to parse it back.
+		return EnqueueCreated, t, "", nil
+	case EnqueueExisting:
 		body, _ := arr[2].ToString()
 		var got Ticket
 		if err := json.Unmarshal([]byte(body), &got); err != nil {
