@@ -3,6 +3,7 @@ package e2e
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/matchd/matchd/gateway/protocol"
 )
@@ -28,9 +29,21 @@ func frozenPool(t *testing.T, squad bool, ratings map[string]float64, order []st
 		clients[p] = Dial(t, front, p, ratings[p], "")
 	}
 	leader.Pause()
+	var last int64
 	for _, p := range order {
+		// The queue orders tickets by the millisecond they were queued in,
+		// and tickets of one millisecond are equally old: let the clock
+		// (the nodes share it) move on between enqueues.
+		for time.Now().UnixMilli() <= last {
+			time.Sleep(100 * time.Microsecond)
+		}
 		rid := clients[p].Req(t, protocol.TypeEnqueue, "mode", mode.Name)
-		clients[p].ExpectRid(t, protocol.TypeQueued, rid)
+		q := clients[p].ExpectRid(t, protocol.TypeQueued, rid)
+		if at := q.Int("queued_at_ms"); at <= last {
+			t.Fatalf("%s queued at %d ms, not after the previous ticket (%d ms)", p, at, last)
+		} else {
+			last = at
+		}
 	}
 	leader.Resume()
 	return clients
