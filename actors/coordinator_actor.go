@@ -18,8 +18,11 @@ type spawnRoom struct {
 	// read it back; nil means read it from Redis (adoption, respawn).
 	room *redisx.Room
 	// pending is the stand-in the leader registered when it told the
-	// members itself (the room then does not tell them again).
+	// members on this node itself; remote are the others, which the room
+	// tells (their delivery needs Redis, which the leader's tick should not
+	// wait for).
 	pending *pendingRoom
+	remote  []string
 }
 
 type sweepTick struct{}
@@ -171,7 +174,7 @@ func (c *coordinator) spawnRoom(ctx actor.Context, m *spawnRoom) {
 	if _, ok := c.rooms[m.match]; ok {
 		return
 	}
-	seed := &roomSeed{mode: m.mode, match: m.match, adopted: m.adopted, fresh: m.room, notified: m.pending != nil}
+	seed := &roomSeed{mode: m.mode, match: m.match, adopted: m.adopted, fresh: m.room, notified: m.pending != nil && len(m.remote) == 0, remote: m.remote}
 	pid, err := ctx.SpawnNamed(newRoomProps(c.env, seed), "room/"+m.match)
 	if err != nil {
 		c.env.Log.Error("spawn room", "match", m.match, "err", err)

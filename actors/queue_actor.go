@@ -524,14 +524,23 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		for _, t := range c.Tickets {
 			room.Tickets[t.Player] = t
 		}
-		// The leader tells the members now rather than leaving it to the
-		// room actor: spawning hundreds of rooms a tick through the
-		// coordinator added milliseconds to every match_found. A member's
-		// answer that beats the spawn waits in the pending stand-in.
+		// The leader tells the members on this node now rather than leaving
+		// it to the room actor: spawning hundreds of rooms a tick through
+		// the coordinator added milliseconds to every match_found. A
+		// member's answer that beats the spawn waits in the pending
+		// stand-in. Members on other nodes are told by the room, since
+		// reaching them takes a directory read the tick should not wait for.
 		pending := a.env.registry.pend(c.MatchID)
-		a.env.bus.ToPlayers(kindMatchFound, players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name,
-			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node}, nil)
-		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending})
+		found := &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name, Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node}
+		remote := make([]string, 0)
+		for _, p := range players {
+			if pid := a.env.registry.session(p); pid != nil {
+				a.env.system.Root.Send(pid, found)
+			} else {
+				remote = append(remote, p)
+			}
+		}
+		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending, remote: remote})
 	}
 }
 

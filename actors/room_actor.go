@@ -18,7 +18,10 @@ type roomSeed struct {
 	mode, match string
 	adopted     bool
 	notified    bool
-	restarts    int
+	// remote, when set, are the only members left to notify: the leader
+	// told the ones with sessions on this node itself.
+	remote   []string
+	restarts int
 	// fresh is the room as its claim wrote it, used once instead of a read.
 	fresh *redisx.Room
 }
@@ -114,7 +117,11 @@ func (a *roomActor) start(ctx actor.Context) {
 	}
 	if !a.seed.notified && !a.seed.adopted {
 		a.seed.notified = true
-		a.env.bus.ToPlayers(kindMatchFound, a.room.Members, &MatchFoundMsg{
+		members := a.room.Members
+		if a.seed.remote != nil {
+			members = a.seed.remote
+		}
+		a.env.bus.ToPlayers(kindMatchFound, members, &MatchFoundMsg{
 			MatchID: a.room.MatchID, Mode: a.room.Mode, Teams: a.room.Teams,
 			DeadlineMs: a.room.DeadlineMs, Owner: a.env.Node,
 		}, nil)
