@@ -508,3 +508,34 @@ func TestLivenessOfLocalPlayersNeedsNoRead(t *testing.T) {
 		t.Fatalf("the leader read the directory for %d players, want 0 (both sessions are local)", got)
 	}
 }
+
+// A match_found that arrives after the session reported that match's end
+// (its delivery took a slower path, through another node) must not reopen
+// the match: the session stays queued and reports the end only once.
+func TestLateMatchFoundAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), nil)
+	a, b := n.connect("late-a", 1500), n.connect("late-b", 1500)
+	a.enqueue("duel")
+	b.enqueue("duel")
+	found := a.expect(protocol.TypeMatchFound)
+	b.expect(protocol.TypeMatchFound)
+	match := found["match_id"].(string)
+	b.send(protocol.ClientMessage{Type: protocol.TypeCancel, Rid: "dodge"})
+	b.expect(protocol.TypeMatchCancelled)
+	if c := a.expect(protocol.TypeMatchCancelled); c["requeued"] != true {
+		t.Fatalf("alice: got %v, want match_cancelled, requeued", c)
+	}
+	q := a.expect(protocol.TypeQueued)
+	// The same news again, late: a match_found, then the cancel's copy.
+	var teams [][]string
+	for _, tm := range found["teams"].([]any) {
+		teams = append(teams, toStrings(tm))
+	}
+	n.node.system.Root.Send(a.pid, &MatchFoundMsg{MatchID: match, Mode: "duel", Teams: teams, DeadlineMs: time.Now().Add(time.Minute).UnixMilli(), Owner: n.env.Node})
+	n.node.system.Root.Send(a.pid, &MatchCancelledMsg{MatchID: match, Mode: "duel", Reason: protocol.ReasonPlayerLeft, NoShows: []string{},
+		Ticket: &redisx.Ticket{ID: q["ticket_id"].(string), Player: "late-a", Mode: "duel", Rating: 1500, QueuedAtMs: int64(q["queued_at_ms"].(float64))}})
+	if st := a.sync(); st["name"] != "queued" || st["ticket_id"] != q["ticket_id"] {
+		t.Fatalf("alice after the late news: state %v, want queued with ticket %v", st, q["ticket_id"])
+	}
+}

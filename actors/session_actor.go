@@ -99,6 +99,11 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 			a.tick(ctx)
 		}
 	case *MatchFoundMsg:
+		if m.MatchID == a.seed.endedSent {
+			// A late notice (delivered after news of the match's end,
+			// e.g. through another node) must not reopen the match.
+			return
+		}
 		in := evMatchFound
 		if a.st.MatchID == m.MatchID {
 			in = evMatchFoundAgain
