@@ -147,6 +147,19 @@ func (p *player) expect(typ string, skip ...string) map[string]any {
 	}
 }
 
+// duel connects two players of equal rating, queues both for duel and
+// waits until both are told of their match; found is the first player's
+// match_found.
+func (n *testNode) duel(idA, idB string) (a, b *player, found map[string]any) {
+	n.t.Helper()
+	a, b = n.connect(idA, 1500), n.connect(idB, 1500)
+	a.enqueue("duel")
+	b.enqueue("duel")
+	found = a.expect(protocol.TypeMatchFound)
+	b.expect(protocol.TypeMatchFound)
+	return a, b, found
+}
+
 func (p *player) enqueue(mode string) map[string]any {
 	p.send(protocol.ClientMessage{Type: protocol.TypeEnqueue, Mode: mode, Rid: "e"})
 	return p.expect(protocol.TypeQueued)
@@ -228,11 +241,8 @@ func TestSessionCrashKeepsConnectionAndState(t *testing.T) {
 func TestRoomCrashMidLoadingStillStarts(t *testing.T) {
 	t.Parallel()
 	n := startTestNode(t, redistest.Config(t), nil)
-	a, b := n.connect("alice", 1500), n.connect("bob", 1500)
-	a.enqueue("duel")
-	b.enqueue("duel")
-	match := a.expect(protocol.TypeMatchFound)["match_id"].(string)
-	b.expect(protocol.TypeMatchFound)
+	a, b, found := n.duel("alice", "bob")
+	match := found["match_id"].(string)
 	a.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "l"})
 	a.expect(protocol.TypeLoadingStatus)
 	b.expect(protocol.TypeLoadingStatus)
@@ -376,11 +386,8 @@ func matchOnDyingOwner(t *testing.T, rcfg config.Redis, mod func(*config.Config)
 		return false
 	})
 	b = startTestNode(t, rcfg, mod)
-	alice, bob = b.connect("alice", 1500), b.connect("bob", 1500)
-	alice.enqueue("duel")
-	bob.enqueue("duel")
-	match = alice.expect(protocol.TypeMatchFound)["match_id"].(string)
-	bob.expect(protocol.TypeMatchFound)
+	alice, bob, found := b.duel("alice", "bob")
+	match = found["match_id"].(string)
 	if got := counter(a.metrics.MatchesFormed.WithLabelValues("duel")); got != 1 {
 		t.Fatalf("node A formed %v matches, want 1 (it holds the lease)", got)
 	}
@@ -499,11 +506,7 @@ func TestLivenessOfLocalPlayersNeedsNoRead(t *testing.T) {
 	t.Parallel()
 	var asked atomic.Int64
 	n := startTestNodeWith(t, redistest.Config(t), nil, func(c *redisx.Client) Store { return dirCountingStore{c, &asked} })
-	a, b := n.connect("lv-a", 1500), n.connect("lv-b", 1500)
-	a.enqueue("duel")
-	b.enqueue("duel")
-	a.expect(protocol.TypeMatchFound)
-	b.expect(protocol.TypeMatchFound)
+	n.duel("lv-a", "lv-b")
 	if got := asked.Load(); got != 0 {
 		t.Fatalf("the leader read the directory for %d players, want 0 (both sessions are local)", got)
 	}
@@ -515,11 +518,7 @@ func TestLivenessOfLocalPlayersNeedsNoRead(t *testing.T) {
 func TestLateMatchFoundAfterTheEnd(t *testing.T) {
 	t.Parallel()
 	n := startTestNode(t, redistest.Config(t), nil)
-	a, b := n.connect("late-a", 1500), n.connect("late-b", 1500)
-	a.enqueue("duel")
-	b.enqueue("duel")
-	found := a.expect(protocol.TypeMatchFound)
-	b.expect(protocol.TypeMatchFound)
+	a, b, found := n.duel("late-a", "late-b")
 	match := found["match_id"].(string)
 	b.send(protocol.ClientMessage{Type: protocol.TypeCancel, Rid: "dodge"})
 	b.expect(protocol.TypeMatchCancelled)
