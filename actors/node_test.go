@@ -359,13 +359,13 @@ func TestLastMarkStartsWithoutOwner(t *testing.T) {
 	if ls := bob.expect(protocol.TypeLoadingStatus); ls["rid"] != "l" || len(toStrings(ls["waiting"])) != 0 {
 		t.Fatalf("bob: got %v, want the reply to his loading_complete, nobody waiting", ls)
 	}
-	if got := counter(b.metrics.MatchesStarted.WithLabelValues("duel")); got != 1 {
-		t.Fatalf("matches started on node B: got %v, want 1 (bob's mark started it)", got)
-	}
 	for _, p := range []*player{alice, bob} {
 		if mr := p.expect(protocol.TypeMatchReady); mr["match_id"] != match {
 			t.Fatalf("%s: got %v, want match_ready for %s", p.id, mr, match)
 		}
+	}
+	if got := counter(b.metrics.MatchesStarted.WithLabelValues("duel")); got != 1 {
+		t.Fatalf("matches started on node B: got %v, want 1 (bob's mark started it)", got)
 	}
 	if got := counter(b.metrics.RoomsAdopted.WithLabelValues("duel")); got != 0 {
 		t.Fatalf("rooms adopted by node B: got %v, want 0 (the room was resolved)", got)

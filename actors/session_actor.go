@@ -800,10 +800,10 @@ func (a *sessionActor) markReady(ctx actor.Context, rid string) {
 				waiting = append(waiting, p)
 			}
 		}
-		a.send(&protocol.LoadingStatus{Type: protocol.TypeLoadingStatus, Rid: rid, MatchID: match, Ready: ready, Waiting: waiting})
 		if res.Started {
 			a.env.matchStarted(mode, match, res.Members, json.RawMessage("null"))
 		}
+		a.send(&protocol.LoadingStatus{Type: protocol.TypeLoadingStatus, Rid: rid, MatchID: match, Ready: ready, Waiting: waiting})
 		if res.New {
 			a.env.Events.Emit("player_ready", map[string]any{"player_id": a.seed.player.ID, "match_id": match})
 			// The room tells the others, and announces a start after that.
