@@ -156,18 +156,7 @@ func (b *Bus) Receive(payload []byte) {
 // ToPlayers delivers msg (one of the session messages) to each player's
 // session, local or remote. Messages to one player keep their order.
 func (b *Bus) ToPlayers(kind string, players []string, msg any, copyFor func(player string) any) {
-	var remote []string
-	for _, p := range players {
-		if pid := b.env.registry.session(p); pid != nil {
-			m := msg
-			if copyFor != nil {
-				m = copyFor(p)
-			}
-			b.env.system.Root.Send(pid, m)
-			continue
-		}
-		remote = append(remote, p)
-	}
+	remote := b.toLocal(players, msg, copyFor)
 	if len(remote) == 0 {
 		return
 	}
@@ -199,6 +188,24 @@ func (b *Bus) ToPlayers(kind string, players []string, msg any, copyFor func(pla
 		}
 		b.publish(ctx, n, BusEnvelope{Kind: kind, Players: ps}, msg)
 	}
+}
+
+// toLocal delivers msg to the players whose sessions live on this node and
+// returns the others (never nil).
+func (b *Bus) toLocal(players []string, msg any, copyFor func(player string) any) []string {
+	remote := make([]string, 0)
+	for _, p := range players {
+		if pid := b.env.registry.session(p); pid != nil {
+			m := msg
+			if copyFor != nil {
+				m = copyFor(p)
+			}
+			b.env.system.Root.Send(pid, m)
+			continue
+		}
+		remote = append(remote, p)
+	}
+	return remote
 }
 
 // ToRoom delivers msg to the room actor of match on node owner.

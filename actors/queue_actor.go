@@ -531,15 +531,8 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		// stand-in. Members on other nodes are told by the room, since
 		// reaching them takes a directory read the tick should not wait for.
 		pending := a.env.registry.pend(c.MatchID)
-		found := &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name, Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node}
-		remote := make([]string, 0)
-		for _, p := range players {
-			if pid := a.env.registry.session(p); pid != nil {
-				a.env.system.Root.Send(pid, found)
-			} else {
-				remote = append(remote, p)
-			}
-		}
+		remote := a.env.bus.toLocal(players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name,
+			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node}, nil)
 		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending, remote: remote})
 	}
 }
