@@ -92,6 +92,34 @@ func (s *scanner) str() (string, bool) {
 	return "", false
 }
 
+// seq reads a bracketed, comma-separated sequence (an array, or an object
+// when item reads a key and its value), calling item for each element.
+func (s *scanner) seq(open, close byte, item func() bool) bool {
+	if !s.eat(open) {
+		return false
+	}
+	if s.eat(close) {
+		return true
+	}
+	for {
+		if !item() {
+			return false
+		}
+		if s.eat(close) {
+			return true
+		}
+		if !s.eat(',') {
+			return false
+		}
+	}
+}
+
+// member reads an object member's key and colon, and returns the key.
+func (s *scanner) member() (string, bool) {
+	key, ok := s.str()
+	return key, ok && s.eat(':')
+}
+
 // skip passes over one value of any kind; false for anything malformed or
 // unusual (then encoding/json decides).
 func (s *scanner) skip(depth int) bool {
@@ -103,37 +131,12 @@ func (s *scanner) skip(depth int) bool {
 		_, ok := s.str()
 		return ok
 	case c == '{':
-		s.i++
-		if s.eat('}') {
-			return true
-		}
-		for {
-			if _, ok := s.str(); !ok || !s.eat(':') || !s.skip(depth+1) {
-				return false
-			}
-			if s.eat('}') {
-				return true
-			}
-			if !s.eat(',') {
-				return false
-			}
-		}
+		return s.seq('{', '}', func() bool {
+			_, ok := s.member()
+			return ok && s.skip(depth+1)
+		})
 	case c == '[':
-		s.i++
-		if s.eat(']') {
-			return true
-		}
-		for {
-			if !s.skip(depth + 1) {
-				return false
-			}
-			if s.eat(']') {
-				return true
-			}
-			if !s.eat(',') {
-				return false
-			}
-		}
+		return s.seq('[', ']', func() bool { return s.skip(depth + 1) })
 	case c == 't':
 		return s.word("true")
 	case c == 'f':
@@ -190,25 +193,12 @@ func (s *scanner) optString(dst *string) bool {
 }
 
 func (s *scanner) frame(f *inFrame) bool {
-	if !s.eat('{') {
-		return false
-	}
-	if !s.eat('}') {
-		for {
-			key, ok := s.str()
-			if !ok || !s.eat(':') || !s.field(f, key) {
-				return false
-			}
-			if s.eat('}') {
-				break
-			}
-			if !s.eat(',') {
-				return false
-			}
-		}
-	}
+	ok := s.seq('{', '}', func() bool {
+		key, ok := s.member()
+		return ok && s.field(f, key)
+	})
 	s.space()
-	return s.i == len(s.b)
+	return ok && s.i == len(s.b)
 }
 
 func (s *scanner) field(f *inFrame, key string) bool {
@@ -262,57 +252,34 @@ func (s *scanner) teams(f *inFrame) bool {
 		f.Teams = nil
 		return s.word("null")
 	}
-	if !s.eat('[') {
-		return false
-	}
 	teams := [][]string{}
-	if !s.eat(']') {
-		for {
-			var team []string
-			if s.peek() == 'n' {
-				if !s.word("null") {
-					return false
-				}
-			} else {
-				if !s.eat('[') {
-					return false
-				}
-				team = []string{}
-				if !s.eat(']') {
-					for {
-						v, ok := s.str()
-						if !ok {
-							return false
-						}
-						team = append(team, v)
-						if s.eat(']') {
-							break
-						}
-						if !s.eat(',') {
-							return false
-						}
-					}
-				}
-			}
-			teams = append(teams, team)
-			if s.eat(']') {
-				break
-			}
-			if !s.eat(',') {
-				return false
-			}
+	ok := s.seq('[', ']', func() bool {
+		if s.peek() == 'n' {
+			teams = append(teams, nil)
+			return s.word("null")
 		}
+		team := []string{}
+		ok := s.seq('[', ']', func() bool {
+			v, ok := s.str()
+			team = append(team, v)
+			return ok
+		})
+		teams = append(teams, team)
+		return ok
+	})
+	if ok {
+		f.Teams = teams
 	}
-	f.Teams = teams
-	return true
+	return ok
 }
 
 func (s *scanner) state(f *inFrame) bool {
-	if s.peek() == 'n' {
+	switch s.peek() {
+	case 'n':
 		f.State = nil
 		return s.word("null")
-	}
-	if !s.eat('{') {
+	case '{':
+	default:
 		return false
 	}
 	if f.State == nil {
@@ -321,32 +288,18 @@ func (s *scanner) state(f *inFrame) bool {
 			MatchID string `json:"match_id"`
 		}{}
 	}
-	if s.eat('}') {
-		return true
-	}
-	for {
-		key, ok := s.str()
-		if !ok || !s.eat(':') {
-			return false
-		}
+	return s.seq('{', '}', func() bool {
+		key, ok := s.member()
 		switch {
+		case !ok:
+			return false
 		case key == "name":
-			ok = s.optString(&f.State.Name)
+			return s.optString(&f.State.Name)
 		case key == "match_id":
-			ok = s.optString(&f.State.MatchID)
+			return s.optString(&f.State.MatchID)
 		case strings.EqualFold(key, "name") || strings.EqualFold(key, "match_id"):
 			return false
-		default:
-			ok = s.skip(1)
 		}
-		if !ok {
-			return false
-		}
-		if s.eat('}') {
-			return true
-		}
-		if !s.eat(',') {
-			return false
-		}
-	}
+		return s.skip(1)
+	})
 }
