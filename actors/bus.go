@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -69,6 +70,12 @@ func (r *registry) toRoom(sys *actor.ActorSystem, match string, msg any) bool {
 		sys.Root.Send(pid, msg)
 	}
 	return true
+}
+
+// hasRoom reports whether match has a local room actor or one being spawned.
+func (r *registry) hasRoom(match string) bool {
+	_, ok := r.rooms.Load(match)
+	return ok
 }
 
 func (r *registry) session(player string) *actor.PID {
@@ -227,6 +234,11 @@ func (b *Bus) ToNodeSession(node, player string, msg *SessionReplacedMsg) {
 }
 
 func (b *Bus) publish(ctx context.Context, node string, env BusEnvelope, body any) {
+	if cfg := b.env.Cfg().Debug; cfg.FaultInjection && slices.Contains(cfg.DropBus, env.Kind) {
+		// Fault injection: the message is lost, as Pub/Sub may lose any.
+		b.env.Metrics.BusMessages.WithLabelValues("dropped").Inc()
+		return
+	}
 	raw, err := json.Marshal(body)
 	if err != nil {
 		b.env.Log.Error("bus: encode", "err", err)

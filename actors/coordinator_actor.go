@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/matchd/matchd/gateway/protocol"
 	"github.com/matchd/matchd/redisx"
 )
 
@@ -32,7 +33,6 @@ type sweepTick struct{}
 // liveness key fresh, and sweeps for rooms whose owner is gone.
 type coordinator struct {
 	env      *Env
-	sessions *actor.PID
 	rooms    map[string]*roomSeed
 	timer    *time.Timer
 	draining bool
@@ -83,6 +83,8 @@ func (c *coordinator) Receive(ctx actor.Context) {
 		}
 		cancel()
 		ctx.Respond(true)
+	case *nodePing:
+		ctx.Respond(true)
 	case *SnapshotRequest:
 		ctx.Respond(&Snapshot{ID: "coordinator", Kind: "coordinator", State: c.state(), Restarts: c.restarts,
 			Children: []*Snapshot{}, Details: map[string]any{"node_id": c.env.Node, "rooms": len(c.rooms), "queues": len(c.env.Cfg().Matchmaking.Modes)}})
@@ -100,18 +102,8 @@ func (c *coordinator) state() string {
 
 func (c *coordinator) start(ctx actor.Context) {
 	c.rooms = map[string]*roomSeed{}
-	sup := supervisor(c.env.Cfg().Supervision)
-	// A restarted coordinator's children were stopped with it: spawn anew.
-	var err error
-	c.sessions, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
-		return &sessionsSupervisor{env: c.env}
-	}, actor.WithSupervisor(sup)), "sessions")
-	if err != nil {
-		c.env.Log.Error("spawn sessions supervisor", "err", err)
-	}
-	c.env.sessionsMu.Lock()
-	c.env.sessions = c.sessions
-	c.env.sessionsMu.Unlock()
+	// A restarted coordinator's children (queues, rooms) were stopped with
+	// it: spawn them anew. The sessions are not its children and live on.
 	for _, m := range c.env.Cfg().Matchmaking.Modes {
 		seed := &queueSeed{mode: m.Name, token: newID()}
 		pid, err := ctx.SpawnNamed(newQueueProps(c.env, seed), "queue/"+m.Name)
@@ -123,6 +115,10 @@ func (c *coordinator) start(ctx actor.Context) {
 	}
 	c.heartbeat()
 	c.checkEpoch(ctx)
+	// Rooms this node drove before a restart resume at once rather than at
+	// their deadline: the sweep spawns every room of this node that has no
+	// local actor.
+	c.sweep(ctx)
 	c.schedule(ctx)
 }
 
@@ -237,10 +233,16 @@ func (c *coordinator) sweep(ctx actor.Context) {
 			if _, local := c.rooms[match]; local {
 				continue
 			}
-			// A room of this node without a local actor is either about to
-			// be spawned (its claim just succeeded) or lost its actor for
-			// good; only the latter is overdue.
-			if (owner == c.env.Node || isAlive(owner)) && !overdue[match] {
+			switch {
+			case owner == c.env.Node:
+				// A room of this node without a local actor: one the leader is
+				// handing over (registered before its claim) is left to it;
+				// one whose actor was lost (a coordinator restart, a room
+				// past its restart budget) is driven again at once.
+				if c.env.registry.hasRoom(match) {
+					continue
+				}
+			case isAlive(owner) && !overdue[match]:
 				continue
 			}
 			c.adopt(ctx, rctx, mode.Name, match, owner)
@@ -254,11 +256,12 @@ func (c *coordinator) adopt(ctx actor.Context, rctx context.Context, mode, match
 		c.env.redisErr("room", err, "match", match)
 		return
 	}
-	if !ok || (r.State != "loading" && r.State != "allocating") {
-		if err := c.env.Store.DropRoomRef(rctx, mode, match); err != nil {
-			c.env.redisErr("drop_room_ref", err, "match", match)
-		}
+	if !ok {
+		c.forget(rctx, mode, match)
 		return
+	}
+	if !r.State.Open() {
+		return // resolved meanwhile; the resolve took it out of the indexes
 	}
 	if r.Owner != c.env.Node {
 		adopted, err := c.env.Store.AdoptRoom(rctx, mode, match, r.Owner, c.env.Node)
@@ -269,4 +272,39 @@ func (c *coordinator) adopt(ctx actor.Context, rctx context.Context, mode, match
 		c.env.Log.Info("room adopted", "match", match, "mode", mode, "from", owner)
 	}
 	c.spawnRoom(ctx, &spawnRoom{mode: mode, match: match, adopted: true})
+}
+
+// forget cleans up after a room whose record vanished unresolved (its TTL
+// passed while every node was down, or Redis evicted it): its players are
+// freed and told match_cancelled (room_lost), each through its outcomes
+// and at once through the bus; their sessions requeue them with their
+// queue time. Whoever's forget freed the room counts the cancellation.
+func (c *coordinator) forget(rctx context.Context, mode, match string) {
+	st, freed, err := c.env.Store.ForgetRoom(rctx, mode, match)
+	if err != nil {
+		c.env.redisErr("forget_room", err, "match", match)
+		return
+	}
+	if st != redisx.ForgetDone {
+		return
+	}
+	c.env.Metrics.MatchesCancelled.WithLabelValues(mode, protocol.ReasonRoomLost).Inc()
+	c.env.Log.Warn("room record lost; its players are freed", "match", match, "mode", mode, "players", freed)
+	c.env.Events.Emit("match_cancelled", map[string]any{"match_id": match, "mode": mode, "reason": protocol.ReasonRoomLost, "no_shows": []string{}})
+	if len(freed) == 0 {
+		return
+	}
+	// Mark the lost match reported so the members' sessions, which requeue
+	// themselves, do not count it again.
+	if _, err := c.env.Store.FirstToReportLost(rctx, mode, match, c.env.Cfg().Session.OutcomeTTL); err != nil {
+		c.env.redisErr("report_lost", err, "match", match)
+	}
+	recs := make(map[string]redisx.Outcome, len(freed))
+	for _, p := range freed {
+		recs[p] = redisx.Outcome{Kind: redisx.OutcomeCancelled, Ref: match, Mode: mode, Reason: protocol.ReasonRoomLost}
+	}
+	if err := c.env.Store.PushOutcomes(rctx, mode, recs, c.env.Cfg().Session.OutcomeTTL); err != nil {
+		c.env.redisErr("push_outcomes", err, "match", match)
+	}
+	c.env.bus.ToPlayers(kindMatchCancelled, freed, &MatchCancelledMsg{MatchID: match, Mode: mode, Reason: protocol.ReasonRoomLost, NoShows: []string{}}, nil)
 }

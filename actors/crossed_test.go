@@ -47,9 +47,9 @@ func TestCancelCrossingADodgedMatchReportsIt(t *testing.T) {
 	if err != nil || len(formed) != 1 || !formed[0] {
 		t.Fatalf("claim: %v, %v", formed, err)
 	}
-	res, err := rc.Resolve(ctx, "duel", match, redisx.Resolution{Outcome: "cancel", Reason: protocol.ReasonPlayerLeft,
-		Leaver: "bob", RequeueAll: true, FinishedTTL: time.Minute, NowMs: now})
-	if err != nil || res.Status != "ok" || len(res.Requeued) != 1 || res.Requeued[0] != "alice" {
+	res, err := rc.Resolve(ctx, "duel", match, []string{"alice", "bob"}, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: protocol.ReasonPlayerLeft,
+		Leaver: "bob", RequeueAll: true, FinishedTTL: time.Minute, OutcomeTTL: time.Minute, NowMs: now})
+	if err != nil || res.Status != redisx.ResolveOK || len(res.Requeued) != 1 || res.Requeued[0] != "alice" {
 		t.Fatalf("bob dodges: %+v, %v", res, err)
 	}
 

@@ -62,7 +62,14 @@ func (w *workers) run(fn func()) {
 			return
 		}
 		w.idle.Add(1)
-		fn = <-w.work
+		select {
+		case fn = <-w.work:
+		case <-w.stop:
+			// Closed while idle: a worker counted idle just before it parks
+			// would miss a retirement sent by close, so it watches stop too.
+			w.idle.Add(-1)
+			return
+		}
 		n := w.idle.Add(-1)
 		for {
 			low := w.lowest.Load()
@@ -97,18 +104,12 @@ func (w *workers) reap(idleFor time.Duration) {
 	}
 }
 
-// close stops the reaper and retires the workers: the idle ones now, the
-// busy ones when their run ends.
+// close stops the reaper and retires the workers: the idle ones now (they
+// watch stop), the busy ones when their run ends.
 func (w *workers) close() {
 	w.stopOnce.Do(func() {
 		w.stopped.Store(true)
 		close(w.stop)
-		for n := w.idle.Load(); n > 0; n-- {
-			select {
-			case w.work <- nil:
-			default:
-			}
-		}
 	})
 }
 

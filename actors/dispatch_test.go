@@ -161,3 +161,26 @@ func TestWorkersClose(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// close retires every worker, also the ones that counted themselves idle
+// but had not parked yet when close ran (the race that leaked goroutines):
+// no goroutine of the pool survives close.
+func TestWorkersCloseLeavesNoGoroutine(t *testing.T) {
+	for range 200 {
+		w := newWorkers(10, time.Hour)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			w.Schedule(wg.Done)
+		}
+		wg.Wait()
+		w.close()
+		deadline := time.Now().Add(5 * time.Second)
+		for w.live.Load() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d workers live 5s after close, want 0", w.live.Load())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}

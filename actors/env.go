@@ -23,9 +23,8 @@ import (
 // Store is what the actors need from Redis. *redisx.Client implements it;
 // tests may fake it.
 type Store interface {
-	Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueStatus, redisx.Ticket, string, error)
-	RemoveTicket(ctx context.Context, mode, player, ticketID string) (bool, redisx.Entry, error)
-	PlayerEntry(ctx context.Context, mode, player string) (redisx.Entry, error)
+	Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueResult, error)
+	RemoveTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration) (redisx.RemoveResult, error)
 	Ticket(ctx context.Context, mode, id string) (redisx.Ticket, bool, error)
 	Pool(ctx context.Context, mode string) ([]redisx.Ticket, error)
 	QueueChangesRead(mode string, out *redisx.QueueChanges) *redisx.Read
@@ -39,14 +38,21 @@ type Store interface {
 	Claim(ctx context.Context, mode string, lease redisx.Lease, a redisx.ClaimArgs, matches []redisx.ClaimMatch) ([]bool, error)
 	Room(ctx context.Context, mode, matchID string) (redisx.Room, bool, error)
 	MarkReady(ctx context.Context, mode, matchID, player string) (redisx.ReadyResult, error)
-	MarkReadyStart(ctx context.Context, mode, matchID, player string, nowMs int64, finishedTTL time.Duration) (redisx.ReadyResult, error)
-	Resolve(ctx context.Context, mode, matchID string, r redisx.Resolution) (redisx.ResolveResult, error)
+	MarkReadyStart(ctx context.Context, mode, matchID, player string, members []string, nowMs int64, finishedTTL, outcomeTTL time.Duration) (redisx.ReadyResult, error)
+	Resolve(ctx context.Context, mode, matchID string, members []string, r redisx.Resolution) (redisx.ResolveResult, error)
 	AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string) (bool, error)
 	OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]redisx.RoomRef, error)
-	DropRoomRef(ctx context.Context, mode, matchID string) error
+	ForgetRoom(ctx context.Context, mode, matchID string) (redisx.ForgetStatus, []string, error)
 	RoomOwners(ctx context.Context, mode string) (map[string]string, error)
+	// The truth of where players stand, and their untold outcomes.
+	ReadTruth(ctx context.Context, player string, modes []string) (redisx.Truth, error)
+	ReadTruthBatch(ctx context.Context, mode string, players []string) ([]redisx.Entry, []bool, error)
+	AckOutcomes(ctx context.Context, mode string, acks map[string]string) error
+	PushOutcomes(ctx context.Context, mode string, recs map[string]redisx.Outcome, ttl time.Duration) error
+	FirstToReportLost(ctx context.Context, mode, match string, ttl time.Duration) (bool, error)
 	DirClaim(ctx context.Context, player, node, session string, ttl time.Duration) (redisx.DirEntry, error)
-	DirTouch(ctx context.Context, player, node, session, mode string, ttl time.Duration) (bool, error)
+	DirTouch(ctx context.Context, player, node, session string, ttl time.Duration) (bool, error)
+	DirTouchBatch(ctx context.Context, node string, leases []redisx.DirLease, ttl time.Duration) ([]bool, error)
 	DirRelease(ctx context.Context, player, session string) error
 	DirNodes(ctx context.Context, players []string) (map[string]string, error)
 	TouchNode(ctx context.Context, node string, ttl time.Duration) error
@@ -95,31 +101,28 @@ type Env struct {
 	bus         *Bus
 	coordinator *actor.PID
 	queues      sync.Map // mode -> *actor.PID
-	sessionsMu  sync.Mutex
+	// sessions is the sessions' manager; sessionRoot spawns the session
+	// actors under a guardian with the node's supervision strategy.
 	sessions    *actor.PID
+	sessionRoot *actor.RootContext
+	host        *sessionHost
+	// shuttingDown is set while the node stops: its sessions stop then
+	// without being taken for sessions their supervisor gave up on.
+	shuttingDown atomic.Bool
 	// epoch is the Redis data epoch this node last saw (coordinator).
 	epoch atomic.Value
 	// opWin is the current shared deadline of Redis calls (see opCtx).
 	opWin atomic.Pointer[opWindow]
 }
 
-// redisWasReset reports whether Redis lost its data since the coordinator
-// last looked, so a missing ticket is not taken for a dequeue.
-func (e *Env) redisWasReset() bool {
-	known, _ := e.epoch.Load().(string)
-	if known == "" {
-		return false
+// modeNames lists the configured modes, in config order.
+func (e *Env) modeNames() []string {
+	modes := e.Cfg().Matchmaking.Modes
+	out := make([]string, len(modes))
+	for i, m := range modes {
+		out[i] = m.Name
 	}
-	ctx, cancel := e.opCtx()
-	defer cancel()
-	cur, err := e.Store.Epoch(ctx, newID())
-	return err == nil && cur != known
-}
-
-func (e *Env) sessionsPID() *actor.PID {
-	e.sessionsMu.Lock()
-	defer e.sessionsMu.Unlock()
-	return e.sessions
+	return out
 }
 
 // Cfg is the configuration in force now (live reload swaps it).

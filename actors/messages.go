@@ -29,10 +29,24 @@ type Attached struct {
 	Err error
 }
 
-// ClientRequest is one decoded client frame for the session actor.
+// ClientRequest is one client frame for the session actor: a decoded
+// request, or the gateway's refusal of a frame, which the session answers
+// in order with its other replies.
 type ClientRequest struct {
 	SessionID string
 	Msg       protocol.ClientMessage
+	Refused   *Refusal
+}
+
+// Refusal is the gateway's answer to a frame it did not pass on (over the
+// rate limit, or not decodable). Close asks the session to close the
+// connection (1008, persistent abuse) after this reply.
+type Refusal struct {
+	Rid          string
+	Code         protocol.Code
+	Message      string
+	RetryAfterMs int64
+	Close        bool
 }
 
 // ConnClosed tells the session actor that its connection ended; the player's
@@ -149,7 +163,4 @@ type RoomResolvedMsg struct {
 	MatchID string `json:"match_id"`
 }
 
-// stateView converts a session state to its wire form.
-func (s sessionState) view() protocol.State {
-	return protocol.State{Name: string(s.Name), Mode: s.Mode, TicketID: s.TicketID, MatchID: s.MatchID, SinceMs: s.SinceMs}
-}
+

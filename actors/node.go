@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -57,6 +58,8 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	env.workers = newWorkers(300, time.Second)
 	env.registry = &registry{}
 	env.bus = &Bus{env: env}
+	env.host = newSessionHost(env)
+	env.sessionRoot = actor.NewRootContext(env.system, nil).WithGuardian(supervisor(env.Cfg().Supervision))
 	n := &Node{env: env, system: env.system}
 	env.system.EventStream.Subscribe(func(evt any) {
 		if e, ok := evt.(*actor.SupervisorEvent); ok {
@@ -69,11 +72,21 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	subscribed := make(chan struct{})
-	var once sync.Once
+	var first atomic.Bool
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		sub.Subscribe(ctx, env.Node, env.bus.Receive, func() { once.Do(func() { close(subscribed) }) }, env.Log)
+		sub.Subscribe(ctx, env.Node, env.bus.Receive, func() {
+			if first.CompareAndSwap(false, true) {
+				close(subscribed)
+				return
+			}
+			// Resubscribed after a lost connection: whatever was published
+			// meanwhile is lost, so every local session is compared with
+			// Redis at once (in one batch), not at its next interval.
+			env.Log.Info("bus resubscribed: reconciling local sessions")
+			env.host.reconcileAll()
+		}, env.Log)
 	}()
 	select {
 	case <-subscribed:
@@ -81,11 +94,21 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 		cancel()
 		return nil, errors.New("actors: bus subscription did not start")
 	}
+	mgr, err := env.sessionRoot.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return &sessionsManager{env: env}
+	}), "sessions")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	env.sessions = mgr
+	env.host.start()
 	pid, err := env.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
 		return &coordinator{env: env}
 	}, actor.WithSupervisor(supervisor(env.Cfg().Supervision))), "coordinator")
 	if err != nil {
 		cancel()
+		env.host.close()
 		return nil, err
 	}
 	n.coordinator = pid
@@ -102,12 +125,14 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 // kindOf maps an actor id to its kind for metrics.
 func kindOf(id string) string {
 	switch {
-	case strings.Contains(id, "/session/"):
+	case strings.HasPrefix(id, "session/") || strings.Contains(id, "/session/"):
 		return "session"
 	case strings.Contains(id, "/room/"):
 		return "room"
 	case strings.Contains(id, "/queue/"):
 		return "queue"
+	case id == "sessions" || strings.HasSuffix(id, "/sessions"):
+		return "supervisor"
 	default:
 		return "coordinator"
 	}
@@ -118,9 +143,9 @@ func kindOf(id string) string {
 func (n *Node) Attach(ctx context.Context, p PlayerInfo, out Outbox) (*actor.PID, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		sessions := n.env.sessionsPID()
+		sessions := n.env.sessions
 		if sessions == nil {
-			return nil, errors.New("actors: node not started")
+			return nil, ErrNotStarted
 		}
 		res, err := n.system.Root.RequestFuture(sessions, &Attach{Player: p, Outbox: out}, n.env.Cfg().Redis.OpTimeout*2).Result()
 		if err != nil {
@@ -143,6 +168,28 @@ func (n *Node) Attach(ctx context.Context, p PlayerInfo, out Outbox) (*actor.PID
 // Request hands a decoded client frame to the session actor.
 func (n *Node) Request(pid *actor.PID, sessionID string, m protocol.ClientMessage) {
 	n.system.Root.Send(pid, &ClientRequest{SessionID: sessionID, Msg: m})
+}
+
+// Refuse hands the session the gateway's refusal of a frame, which the
+// session answers in order with its other replies (and, with r.Close, then
+// closes the connection).
+func (n *Node) Refuse(pid *actor.PID, sessionID string, r Refusal) {
+	n.system.Root.Send(pid, &ClientRequest{SessionID: sessionID, Refused: &r})
+}
+
+// nodePing asks an actor whether it serves.
+type nodePing struct{}
+
+// Ready reports whether the node's actors serve: its coordinator and its
+// sessions' manager both answer within timeout. A node whose actors do not
+// answer must not look ready.
+func (n *Node) Ready(timeout time.Duration) error {
+	for _, pid := range []*actor.PID{n.coordinator, n.env.sessions} {
+		if _, err := n.system.Root.RequestFuture(pid, &nodePing{}, timeout).Result(); err != nil {
+			return fmt.Errorf("actors: %s does not answer: %w", pid.Id, err)
+		}
+	}
+	return nil
 }
 
 // Closed tells the session actor that its connection ended.
@@ -213,6 +260,8 @@ func (n *Node) Crash(id string) error {
 	switch {
 	case id == "coordinator":
 		pid = n.coordinator
+	case id == "sessions":
+		pid = n.env.sessions
 	case strings.HasPrefix(id, "queue/"):
 		if v, ok := n.env.queues.Load(strings.TrimPrefix(id, "queue/")); ok {
 			pid = v.(*actor.PID)
@@ -239,7 +288,18 @@ func (n *Node) Drain(ctx context.Context) {
 // than once.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
+		n.env.shuttingDown.Store(true)
 		_ = n.system.Root.StopFuture(n.coordinator).Wait()
+		var futures []*actor.Future
+		n.env.registry.sessions.Range(func(_, v any) bool {
+			futures = append(futures, n.system.Root.StopFuture(v.(*actor.PID)))
+			return true
+		})
+		for _, f := range futures {
+			_ = f.Wait()
+		}
+		_ = n.system.Root.StopFuture(n.env.sessions).Wait()
+		n.env.host.close()
 		n.cancel()
 		n.wg.Wait()
 		n.system.Shutdown()

@@ -76,7 +76,7 @@ func startTestNodeWith(t testing.TB, rcfg config.Redis, mod func(*config.Config)
 	if mod != nil {
 		mod(&cfg)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(testLogOut(io.Discard), nil))
 	rc, err := redisx.Open(context.Background(), cfg.Redis, log)
 	if err != nil {
 		t.Fatalf("open redis: %v", err)
@@ -407,7 +407,7 @@ func toStrings(v any) []string {
 // panics: a stand-in for a bug.
 type panickyStore struct{ *redisx.Client }
 
-func (s panickyStore) Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueStatus, redisx.Ticket, string, error) {
+func (s panickyStore) Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueResult, error) {
 	if t.Player == "boom" {
 		panic("test: injected bug")
 	}

@@ -407,13 +407,13 @@ func (a *queueActor) expire(ctx context.Context, ids []string) {
 // dequeue takes a ticket out of the queue for the system (timeout, ban) and
 // tells its player.
 func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string) {
-	removed, _, err := a.env.Store.RemoveTicket(ctx, t.Mode, t.Player, t.ID)
+	res, err := a.env.Store.RemoveTicket(ctx, t.Mode, t.Player, t.ID, reason, a.env.Cfg().Session.OutcomeTTL)
 	if err != nil {
 		a.env.redisErr("remove_ticket", err, "mode", t.Mode)
 		return
 	}
 	delete(a.pool, t.ID)
-	if removed {
+	if res.Removed {
 		a.env.Log.Info("ticket dequeued", "player", t.Player, "mode", t.Mode, "reason", reason)
 		a.env.Events.Emit("dequeued", map[string]any{"player_id": t.Player, "mode": t.Mode, "ticket_id": t.ID, "reason": reason})
 		a.env.bus.ToPlayers(kindDequeued, []string{t.Player}, &DequeuedMsg{Mode: t.Mode, TicketID: t.ID, Reason: reason}, nil)
@@ -483,6 +483,18 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		}
 		claims[i] = c
 	}
+	// Each match's room is registered before its claim: the coordinator's
+	// sweep drives every room of this node that has no local actor, and must
+	// not take one that is being formed here for such a room.
+	pendings := make([]*pendingRoom, len(claims))
+	for i, c := range claims {
+		pendings[i] = a.env.registry.pend(c.MatchID)
+	}
+	unpendAll := func() {
+		for i, c := range claims {
+			a.env.registry.rooms.CompareAndDelete(c.MatchID, pendings[i])
+		}
+	}
 	deadline := now + mode.LoadingTimeout.Milliseconds()
 	rooms := a.env.Cfg().Rooms
 	formed, err := a.env.Store.Claim(ctx, mode.Name, *a.lease, redisx.ClaimArgs{
@@ -491,6 +503,11 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		// adopts it; a resolved room is shortened to rooms.finished_ttl.
 		RoomTTL: mode.LoadingTimeout + 2*rooms.AdoptAfter + 2*rooms.SweepInterval + rooms.NodeTTL + rooms.FinishedTTL,
 	}, claims)
+	if err != nil {
+		// A claim that timed out may still have formed its rooms: the sweep
+		// then finds them without a local actor and drives them.
+		unpendAll()
+	}
 	if errors.Is(err, redisx.ErrLeaseLost) {
 		a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "lease_lost").Inc()
 		a.env.Log.Warn("claim refused: lease lost", "mode", mode.Name, "fence", a.lease.Fence)
@@ -503,6 +520,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 	}
 	for i, ok := range formed {
 		if !ok {
+			a.env.registry.rooms.CompareAndDelete(claims[i].MatchID, pendings[i])
 			a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "ticket_gone").Inc()
 			continue
 		}
@@ -518,7 +536,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 			a.env.Metrics.QueueWait.WithLabelValues(mode.Name).Observe(float64(now-t.QueuedAtMs) / 1000)
 		}
 		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread})
-		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, State: "loading", Owner: a.env.Node,
+		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, State: redisx.RoomLoading, Owner: a.env.Node,
 			DeadlineMs: deadline, CreatedMs: now, Members: players, Teams: c.Teams,
 			Ready: make(map[string]bool, len(players)), Tickets: make(map[string]redisx.Ticket, len(players))}
 		for _, t := range c.Tickets {
@@ -530,7 +548,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		// member's answer that beats the spawn waits in the pending
 		// stand-in. Members on other nodes are told by the room, since
 		// reaching them takes a directory read the tick should not wait for.
-		pending := a.env.registry.pend(c.MatchID)
+		pending := pendings[i]
 		remote := a.env.bus.toLocal(players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name,
 			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node}, nil)
 		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending, remote: remote})

@@ -94,7 +94,7 @@ func (a *roomActor) load() (bool, error) {
 		return false, nil
 	}
 	a.room = r
-	return r.State == "loading" || r.State == "allocating", nil
+	return r.State.Open(), nil
 }
 
 func (a *roomActor) start(ctx actor.Context) {
@@ -126,7 +126,7 @@ func (a *roomActor) start(ctx actor.Context) {
 			DeadlineMs: a.room.DeadlineMs, Owner: a.env.Node,
 		}, nil)
 	}
-	if a.room.State == "allocating" {
+	if a.room.State == redisx.RoomAllocating {
 		a.allocate(ctx)
 		return
 	}
@@ -161,7 +161,7 @@ func (a *roomActor) allReady() bool {
 }
 
 func (a *roomActor) memberReady(ctx actor.Context, m *MemberReadyMsg) {
-	if a.room.State != "loading" {
+	if a.room.State != redisx.RoomLoading {
 		return
 	}
 	// Each member that loaded gets one loading_status sent to every other
@@ -195,7 +195,7 @@ func (a *roomActor) memberReady(ctx actor.Context, m *MemberReadyMsg) {
 		// The reporter's mark started the match in Redis. The room still
 		// tells every member, itself included, so each hears of every load
 		// before match_ready.
-		a.room.State = "started"
+		a.room.State = redisx.RoomStarted
 		a.env.bus.ToPlayers(kindMatchReady, a.room.Members, &MatchReadyMsg{MatchID: a.room.MatchID, Server: json.RawMessage("null")}, nil)
 		ctx.Stop(ctx.Self())
 		return
@@ -208,12 +208,12 @@ func (a *roomActor) memberReady(ctx actor.Context, m *MemberReadyMsg) {
 // startMatch runs once every member loaded: allocate a server, then start.
 func (a *roomActor) startMatch(ctx actor.Context) {
 	if a.env.Allocator == nil {
-		a.finish(ctx, redisx.Resolution{Outcome: "start"})
+		a.finish(ctx, redisx.Resolution{Outcome: redisx.ResolveStart})
 		return
 	}
 	rctx, cancel := a.env.opCtx()
-	out, err := a.env.Store.Resolve(rctx, a.room.Mode, a.room.MatchID, redisx.Resolution{
-		Outcome: "allocating", NowMs: a.env.nowMs(), FinishedTTL: a.env.Cfg().Rooms.FinishedTTL})
+	out, err := a.env.Store.Resolve(rctx, a.room.Mode, a.room.MatchID, a.room.Members, redisx.Resolution{
+		Outcome: redisx.ResolveAllocating, NowMs: a.env.nowMs(), FinishedTTL: a.env.Cfg().Rooms.FinishedTTL, OutcomeTTL: a.env.Cfg().Session.OutcomeTTL})
 	cancel()
 	if err != nil {
 		a.env.redisErr("resolve_room", err, a.log()...)
@@ -221,12 +221,12 @@ func (a *roomActor) startMatch(ctx actor.Context) {
 		return
 	}
 	switch out.Status {
-	case "ok":
-		a.room.State = "allocating"
+	case redisx.ResolveOK:
+		a.room.State = redisx.RoomAllocating
 		a.allocate(ctx)
-	case "already":
-		if out.State == "allocating" {
-			a.room.State = "allocating"
+	case redisx.ResolveAlready:
+		if out.State == redisx.RoomAllocating {
+			a.room.State = redisx.RoomAllocating
 			a.allocate(ctx)
 			return
 		}
@@ -260,10 +260,10 @@ func (a *roomActor) allocated(ctx actor.Context, m *allocResult) {
 	a.allocating = false
 	if m.err != nil {
 		a.env.Log.Warn("allocation failed", append(a.log(), "err", m.err)...)
-		a.finish(ctx, redisx.Resolution{Outcome: "cancel", Reason: protocol.ReasonAllocationFailed, RequeueAll: true})
+		a.finish(ctx, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: protocol.ReasonAllocationFailed, RequeueAll: true})
 		return
 	}
-	a.finish(ctx, redisx.Resolution{Outcome: "start", Server: m.server})
+	a.finish(ctx, redisx.Resolution{Outcome: redisx.ResolveStart, Server: m.server})
 }
 
 func (a *roomActor) deadline(ctx actor.Context) {
@@ -276,7 +276,7 @@ func (a *roomActor) deadline(ctx actor.Context) {
 		ctx.Stop(ctx.Self())
 		return
 	}
-	if a.room.State == "allocating" {
+	if a.room.State == redisx.RoomAllocating {
 		a.allocate(ctx)
 		return
 	}
@@ -288,7 +288,7 @@ func (a *roomActor) deadline(ctx actor.Context) {
 		a.schedule(ctx, wait)
 		return
 	}
-	a.finish(ctx, redisx.Resolution{Outcome: "cancel", Reason: protocol.ReasonLoadingTimeout})
+	a.finish(ctx, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: protocol.ReasonLoadingTimeout})
 }
 
 func (a *roomActor) finish(ctx actor.Context, res redisx.Resolution) {
@@ -297,7 +297,7 @@ func (a *roomActor) finish(ctx actor.Context, res redisx.Resolution) {
 		a.schedule(ctx, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
-	if out.Status == "not_ready" {
+	if out.Status == redisx.ResolveNotReady {
 		a.schedule(ctx, time.Until(time.UnixMilli(a.room.DeadlineMs)))
 		return
 	}
@@ -314,7 +314,7 @@ func (a *roomActor) snapshot() *Snapshot {
 		}
 	}
 	return &Snapshot{
-		ID: "room/" + a.seed.match, Kind: "room", State: a.room.State, Restarts: a.seed.restarts,
+		ID: "room/" + a.seed.match, Kind: "room", State: string(a.room.State), Restarts: a.seed.restarts,
 		Children: []*Snapshot{},
 		Details: map[string]any{
 			"match_id": a.seed.match, "mode": a.seed.mode, "teams": a.room.Teams,
@@ -322,11 +322,4 @@ func (a *roomActor) snapshot() *Snapshot {
 			"adopted": a.seed.adopted,
 		},
 	}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

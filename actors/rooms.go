@@ -16,24 +16,25 @@ func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveR
 	defer cancel()
 	res.NowMs = e.nowMs()
 	res.FinishedTTL = e.Cfg().Rooms.FinishedTTL
-	out, err := e.Store.Resolve(ctx, r.Mode, r.MatchID, res)
+	res.OutcomeTTL = e.Cfg().Session.OutcomeTTL
+	out, err := e.Store.Resolve(ctx, r.Mode, r.MatchID, r.Members, res)
 	if err != nil {
 		e.redisErr("resolve_room", err, "match", r.MatchID, "mode", r.Mode)
 		return out, err
 	}
-	if out.Status != "ok" {
+	if out.Status != redisx.ResolveOK {
 		return out, nil
 	}
 	log := e.Log.With("match", r.MatchID, "mode", r.Mode)
 	switch out.State {
-	case "started":
+	case redisx.RoomStarted:
 		server := res.Server
 		if len(server) == 0 {
 			server = json.RawMessage("null")
 		}
 		e.matchStarted(r.Mode, r.MatchID, r.Members, server)
 		e.bus.ToPlayers(kindMatchReady, r.Members, &MatchReadyMsg{MatchID: r.MatchID, Server: server}, nil)
-	case "cancelled":
+	case redisx.RoomCancelled:
 		e.Metrics.MatchesCancelled.WithLabelValues(r.Mode, res.Reason).Inc()
 		if len(out.Requeued) > 0 {
 			// The one place where players go back into a queue.

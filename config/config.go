@@ -191,6 +191,11 @@ type Session struct {
 	// ReconcileInterval is how often a session re-reads its truth from Redis
 	// in case a cross-node message was lost. Default 2s.
 	ReconcileInterval time.Duration `koanf:"reconcile_interval" json:"reconcile_interval"`
+	// OutcomeTTL is how long Redis keeps what happened to a player's ticket
+	// or seat (dequeued and why, match started or cancelled) until the
+	// player's session has told it: a player who comes back within it hears
+	// what it missed. At least reconnect_grace. Default 10m.
+	OutcomeTTL time.Duration `koanf:"outcome_ttl" json:"outcome_ttl"`
 }
 
 // RateLimit is a token bucket.
@@ -220,8 +225,13 @@ type StateEvents struct {
 
 // Debug configures developer aids.
 type Debug struct {
-	// FaultInjection enables POST /debug/crash. Default false.
+	// FaultInjection enables POST /debug/crash and the other switches of
+	// this block, which exist to test failure handling. Default false.
 	FaultInjection bool `koanf:"fault_injection" json:"fault_injection"`
+	// DropBus lists cross-node message kinds this node drops instead of
+	// publishing (e.g. dequeued), to test that players still learn what
+	// happened from Redis. Refused unless fault_injection. Default none.
+	DropBus []string `koanf:"drop_bus" json:"drop_bus"`
 }
 
 // Log configures logging.
@@ -308,6 +318,7 @@ func Default() Config {
 			RateLimit:         RateLimit{PerSecond: 20, Burst: 40},
 			DirectoryTTL:      30 * time.Second,
 			ReconcileInterval: 2 * time.Second,
+			OutcomeTTL:        10 * time.Minute,
 		},
 		Sanctions: Sanctions{
 			Ladder: []time.Duration{0, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},

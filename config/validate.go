@@ -159,10 +159,17 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if len(c.Debug.DropBus) > 0 && !c.Debug.FaultInjection {
+		v.add("debug.drop_bus", "is a fault-injection switch: set debug.fault_injection too")
+	}
+
 	// Sessions.
 	v.positive("session.reconnect_grace", c.Session.ReconnectGrace)
 	v.positive("session.directory_ttl", c.Session.DirectoryTTL)
 	v.positive("session.reconcile_interval", c.Session.ReconcileInterval)
+	if v.positive("session.outcome_ttl", c.Session.OutcomeTTL) && c.Session.OutcomeTTL < c.Session.ReconnectGrace {
+		v.add("session.outcome_ttl", "must be >= session.reconnect_grace (%v), got %v", c.Session.ReconnectGrace, c.Session.OutcomeTTL)
+	}
 	if ps := c.Session.RateLimit.PerSecond; !(ps > 0) || math.IsInf(ps, 0) {
 		v.add("session.rate_limit.per_second", "must be a finite number > 0, got %v", ps)
 	}

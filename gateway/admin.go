@@ -119,6 +119,12 @@ func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": "redis unreachable"})
 		return
 	}
+	// A node whose actors do not answer serves nobody, whatever Redis says.
+	if err := a.Node.Ready(time.Second); err != nil {
+		a.Log.Warn("readyz: actors do not answer", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": "actors not answering"})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/matchd/matchd/actors"
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
@@ -46,6 +47,9 @@ type conn struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	ping      *time.Timer
+	// abusive is set when the reader stopped for persistent abuse: the
+	// session closes the connection after the replies due.
+	abusive bool
 }
 
 // log is the connection's logger. It is built when something is logged:
@@ -214,20 +218,33 @@ func (c *conn) pingLoop() {
 	}
 }
 
-// sendError queues an error frame from the gateway itself (decode errors,
-// rate limits), counting it.
-func (c *conn) sendError(rid string, code protocol.Code, msg string, retryAfterMs int64) {
-	c.srv.metrics.ClientErrors.WithLabelValues(string(code)).Inc()
-	c.Send(&protocol.Error{Type: protocol.TypeError, Rid: rid, Code: code, Message: msg, RetryAfterMs: retryAfterMs})
+// refuse answers a frame the gateway does not pass on (over the rate
+// limit, not decodable). The refusal goes through the session actor, so
+// that it reaches the client in order with the replies to earlier frames.
+func (c *conn) refuse(rid string, code protocol.Code, msg string, retryAfterMs int64, closeAfter bool) {
+	c.srv.node.Refuse(c.pid, c.id, actors.Refusal{Rid: rid, Code: code, Message: msg, RetryAfterMs: retryAfterMs, Close: closeAfter})
+}
+
+// abuseAfter is how long a client may stay over its rate limit, refused
+// frame after frame, before it is persistent abuse (PROTOCOL.md section 4).
+const abuseAfter = 5 * time.Second
+
+// abuseGap ends a run of refusals: a client that stayed within its limit
+// this long is no longer over it.
+const abuseGap = time.Second
+
+// limiter is a connection's rate limit and its record of refusals.
+type limiter struct {
+	lim *rate.Limiter
+	// overSince is when the current run of refusals began; lastRefusal the
+	// latest refusal of it.
+	overSince, lastRefusal time.Time
 }
 
 // reader serves client frames until the connection ends.
 func (c *conn) reader() {
 	cfg := c.srv.cfg.Get()
-	lim := rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)
-	// Refusals have a budget of their own: a client that keeps exceeding
-	// the limit spends it and is closed (1008); a brief overshoot is not.
-	abuse := rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)
+	lim := &limiter{lim: rate.NewLimiter(rate.Limit(cfg.Session.RateLimit.PerSecond), cfg.Session.RateLimit.Burst)}
 	for {
 		// No context to watch per read (the library would arm a callback
 		// for each frame): ending the connection closes it, which ends the
@@ -237,16 +254,17 @@ func (c *conn) reader() {
 			buf := frameBufs.Get().(*bytes.Buffer)
 			buf.Reset()
 			if _, err = buf.ReadFrom(r); err == nil {
-				err = c.serve(typ, buf.Bytes(), lim, abuse)
+				err = c.serve(typ, buf.Bytes(), lim)
 			}
 			if buf.Cap() <= maxPooledFrame {
 				frameBufs.Put(buf)
 			}
 		}
 		if err != nil {
-			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) && !errors.Is(err, errStopReading) {
+			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) && !errors.Is(err, errStopReading) && !errors.Is(err, errAbuse) {
 				c.log().Debug("read ended", "err", err)
 			}
+			c.abusive = errors.Is(err, errAbuse)
 			return
 		}
 	}
@@ -263,33 +281,44 @@ const maxPooledFrame = 16 << 10
 // errStopReading ends the read loop without a read error.
 var errStopReading = errors.New("gateway: stop reading")
 
-// serve handles one frame; an error ends the read loop.
-func (c *conn) serve(typ websocket.MessageType, data []byte, lim, abuse *rate.Limiter) error {
-	if !lim.Allow() {
-		if !abuse.Allow() {
-			c.log().Warn("persistent rate limit abuse, closing")
-			c.terminate(websocket.StatusPolicyViolation, "rate limit abuse")
-			return errStopReading
-		}
-		res := lim.Reserve()
-		retry := res.Delay()
-		res.Cancel()
-		c.sendError(ridOf(data), protocol.CodeRateLimited, "Too many requests, slow down.", max(retry.Milliseconds(), 1))
-		return nil
-	}
-	if typ != websocket.MessageText {
-		c.sendError("", protocol.CodeBadRequest, "Frames must be JSON text.", 0)
-		return nil
-	}
+// errAbuse ends the read loop of a client closed for persistent abuse; the
+// session closes the connection (1008) after the replies already due.
+var errAbuse = errors.New("gateway: persistent rate limit abuse")
+
+// serve handles one frame; an error ends the read loop. Every frame is
+// answered, in order: within the rate limit by the session, beyond it
+// with RATE_LIMITED. A client still over its limit after abuseAfter of
+// refusals is closed (1008), after the replies already due.
+func (c *conn) serve(typ websocket.MessageType, data []byte, lim *limiter) error {
 	select {
 	case <-c.done:
 		return errStopReading // dropped: serve nothing more from this connection
 	default:
 	}
+	if !lim.lim.Allow() {
+		now := time.Now()
+		if lim.overSince.IsZero() || now.Sub(lim.lastRefusal) > abuseGap {
+			lim.overSince = now
+		}
+		lim.lastRefusal = now
+		res := lim.lim.Reserve()
+		retry := res.Delay()
+		res.Cancel()
+		abusive := now.Sub(lim.overSince) >= abuseAfter
+		c.refuse(ridOf(data), protocol.CodeRateLimited, actors.MessageFor(protocol.CodeRateLimited), max(retry.Milliseconds(), 1), abusive)
+		if abusive {
+			return errAbuse
+		}
+		return nil
+	}
+	if typ != websocket.MessageText {
+		c.refuse("", protocol.CodeBadRequest, "Frames must be JSON text.", 0, false)
+		return nil
+	}
 	m, err := protocol.Decode(data)
 	if err != nil {
 		de, _ := protocol.AsDecodeError(err)
-		c.sendError(de.Rid, de.Code, de.Message, 0)
+		c.refuse(de.Rid, de.Code, de.Message, 0, false)
 		return nil
 	}
 	c.srv.node.Request(c.pid, c.id, m)

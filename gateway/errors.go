@@ -1,56 +1,32 @@
 package gateway
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 
+	"github.com/matchd/matchd/actors"
 	"github.com/matchd/matchd/gateway/protocol"
-	"github.com/matchd/matchd/redisx"
 )
 
-// errorTable maps internal sentinels to what a client is told. The client
-// gets the code and a short sentence; the detail goes to the log only.
-var errorTable = []struct {
-	err     error
-	code    protocol.Code
-	message string
-	status  int
-}{
-	{redisx.ErrUnavailable, protocol.CodeUnavailable, "Matchmaking is temporarily unavailable, please retry.", http.StatusServiceUnavailable},
-	{errBadIdentity, protocol.CodeBadRequest, "", http.StatusBadRequest},
-	{errUnauthorized, protocol.CodeUnauthorized, "", http.StatusUnauthorized},
-}
-
-// incidentID names one internal error in both the client's INTERNAL frame
-// and the server's log line, so support can find the detail.
-func incidentID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // classify maps err to its wire code, a client-safe message and an HTTP
-// status. Unknown errors are INTERNAL and logged with an incident id.
+// status. A refused identity carries its own sentence; everything else is
+// answered through the one error table (actors.Classify), which logs an
+// unknown error with an incident id and returns that id too.
 func classify(log *slog.Logger, err error) (protocol.Code, string, int, string) {
-	for _, e := range errorTable {
-		if errors.Is(err, e.err) {
-			msg := e.message
-			if msg == "" {
-				var ae *authError
-				if errors.As(err, &ae) {
-					msg = ae.msg
-				}
-			}
-			return e.code, msg, e.status, ""
-		}
+	var ae *authError
+	switch {
+	case errors.Is(err, errBadIdentity) && errors.As(err, &ae):
+		return protocol.CodeBadRequest, ae.msg, http.StatusBadRequest, ""
+	case errors.Is(err, errUnauthorized) && errors.As(err, &ae):
+		return protocol.CodeUnauthorized, ae.msg, http.StatusUnauthorized, ""
+	case errors.Is(err, errBadIdentity):
+		return protocol.CodeBadRequest, "Invalid identity.", http.StatusBadRequest, ""
+	case errors.Is(err, errUnauthorized):
+		return protocol.CodeUnauthorized, "Not authorized.", http.StatusUnauthorized, ""
 	}
-	id := incidentID()
-	log.Error("internal error", "incident_id", id, "err", err)
-	return protocol.CodeInternal, "Something went wrong on our side.", http.StatusInternalServerError, id
+	return actors.Classify(log, err)
 }
 
 func writeHTTPError(w http.ResponseWriter, status int, code protocol.Code, msg string) {

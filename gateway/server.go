@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -92,13 +91,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.conns.Store(c, struct{}{})
 	pid, err := s.node.Attach(ctx, player, c)
 	if err != nil {
-		code, msg, _, incident := classify(s.log, errors.Join(err))
-		if code == protocol.CodeInternal {
-			// Attach fails only when Redis cannot be reached in time.
-			code, msg, incident = protocol.CodeUnavailable, "Matchmaking is temporarily unavailable, please retry.", ""
+		code, msg, _, incident := classify(s.log, err)
+		e := &protocol.Error{Type: protocol.TypeError, Code: code, Message: msg, IncidentID: incident}
+		if code == protocol.CodeUnavailable {
+			e.RetryAfterMs = cfg.Redis.BreakerCooldown.Milliseconds()
 		}
-		c.Send(&protocol.Error{Type: protocol.TypeError, Code: code, Message: msg, RetryAfterMs: 1000, IncidentID: incident})
-		c.Close(int(websocket.StatusInternalError), "unavailable")
+		c.Send(e)
+		c.Close(protocol.CloseInternal, "unavailable")
 		go s.finish(c, nil)
 		return
 	}
@@ -121,7 +120,17 @@ func (s *Server) finish(c *conn, reader func()) {
 	if reader != nil {
 		reader()
 		s.node.Closed(c.pid, c.id)
-		c.terminate(websocket.StatusNormalClosure, "")
+		if c.abusive {
+			// The session closes the connection (1008) once the replies
+			// already due are written; this is only the backstop.
+			select {
+			case <-c.done:
+			case <-time.After(s.cfg.Get().Server.WriteTimeout):
+				c.terminate(websocket.StatusPolicyViolation, "rate limit abuse")
+			}
+		} else {
+			c.terminate(websocket.StatusNormalClosure, "")
+		}
 	}
 	<-c.ctx.Done()
 }

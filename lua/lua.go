@@ -77,6 +77,16 @@ var SanctionRecord string
 //go:embed room_forget.lua
 var RoomForget string
 
+// OutcomeAck forgets the outcomes a session has told its client.
+//
+//go:embed outcome_ack.lua
+var OutcomeAck string
+
+// OutcomePush records outcomes for players named after the change.
+//
+//go:embed outcome_push.lua
+var OutcomePush string
+
 // QueueChanges hands the matching leader the queue's changes since it last
 // looked.
 //

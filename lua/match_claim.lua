@@ -7,8 +7,7 @@
 -- KEYS[6] waits   {m:<mode>}:w
 -- KEYS[7] rooms   {m:<mode>}:rooms ZSET match_id -> loading deadline (ms)
 -- KEYS[8] owners  {m:<mode>}:own HASH match_id -> owner node (unresolved rooms)
--- KEYS[9] rqfrom  {m:<mode>}:rqf HASH requeued ticket -> the match it left
--- KEYS[9+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
+-- KEYS[8+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
 -- ARGV[1] lease owner token      ARGV[2] fencing number of that lease
 -- ARGV[3] owner node id          ARGV[4] loading deadline (ms)
 -- ARGV[5] room TTL (ms)          ARGV[6] mode name
@@ -102,7 +101,7 @@ for i = 1, n do
       fields[#fields + 1] = 't:' .. pid
       fields[#fields + 1] = bodies[k]
     end
-    local room = KEYS[9 + i]
+    local room = KEYS[8 + i]
     redis.call('HSET', room, 'state', 'loading', 'owner', ARGV[3], 'deadline', ARGV[4],
       'mode', ARGV[6], 'match', mt.id, 'teams', mt.teams,
       'members', table.concat(members, ','), 'created', ARGV[7], unpack(fields))
@@ -120,7 +119,6 @@ if #gone > 0 then
   each('ZREM', KEYS[3], gone)
   each('HDEL', KEYS[4], gone)
   each('ZREM', KEYS[6], gone)
-  each('HDEL', KEYS[9], gone)
   each('HSET', KEYS[5], moved)
   each('ZADD', KEYS[7], roomsZ)
   each('HSET', KEYS[8], owners)

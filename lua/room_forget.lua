@@ -6,23 +6,28 @@
 -- KEYS[3] owners  {m:<mode>}:own
 -- KEYS[4] players {m:<mode>}:pl
 -- ARGV[1] match id
--- Reply: the number of players freed; -1 when the room record exists
--- (nothing changed: it must be resolved, not forgotten).
+-- Reply: {1, player...} the room was forgotten and these players freed (the
+-- caller records their room_lost outcome, a step of its own since their
+-- lists could not be named before this ran); {0} the room was not in the
+-- indexes (someone else forgot it); {-1} the room record exists (nothing
+-- changed: it must be resolved, not forgotten).
 -- This scans the players hash: a rare repair path, not a hot one.
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return -1
+  return {-1}
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-local seat, freed, cursor = 'm:' .. ARGV[1], 0, '0'
+local indexed = redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('HDEL', KEYS[3], ARGV[1])
+local seat, reply, cursor = 'm:' .. ARGV[1], {1}, '0'
 repeat
   local page = redis.call('HSCAN', KEYS[4], cursor, 'COUNT', 1000)
   cursor = page[1]
   for i = 1, #page[2], 2 do
     if page[2][i + 1] == seat then
       redis.call('HDEL', KEYS[4], page[2][i])
-      freed = freed + 1
+      reply[#reply + 1] = page[2][i]
     end
   end
 until cursor == '0'
-return freed
+if indexed == 0 and #reply == 1 then
+  return {0}
+end
+return reply

@@ -1,14 +1,16 @@
 -- room_ready: mark a member of a loading room as loaded and, when asked,
 -- start the match in the same step once every member has loaded.
 -- KEYS[1] room    {m:<mode>}:room:<match_id>
--- KEYS[2] players {m:<mode>}:pl    (KEYS[2..4] only with ARGV[2] = 'start')
+-- KEYS[2] players {m:<mode>}:pl    (KEYS[2..] only with ARGV[2] = 'start')
 -- KEYS[3] rooms   {m:<mode>}:rooms
 -- KEYS[4] owners  {m:<mode>}:own
+-- KEYS[4+i] outcomes {m:<mode>}:o:<player> of the member named by ARGV[5+i]
 -- ARGV[1] player id
 -- ARGV[2] 'start' to start the match here when this mark completes it (no
 --         allocator to ask: the start is what room_resolve 'start' does,
 --         with server null); '' to only mark
--- ARGV[3] TTL of the finished record (ms), ARGV[4] now (ms): for 'start'
+-- ARGV[3] TTL of the finished record (ms), ARGV[4] now (ms), ARGV[5] TTL of
+--         the outcome lists (ms), ARGV[5+i] member ids: for 'start'
 -- Reply: {state, new, members, ready, owner, started}
 --   state: 'loading' when the mark applies; otherwise the room's state
 --          ('allocating', 'started', 'cancelled') or 'gone' / 'not_member'
@@ -38,11 +40,27 @@ for pid in string.gmatch(members, '[^,]+') do
 end
 local owner = redis.call('HGET', KEYS[1], 'owner') or ''
 if new == 1 and all and ARGV[2] == 'start' then
+  local okey = {}
+  for i = 6, #ARGV do
+    okey[ARGV[i]] = KEYS[i - 1]
+  end
+  for pid in string.gmatch(members, '[^,]+') do
+    if not okey[pid] then
+      return redis.error_reply('room_ready: no outcome key for member ' .. pid)
+    end
+  end
   local match = redis.call('HGET', KEYS[1], 'match')
+  local t = redis.call('TIME')
+  local at = t[1] * 1000 + math.floor(t[2] / 1000)
+  local mode, deadline, teams = redis.call('HGET', KEYS[1], 'mode'), redis.call('HGET', KEYS[1], 'deadline'), redis.call('HGET', KEYS[1], 'teams')
   for pid in string.gmatch(members, '[^,]+') do
     if redis.call('HGET', KEYS[2], pid) == 'm:' .. match then
       redis.call('HDEL', KEYS[2], pid)
     end
+    -- Outcome record: id|at|mode|reason|requeued|no_shows|ticket|queued_at|deadline|teams|server
+    redis.call('RPUSH', okey[pid], table.concat({'s:' .. match, at, mode, '', '0', '', '', '0', deadline, teams, 'null'}, '|'))
+    redis.call('LTRIM', okey[pid], -8, -1)
+    redis.call('PEXPIRE', okey[pid], ARGV[5])
   end
   redis.call('HSET', KEYS[1], 'state', 'started', 'server', 'null', 'ended', ARGV[4])
   redis.call('ZREM', KEYS[3], match)

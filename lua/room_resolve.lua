@@ -1,13 +1,13 @@
 -- room_resolve: end a loading room, exactly once.
--- KEYS[1] room    {m:<mode>}:room:<match_id>
--- KEYS[2] queue   {m:<mode>}:q
--- KEYS[3] tickets {m:<mode>}:t
--- KEYS[4] players {m:<mode>}:pl
--- KEYS[5] waits   {m:<mode>}:w
--- KEYS[6] rooms   {m:<mode>}:rooms
--- KEYS[7] owners  {m:<mode>}:own
--- KEYS[8] added   {m:<mode>}:add LIST (requeued tickets, for the matching leader)
--- KEYS[9] rqfrom  {m:<mode>}:rqf HASH requeued ticket -> the match it left
+-- KEYS[1] room     {m:<mode>}:room:<match_id>
+-- KEYS[2] queue    {m:<mode>}:q
+-- KEYS[3] tickets  {m:<mode>}:t
+-- KEYS[4] players  {m:<mode>}:pl
+-- KEYS[5] waits    {m:<mode>}:w
+-- KEYS[6] rooms    {m:<mode>}:rooms
+-- KEYS[7] owners   {m:<mode>}:own
+-- KEYS[8] added    {m:<mode>}:add LIST (requeued tickets, for the matching leader)
+-- KEYS[8+i] outcomes {m:<mode>}:o:<player> of the member named by ARGV[8+i]
 -- ARGV[1] outcome: 'start' | 'allocating' | 'cancel'
 -- ARGV[2] cancel reason ('loading_timeout', 'player_left', 'allocation_failed')
 -- ARGV[3] the leaving player for 'player_left', else ''
@@ -16,6 +16,8 @@
 -- ARGV[6] now (ms)
 -- ARGV[7] requeue policy for 'cancel': 'ready' (loaded members are requeued)
 --         or 'all' (every member but the leaver is requeued)
+-- ARGV[8] TTL of the outcome lists (ms)
+-- ARGV[8+i] member player ids, one per outcome key (every member)
 -- Reply: {status, state, requeued, no_shows}
 --   status 'ok' when this call resolved the room (the caller notifies the
 --   members and counts it); 'already' when it was resolved before (state says
@@ -23,7 +25,9 @@
 --   'allocating' while a member has not loaded. requeued and no_shows are
 --   comma-separated player ids.
 -- Requeued members get back their ticket with its original priority, all in
--- this one step, so they keep their place in the queue.
+-- this one step, so they keep their place in the queue. Every member's
+-- outcome is recorded in the same step: a member that misses the news finds
+-- it when its session next reads Redis.
 local room = KEYS[1]
 local st = redis.call('HGET', room, 'state')
 if not st then
@@ -37,6 +41,25 @@ local members = {}
 for pid in string.gmatch(redis.call('HGET', room, 'members'), '[^,]+') do
   members[#members + 1] = pid
 end
+local okey = {}
+for i = 9, #ARGV do
+  okey[ARGV[i]] = KEYS[i]
+end
+for _, pid in ipairs(members) do
+  if not okey[pid] then
+    return redis.error_reply('room_resolve: no outcome key for member ' .. pid)
+  end
+end
+local t = redis.call('TIME')
+local at = t[1] * 1000 + math.floor(t[2] / 1000)
+local mode, deadline, teams = redis.call('HGET', room, 'mode'), redis.call('HGET', room, 'deadline'), redis.call('HGET', room, 'teams')
+-- Outcome record: id|at|mode|reason|requeued|no_shows|ticket|queued_at|deadline|teams|server
+local function record(pid, rec)
+  redis.call('RPUSH', okey[pid], rec)
+  redis.call('LTRIM', okey[pid], -8, -1)
+  redis.call('PEXPIRE', okey[pid], ARGV[8])
+end
+
 local outcome = ARGV[1]
 if outcome == 'start' or outcome == 'allocating' then
   for _, pid in ipairs(members) do
@@ -55,6 +78,7 @@ if outcome == 'start' or outcome == 'allocating' then
     if redis.call('HGET', KEYS[4], pid) == 'm:' .. match then
       redis.call('HDEL', KEYS[4], pid)
     end
+    record(pid, table.concat({'s:' .. match, at, mode, '', '0', '', '', '0', deadline, teams, ARGV[5]}, '|'))
   end
   redis.call('HSET', room, 'state', 'started', 'server', ARGV[5], 'ended', ARGV[6])
   redis.call('ZREM', KEYS[6], match)
@@ -62,26 +86,26 @@ if outcome == 'start' or outcome == 'allocating' then
   redis.call('PEXPIRE', room, ARGV[4])
   return {'ok', 'started', '', ''}
 end
-local requeued, noshows = {}, {}
+local requeued, noshows, back = {}, {}, {}
 for _, pid in ipairs(members) do
-  local back
+  local again
   if ARGV[3] ~= '' then
-    back = pid ~= ARGV[3]
+    again = pid ~= ARGV[3]
   elseif ARGV[7] == 'all' then
-    back = true
+    again = true
   else
-    back = redis.call('HEXISTS', room, 'r:' .. pid) == 1
+    again = redis.call('HEXISTS', room, 'r:' .. pid) == 1
   end
   local entry = redis.call('HGET', KEYS[4], pid)
-  if back and entry == 'm:' .. match then
+  if again and entry == 'm:' .. match then
     local tid = redis.call('HGET', room, 'i:' .. pid)
     redis.call('ZADD', KEYS[2], redis.call('HGET', room, 's:' .. pid), tid)
     redis.call('HSET', KEYS[3], tid, redis.call('HGET', room, 't:' .. pid))
     redis.call('ZADD', KEYS[5], ARGV[6], tid)
     redis.call('HSET', KEYS[4], pid, 'q:' .. tid)
     redis.call('RPUSH', KEYS[8], tid)
-    redis.call('HSET', KEYS[9], tid, match)
     requeued[#requeued + 1] = pid
+    back[pid] = tid
   else
     if entry == 'm:' .. match then
       redis.call('HDEL', KEYS[4], pid)
@@ -92,6 +116,13 @@ for _, pid in ipairs(members) do
   end
 end
 local rq, ns = table.concat(requeued, ','), table.concat(noshows, ',')
+for _, pid in ipairs(members) do
+  local tid, qat, again = '', '0', '0'
+  if back[pid] then
+    tid, qat, again = back[pid], redis.call('HGET', room, 's:' .. pid), '1'
+  end
+  record(pid, table.concat({'c:' .. match, at, mode, ARGV[2], again, ns, tid, qat, deadline, teams, 'null'}, '|'))
+end
 redis.call('HSET', room, 'state', 'cancelled', 'reason', ARGV[2], 'leaver', ARGV[3],
   'requeued', rq, 'no_shows', ns, 'ended', ARGV[6])
 redis.call('ZREM', KEYS[6], match)

@@ -4,13 +4,17 @@
 -- KEYS[3] players  {m:<mode>}:pl HASH player -> "q:<ticket>" | "m:<match_id>"
 -- KEYS[4] waits    {m:<mode>}:w  ZSET ticket -> start of this wait (ms), for max_wait
 -- KEYS[5] added    {m:<mode>}:add LIST tickets added since the leader last looked
+-- KEYS[6] outcomes {m:<mode>}:o:<player> LIST the player's outcomes not yet told
 -- ARGV[1] player id
 -- ARGV[2] new ticket id
 -- ARGV[3] priority score (ms)
 -- ARGV[4] ticket JSON
 -- ARGV[5] wait start (ms)
--- Reply: {status, id, json}
---   status 1: created; id/json are the new ticket
+-- Reply: {status, id, json, outcome...}
+--   status 1: created; id/json are the new ticket; the outcomes are the
+--             player's records in this mode, handed over and removed: a new
+--             ticket supersedes them, and the caller tells those it has not
+--             told yet before its reply
 --   status 0: the player already has a ticket here; id/json are that ticket
 --   status -1: the player sits in a loading room of this mode; id is the match id
 local cur = redis.call('HGET', KEYS[3], ARGV[1])
@@ -29,4 +33,12 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[1], 'q:' .. ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
 redis.call('RPUSH', KEYS[5], ARGV[2])
-return {1, ARGV[2], ARGV[4]}
+local reply = {1, ARGV[2], ARGV[4]}
+local outcomes = redis.call('LRANGE', KEYS[6], 0, -1)
+if #outcomes > 0 then
+  for _, o in ipairs(outcomes) do
+    reply[#reply + 1] = o
+  end
+  redis.call('DEL', KEYS[6])
+end
+return reply

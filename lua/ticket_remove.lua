@@ -1,18 +1,23 @@
--- ticket_remove: take a player's ticket out of a mode's queue.
--- KEYS[1] queue   {m:<mode>}:q
--- KEYS[2] tickets {m:<mode>}:t
--- KEYS[3] players {m:<mode>}:pl
--- KEYS[4] waits   {m:<mode>}:w
--- KEYS[5] removed {m:<mode>}:del LIST tickets removed since the leader last looked
--- KEYS[6] rqfrom  {m:<mode>}:rqf HASH requeued ticket -> the match it left
+-- ticket_remove: take a player's ticket out of a mode's queue, recording why.
+-- KEYS[1] queue    {m:<mode>}:q
+-- KEYS[2] tickets  {m:<mode>}:t
+-- KEYS[3] players  {m:<mode>}:pl
+-- KEYS[4] waits    {m:<mode>}:w
+-- KEYS[5] removed  {m:<mode>}:del LIST tickets removed since the leader last looked
+-- KEYS[6] outcomes {m:<mode>}:o:<player> LIST the player's outcomes not yet told
 -- ARGV[1] player id
 -- ARGV[2] ticket id that the caller means, or '' for whatever the player has
--- Reply: {1, ticket, match} removed (match: the one the ticket was requeued
---        from, or '');
+-- ARGV[3] reason of PROTOCOL.md's dequeued ('cancelled', 'timeout', 'banned',
+--         'disconnected', 'draining', 'party_changed'); '' records nothing
+-- ARGV[4] TTL of the outcome list (ms)
+-- ARGV[5] mode name
+-- Reply: {1, ticket, outcome...} removed; the outcomes are every record in the
+--        player's list for this mode, this removal's last (when recorded);
 --        {0, entry} nothing removed: the player has no ticket here ('' entry),
 --        or is already in a room ("m:<match_id>"), or holds another ticket.
 -- Removing only a named ticket keeps a late cancel or timeout from touching a
--- ticket that a requeue created since.
+-- ticket that a requeue created since. The outcome is written in the same
+-- step as the removal, so whoever later finds the ticket gone also finds why.
 local cur = redis.call('HGET', KEYS[3], ARGV[1])
 if not cur or string.sub(cur, 1, 2) ~= 'q:' then
   return {0, cur or ''}
@@ -21,11 +26,22 @@ local id = string.sub(cur, 3)
 if ARGV[2] ~= '' and ARGV[2] ~= id then
   return {0, cur}
 end
+local score = redis.call('ZSCORE', KEYS[1], id) or '0'
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[2], id)
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], id)
 redis.call('RPUSH', KEYS[5], id)
-local from = redis.call('HGET', KEYS[6], id) or ''
-redis.call('HDEL', KEYS[6], id)
-return {1, id, from}
+if ARGV[3] ~= '' then
+  local t = redis.call('TIME')
+  local now = t[1] * 1000 + math.floor(t[2] / 1000)
+  -- Outcome record: id|at|mode|reason|requeued|no_shows|ticket|queued_at|deadline|teams|server
+  redis.call('RPUSH', KEYS[6], table.concat({'d:' .. id, now, ARGV[5], ARGV[3], '0', '', id, score, '0', '[]', 'null'}, '|'))
+  redis.call('LTRIM', KEYS[6], -8, -1)
+  redis.call('PEXPIRE', KEYS[6], ARGV[4])
+end
+local reply = {1, id}
+for _, o in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do
+  reply[#reply + 1] = o
+end
+return reply

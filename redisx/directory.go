@@ -12,8 +12,6 @@ import (
 type DirEntry struct {
 	Node    string
 	Session string
-	// Mode is the mode in which the player last held a ticket or seat.
-	Mode string
 }
 
 // DirClaim makes session on node the player's one live session and returns
@@ -23,21 +21,59 @@ func (c *Client) DirClaim(ctx context.Context, player, node, session string, ttl
 	if err != nil {
 		return DirEntry{}, fmt.Errorf("redisx: dir claim: %w", err)
 	}
-	if len(arr) != 3 {
+	if len(arr) != 2 {
 		return DirEntry{}, ErrBadReply
 	}
-	return DirEntry{Node: arr[0], Session: arr[1], Mode: arr[2]}, nil
+	return DirEntry{Node: arr[0], Session: arr[1]}, nil
 }
 
-// DirTouch renews the entry for session on node and records mode ("-"
-// keeps it), recreating it when Redis lost it; false means another session
-// owns the player now.
-func (c *Client) DirTouch(ctx context.Context, player, node, session, mode string, ttl time.Duration) (bool, error) {
-	n, err := c.scripts.dirTouch.Exec(ctx, c.R, []string{c.Keys.Dir(player)}, []string{session, ms(ttl), mode, node}).AsInt64()
+// DirTouch renews the entry for session on node, recreating it when Redis
+// lost it; false means another session owns the player now.
+func (c *Client) DirTouch(ctx context.Context, player, node, session string, ttl time.Duration) (bool, error) {
+	n, err := c.scripts.dirTouch.Exec(ctx, c.R, []string{c.Keys.Dir(player)}, []string{session, ms(ttl), node}).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisx: dir touch: %w", err)
 	}
 	return n != 0, nil
+}
+
+// DirLease is one session's claim on its player's directory entry.
+type DirLease struct {
+	Player, Session string
+}
+
+// DirTouchBatch renews many sessions' entries in one pipelined round trip;
+// owned[i] is false when another session owns leases[i]'s player now.
+func (c *Client) DirTouchBatch(ctx context.Context, node string, leases []DirLease, ttl time.Duration) ([]bool, error) {
+	owned := make([]bool, len(leases))
+	if len(leases) == 0 {
+		return owned, nil
+	}
+	t := ms(ttl)
+	build := func() rueidis.Commands {
+		cmds := make(rueidis.Commands, len(leases))
+		for i, l := range leases {
+			cmds[i] = c.R.B().Evalsha().Sha1(c.scripts.dirTouchSHA).Numkeys(1).Key(c.Keys.Dir(l.Player)).Arg(l.Session, t, node).Build()
+		}
+		return cmds
+	}
+	res := c.R.DoMulti(ctx, build()...)
+	if noScript(res) {
+		// Redis lost its script cache (or never had the script): load it
+		// through one plain call, then send the batch again.
+		if _, err := c.DirTouch(ctx, leases[0].Player, node, leases[0].Session, ttl); err != nil {
+			return nil, err
+		}
+		res = c.R.DoMulti(ctx, build()...)
+	}
+	for i, r := range res {
+		n, err := r.AsInt64()
+		if err != nil {
+			return nil, fmt.Errorf("redisx: dir touch batch: %w", err)
+		}
+		owned[i] = n != 0
+	}
+	return owned, nil
 }
 
 // DirRelease removes the entry if session still owns it.

@@ -39,10 +39,15 @@ func (k Keys) Added(mode string) string { return k.mode(mode, "add") }
 // last looked.
 func (k Keys) Removed(mode string) string { return k.mode(mode, "del") }
 
-// RequeuedFrom is the HASH of requeued tickets to the match they were
-// requeued from, kept while the ticket waits: a cancel that removes such a
-// ticket learns of a match its session may not have reported yet.
-func (k Keys) RequeuedFrom(mode string) string { return k.mode(mode, "rqf") }
+// Outcomes is the LIST of a player's outcomes in a mode (dequeued and why,
+// match started or cancelled) not yet told to the player; it shares the
+// mode's slot so every script that changes the player's place records the
+// outcome in the same step.
+func (k Keys) Outcomes(mode, player string) string { return k.mode(mode, "o:"+player) }
+
+// LostMarker marks a match whose room was lost as reported, so its
+// cancellation is counted once.
+func (k Keys) LostMarker(mode, match string) string { return k.mode(mode, "lost:"+match) }
 
 // Lock is a mode's matching lease.
 func (k Keys) Lock(mode string) string { return k.mode(mode, "lock") }

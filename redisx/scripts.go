@@ -15,8 +15,10 @@ type scripts struct {
 	dirClaim, dirTouch, dirRelease       *rueidis.Lua
 	sanctionRecord, roomForget           *rueidis.Lua
 	queueChanges                         *rueidis.Lua
-	// queueChangesSHA names queueChanges in a shared round trip (Read).
-	queueChangesSHA string
+	outcomeAck, outcomePush              *rueidis.Lua
+	// queueChangesSHA names queueChanges in a shared round trip (Read);
+	// dirTouchSHA names dirTouch in a pipelined batch.
+	queueChangesSHA, dirTouchSHA string
 }
 
 func newScripts() scripts {
@@ -36,6 +38,9 @@ func newScripts() scripts {
 		sanctionRecord:  rueidis.NewLuaScript(lua.SanctionRecord),
 		roomForget:      rueidis.NewLuaScript(lua.RoomForget),
 		queueChanges:    rueidis.NewLuaScript(lua.QueueChanges),
+		outcomeAck:      rueidis.NewLuaScript(lua.OutcomeAck),
+		outcomePush:     rueidis.NewLuaScript(lua.OutcomePush),
 		queueChangesSHA: shaOf(lua.QueueChanges),
+		dirTouchSHA:     shaOf(lua.DirTouch),
 	}
 }

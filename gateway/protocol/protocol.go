@@ -64,6 +64,10 @@ const (
 	ReasonLoadingTimeout   = "loading_timeout"
 	ReasonPlayerLeft       = "player_left"
 	ReasonAllocationFailed = "allocation_failed"
+	// ReasonRoomLost: the match's record was lost (Redis restarted empty,
+	// or it expired unresolved); the members are requeued with their queue
+	// time and no violation.
+	ReasonRoomLost = "room_lost"
 )
 
 // Session state names.
@@ -73,8 +77,13 @@ const (
 	StateLoading = "loading"
 )
 
-// WebSocket close codes beyond the standard ones.
+// WebSocket close codes of PROTOCOL.md section 4.
 const (
+	CloseNormal          = 1000
+	ClosePolicy          = 1008
+	CloseTooBig          = 1009
+	CloseInternal        = 1011
+	CloseDraining        = 1012
 	CloseSessionReplaced = 4001
 )
 

@@ -1,0 +1,71 @@
+package redisx
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// ClaimMatch is one match to form: its id, teams and tickets.
+type ClaimMatch struct {
+	MatchID string
+	// Teams holds player ids per team; it is stored with the room.
+	Teams   [][]string
+	Tickets []Ticket
+}
+
+// ClaimArgs are the room parameters shared by one batch of claims.
+type ClaimArgs struct {
+	Owner      string
+	DeadlineMs int64
+	RoomTTL    time.Duration
+	NowMs      int64
+}
+
+// Claim forms the given matches in one script call. Each match is formed
+// only if all its tickets are still queued; formed[i] says whether match i
+// was. A stale lease forms nothing and returns ErrLeaseLost.
+func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArgs, matches []ClaimMatch) ([]bool, error) {
+	k := c.Keys
+	keys := make([]string, 0, 8+len(matches))
+	keys = append(keys, k.Lock(mode), k.Fence(mode), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode))
+	args := make([]string, 0, 8+len(matches)*8)
+	args = append(args, lease.Token, i64(lease.Fence), a.Owner, i64(a.DeadlineMs), ms(a.RoomTTL), mode, i64(a.NowMs), strconv.Itoa(len(matches)))
+	for _, m := range matches {
+		keys = append(keys, k.Room(mode, m.MatchID))
+		teams, err := json.Marshal(m.Teams)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, m.MatchID, string(teams), strconv.Itoa(len(m.Tickets)))
+		for _, t := range m.Tickets {
+			args = append(args, t.ID, t.Player)
+		}
+	}
+	arr, err := c.scripts.claim.Exec(ctx, c.R, keys, args).ToArray()
+	if err != nil {
+		return nil, fmt.Errorf("redisx: claim: %w", err)
+	}
+	if len(arr) == 0 {
+		return nil, ErrBadReply
+	}
+	if ok, err := arr[0].AsInt64(); err != nil {
+		return nil, fmt.Errorf("%w: claim status: %v", ErrBadReply, err)
+	} else if ok != 1 {
+		return nil, ErrLeaseLost
+	}
+	if len(arr) != len(matches)+1 {
+		return nil, ErrBadReply
+	}
+	formed := make([]bool, len(matches))
+	for i := range matches {
+		v, err := arr[i+1].AsInt64()
+		if err != nil {
+			return nil, fmt.Errorf("%w: claim result: %v", ErrBadReply, err)
+		}
+		formed[i] = v == 1
+	}
+	return formed, nil
+}

@@ -1,0 +1,236 @@
+package redisx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// ErrBadReply reports a script reply of an unexpected shape: a bug or a
+// foreign writer, never a normal outcome.
+var ErrBadReply = errors.New("redisx: unexpected script reply")
+
+// Ticket is one queued player.
+type Ticket struct {
+	ID     string  `json:"id"`
+	Player string  `json:"player"`
+	Mode   string  `json:"mode"`
+	Rating float64 `json:"rating"`
+	Device string  `json:"device,omitempty"`
+	// QueuedAtMs is the original queue time; a requeued ticket keeps it and
+	// with it its place in the queue.
+	QueuedAtMs int64 `json:"queued_at_ms"`
+}
+
+// EntryKind says where a player stands in one mode.
+type EntryKind byte
+
+// Entry kinds, as the first byte of the players hash's values.
+const (
+	// EntryNone: the player holds nothing in the mode.
+	EntryNone EntryKind = 0
+	// EntryQueued: the player holds a ticket (Entry.Ref is its id).
+	EntryQueued EntryKind = 'q'
+	// EntryInRoom: the player sits in a loading room (Entry.Ref is the match).
+	EntryInRoom EntryKind = 'm'
+)
+
+// Entry says where a player stands in one mode.
+type Entry struct {
+	Kind EntryKind
+	Ref  string
+}
+
+func parseEntry(s string) Entry {
+	if len(s) < 2 || s[1] != ':' {
+		return Entry{}
+	}
+	switch k := EntryKind(s[0]); k {
+	case EntryQueued, EntryInRoom:
+		return Entry{Kind: k, Ref: s[2:]}
+	}
+	return Entry{}
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+func i64(v int64) string { return strconv.FormatInt(v, 10) }
+
+// EnqueueStatus is the outcome of Enqueue.
+type EnqueueStatus int
+
+// Enqueue outcomes.
+const (
+	// EnqueueCreated: a new ticket was queued.
+	EnqueueCreated EnqueueStatus = 1
+	// EnqueueExisting: the player was already queued; the ticket is theirs.
+	EnqueueExisting EnqueueStatus = 0
+	// EnqueueInRoom: the player sits in a loading room of the mode.
+	EnqueueInRoom EnqueueStatus = -1
+)
+
+// EnqueueResult is what Enqueue found or did.
+type EnqueueResult struct {
+	Status EnqueueStatus
+	// Ticket is the new ticket (created) or the one the player holds.
+	Ticket Ticket
+	// Match is the room the player sits in (EnqueueInRoom).
+	Match string
+	// Outcomes are the player's untold outcomes in the mode, handed over
+	// (and removed from Redis) by a created ticket, oldest first.
+	Outcomes []Outcome
+}
+
+// Enqueue queues t unless its player is already queued or loading in the
+// mode, which makes a retried enqueue idempotent across nodes.
+func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueResult, error) {
+	js, err := json.Marshal(t)
+	if err != nil {
+		return EnqueueResult{}, err
+	}
+	k := c.Keys
+	arr, err := c.scripts.enqueue.Exec(ctx, c.R,
+		[]string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode), k.Added(t.Mode), k.Outcomes(t.Mode, t.Player)},
+		[]string{t.Player, t.ID, i64(t.QueuedAtMs), string(js), i64(nowMs)}).ToArray()
+	if err != nil {
+		return EnqueueResult{}, fmt.Errorf("redisx: enqueue: %w", err)
+	}
+	if len(arr) < 3 {
+		return EnqueueResult{}, ErrBadReply
+	}
+	st, err := arr[0].AsInt64()
+	if err != nil {
+		return EnqueueResult{}, fmt.Errorf("%w: enqueue status: %v", ErrBadReply, err)
+	}
+	ref, err := arr[1].ToString()
+	if err != nil {
+		return EnqueueResult{}, fmt.Errorf("%w: enqueue ref: %v", ErrBadReply, err)
+	}
+	switch EnqueueStatus(st) {
+	case EnqueueInRoom:
+		return EnqueueResult{Status: EnqueueInRoom, Match: ref}, nil
+	case EnqueueCreated:
+		// The script stored exactly t: no need to parse it back.
+		out, err := parseOutcomes(arr[3:])
+		if err != nil {
+			return EnqueueResult{}, err
+		}
+		return EnqueueResult{Status: EnqueueCreated, Ticket: t, Outcomes: out}, nil
+	case EnqueueExisting:
+		body, err := arr[2].ToString()
+		if err != nil {
+			return EnqueueResult{}, fmt.Errorf("%w: enqueue body: %v", ErrBadReply, err)
+		}
+		var got Ticket
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			return EnqueueResult{}, fmt.Errorf("redisx: ticket %s: %w", ref, err)
+		}
+		return EnqueueResult{Status: EnqueueExisting, Ticket: got}, nil
+	}
+	return EnqueueResult{}, ErrBadReply
+}
+
+// RemoveResult is what RemoveTicket did.
+type RemoveResult struct {
+	// Removed is true when this call took the ticket out.
+	Removed bool
+	// Ticket is the removed ticket's id.
+	Ticket string
+	// Entry is where the player stands instead, when nothing was removed.
+	Entry Entry
+	// Outcomes are the player's untold outcomes in the mode after the
+	// removal (this removal's own last, when a reason was recorded).
+	Outcomes []Outcome
+}
+
+// RemoveTicket takes the player's ticket out of the mode's queue; ticketID ""
+// means whatever ticket the player holds. A non-empty reason (a dequeued
+// reason of PROTOCOL.md) is recorded as the player's outcome in the same
+// step, so whoever later finds the ticket gone also finds why.
+func (c *Client) RemoveTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration) (RemoveResult, error) {
+	k := c.Keys
+	arr, err := c.scripts.remove.Exec(ctx, c.R,
+		[]string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Removed(mode), k.Outcomes(mode, player)},
+		[]string{player, ticketID, reason, ms(outcomeTTL), mode}).ToArray()
+	if err != nil {
+		return RemoveResult{}, fmt.Errorf("redisx: remove ticket: %w", err)
+	}
+	if len(arr) < 2 {
+		return RemoveResult{}, ErrBadReply
+	}
+	ok, err := arr[0].AsInt64()
+	if err != nil {
+		return RemoveResult{}, fmt.Errorf("%w: remove status: %v", ErrBadReply, err)
+	}
+	s, err := arr[1].ToString()
+	if err != nil {
+		return RemoveResult{}, fmt.Errorf("%w: remove ref: %v", ErrBadReply, err)
+	}
+	if ok != 1 {
+		return RemoveResult{Entry: parseEntry(s)}, nil
+	}
+	out, err := parseOutcomes(arr[2:])
+	if err != nil {
+		return RemoveResult{}, err
+	}
+	return RemoveResult{Removed: true, Ticket: s, Outcomes: out}, nil
+}
+
+// PlayerEntry says where the player stands in the mode.
+func (c *Client) PlayerEntry(ctx context.Context, mode, player string) (Entry, error) {
+	s, err := c.R.Do(ctx, c.R.B().Hget().Key(c.Keys.Players(mode)).Field(player).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return Entry{}, nil
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("redisx: player entry: %w", err)
+	}
+	return parseEntry(s), nil
+}
+
+// Ticket reads one queued ticket; ok is false when it is not queued.
+func (c *Client) Ticket(ctx context.Context, mode, id string) (Ticket, bool, error) {
+	s, err := c.R.Do(ctx, c.R.B().Hget().Key(c.Keys.Tickets(mode)).Field(id).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return Ticket{}, false, nil
+	}
+	if err != nil {
+		return Ticket{}, false, fmt.Errorf("redisx: ticket: %w", err)
+	}
+	var t Ticket
+	if err := json.Unmarshal([]byte(s), &t); err != nil {
+		return Ticket{}, false, fmt.Errorf("redisx: ticket %s: %w", id, err)
+	}
+	return t, true, nil
+}
+
+// Pool reads every queued ticket of a mode.
+func (c *Client) Pool(ctx context.Context, mode string) ([]Ticket, error) {
+	m, err := c.R.Do(ctx, c.R.B().Hgetall().Key(c.Keys.Tickets(mode)).Build()).AsStrMap()
+	if err != nil {
+		return nil, fmt.Errorf("redisx: pool: %w", err)
+	}
+	out := make([]Ticket, 0, len(m))
+	for id, s := range m {
+		var t Ticket
+		if err := json.Unmarshal([]byte(s), &t); err != nil {
+			return nil, fmt.Errorf("redisx: ticket %s: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// QueueLen counts a mode's queued tickets.
+func (c *Client) QueueLen(ctx context.Context, mode string) (int64, error) {
+	n, err := c.R.Do(ctx, c.R.B().Zcard().Key(c.Keys.Queue(mode)).Build()).AsInt64()
+	if err != nil {
+		return 0, fmt.Errorf("redisx: queue len: %w", err)
+	}
+	return n, nil
+}
