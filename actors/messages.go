@@ -162,5 +162,3 @@ type MemberReadyMsg struct {
 type RoomResolvedMsg struct {
 	MatchID string `json:"match_id"`
 }
-
-

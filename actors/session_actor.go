@@ -126,6 +126,8 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 		a.reassert(ctx)
 	case *truthHint:
 		a.apply(ctx, evHint, nil)
+	case *tableInput:
+		a.apply(ctx, m.in, m.ev)
 	case *SnapshotRequest:
 		ctx.Respond(a.snapshot())
 	case *Crash:

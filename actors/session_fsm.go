@@ -232,17 +232,17 @@ var sessionTable = map[stateName]map[input]transition{
 		tLoadingSame:         {stLoading, effLoadTruth},
 	})),
 	stLoading: row(stLoading, with(common(stLoading), map[input]transition{
-		inEnqueueSameMode:    {stLoading, effInvalidState},
-		inEnqueueOtherMode:   {stLoading, effInvalidState},
-		inCancel:             {stIdle, effDodge},
-		inLoadedThisMatch:    {stLoading, effMarkReady},
-		inLoadedOtherMatch:   {stLoading, effInvalidState},
-		evMatchFound:         {stLoading, effReconcile},
-		evLoadingStatus:      {stLoading, effForward},
-		evAllReady:           {stIdle, effMatchReady},
-		evRequeued:           {stQueued, effRequeue},
-		evCancelledOut:       {stIdle, effCancelled},
-		evRoomLost:           {stQueued, effRoomLost},
+		inEnqueueSameMode:  {stLoading, effInvalidState},
+		inEnqueueOtherMode: {stLoading, effInvalidState},
+		inCancel:           {stIdle, effDodge},
+		inLoadedThisMatch:  {stLoading, effMarkReady},
+		inLoadedOtherMatch: {stLoading, effInvalidState},
+		evMatchFound:       {stLoading, effReconcile},
+		evLoadingStatus:    {stLoading, effForward},
+		evAllReady:         {stIdle, effMatchReady},
+		evRequeued:         {stQueued, effRequeue},
+		evCancelledOut:     {stIdle, effCancelled},
+		evRoomLost:         {stQueued, effRoomLost},
 		// History from before the match the client is loading: that match
 		// superseded it, and telling it now would confuse the client.
 		tMissedMatchRequeued: {stLoading, effSkip},
@@ -252,6 +252,14 @@ var sessionTable = map[stateName]map[input]transition{
 		tRoomRequeued:        {stQueued, effRequeue},
 		tRoomGone:            {stQueued, effRoomLost},
 	})),
+}
+
+// tableInput hands the table one input already classified, as the
+// classifiers do from a signal or a read; the table test drives every row
+// of the real actor through it.
+type tableInput struct {
+	in input
+	ev any
 }
 
 // decide looks up the transition for (s, in).

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"errors"
 	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -352,10 +351,10 @@ func (a *sessionActor) settle(ctx actor.Context) {
 }
 
 // doubtful holds request m until Redis says whether its write happened.
-// A failure Redis never saw (the circuit breaker refused the call) is no
-// doubt: the caller reports it.
+// A failure Redis never saw (the circuit breaker refused the call, or no
+// connection could be made) is no doubt: the caller reports it.
 func (a *sessionActor) doubtful(m protocol.ClientMessage, err error) bool {
-	if errors.Is(err, redisx.ErrCircuitOpen) {
+	if redisx.NotSent(err) {
 		return false
 	}
 	a.seed.pending = &pendingReq{msg: m}

@@ -50,5 +50,6 @@ func (c Config) clone() Config {
 	c.Matchmaking.Modes = slices.Clone(c.Matchmaking.Modes)
 	c.Sanctions.Ladder = slices.Clone(c.Sanctions.Ladder)
 	c.Allocator.Servers = slices.Clone(c.Allocator.Servers)
+	c.Debug.DropBus = slices.Clone(c.Debug.DropBus)
 	return c
 }

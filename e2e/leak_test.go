@@ -109,7 +109,9 @@ func TestNoKeyLeaks(t *testing.T) {
 		"rooms.node_ttl":          "1500ms",
 		"session.reconnect_grace": "500ms",
 		"session.directory_ttl":   "3s",
-		"sanctions.decay":         "2s",
+		// What a player was not told (it left for good) is kept this long.
+		"session.outcome_ttl": "3s",
+		"sanctions.decay":     "2s",
 	}
 	n1 := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{duel}, Set: set}))
 	n2 := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{duel}, Set: set}))
@@ -314,7 +316,8 @@ func TestNoKeyLeaks(t *testing.T) {
 	}
 	// (b) From now on every key either has a TTL or is allowed above; (a)
 	// the key set comes back to the baseline within the TTLs (dir 3s,
-	// violations 2s, finished rooms 1s, grace 500ms, deadlines 1.5s).
+	// untold outcomes 3s, violations 2s, finished rooms 1s, grace 500ms,
+	// deadlines 1.5s).
 	var ttlViolations []string
 	seenViolation := map[string]bool{}
 	var last []keyInfo

@@ -119,17 +119,75 @@ func TestRateLimit(t *testing.T) {
 	if e.Str("rid") != "limited" {
 		t.Errorf("RATE_LIMITED does not echo the request's rid \"limited\": %s", e)
 	}
-	select {
-	case <-c.Closed():
-		t.Fatalf("closed after one limited request: %v", c.CloseErr())
-	default:
+	// A brief overshoot is no abuse: ten more at once are each refused, in
+	// order, and the connection stays open.
+	for i := range 10 {
+		c.Send(t, map[string]any{"type": "ping", "rid": fmt.Sprintf("over%d", i)})
 	}
 	for i := range 10 {
-		if err := c.SendErr(map[string]any{"type": "ping", "rid": fmt.Sprintf("abuse%d", i)}); err != nil {
-			break
+		c.ExpectError(t, fmt.Sprintf("over%d", i), protocol.CodeRateLimited)
+	}
+	select {
+	case <-c.Closed():
+		t.Fatalf("closed after a brief overshoot: %v", c.CloseErr())
+	default:
+	}
+}
+
+// TestBurstIsAnsweredInOrder: one burst of 50 frames at a burst size of 5
+// gets 50 replies, in the order sent (pongs within the limit, RATE_LIMITED
+// beyond it), and the connection stays open: nothing owed is thrown away.
+func TestBurstIsAnsweredInOrder(t *testing.T) {
+	t.Parallel()
+	n := StartNode(t, NodeOptions{Set: map[string]any{"session.rate_limit.per_second": 20, "session.rate_limit.burst": 5}})
+	c := Dial(t, n, "burster", 1000, "")
+	const burst = 50
+	var frames []string
+	for i := range burst {
+		frames = append(frames, fmt.Sprintf(`{"type":"ping","rid":"b%02d"}`, i))
+	}
+	// One write per frame, back to back: the server reads them as fast as
+	// the socket delivers them.
+	for _, f := range frames {
+		c.Send(t, f)
+	}
+	pongs, limited := 0, 0
+	for i := range burst {
+		f := c.Next(t)
+		if want := fmt.Sprintf("b%02d", i); f.Str("rid") != want {
+			t.Fatalf("reply %d: %s, want the reply to %s (replies in order)\n%s", i, f, want, c.Dump())
+		}
+		switch {
+		case f.Type() == protocol.TypePong:
+			pongs++
+		case f.Str("code") == string(protocol.CodeRateLimited) && f.Int("retry_after_ms") > 0:
+			limited++
+		default:
+			t.Fatalf("reply %d: %s, want pong or RATE_LIMITED", i, f)
 		}
 	}
-	c.ExpectClose(t, websocket.StatusPolicyViolation)
+	if pongs < 5 || limited == 0 {
+		t.Fatalf("%d pongs and %d RATE_LIMITED for a burst of %d at burst 5: want at least 5 pongs and some refusals", pongs, limited, burst)
+	}
+	rid := c.Req(t, protocol.TypePing)
+	select {
+	case <-c.Closed():
+		t.Fatalf("closed after one burst: %v", c.CloseErr())
+	default:
+	}
+	// The limit refills: a later ping is served.
+	eventually(t, 5*time.Second, "a ping within the limit again", func() error {
+		f, err := c.NextErr(time.Second)
+		if err != nil {
+			return err
+		}
+		if f.Type() != protocol.TypePong {
+			rid = c.Req(t, protocol.TypePing)
+			return fmt.Errorf("got %s", f)
+		}
+		return nil
+	})
+	t.Logf("burst of %d at burst 5: %d pongs, %d RATE_LIMITED, in order; last rid %s", burst, pongs, limited, rid)
 }
 
 func TestMaxSessions(t *testing.T) {

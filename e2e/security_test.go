@@ -332,8 +332,8 @@ func TestHostileClientsDoNotHurtOthers(t *testing.T) {
 	})
 
 	// (b) Flooders: a burst past the limit gets RATE_LIMITED (with
-	// retry_after_ms, the connection stays open); flooding as fast as
-	// possible then closes with 1008.
+	// retry_after_ms, the connection stays open); flooding on at ten times
+	// the limit for longer than 5 s then closes with 1008.
 	hostile("flooder", func() error {
 		for i := range 2 {
 			c, err := DialErr(t, n, fmt.Sprintf("flood%d", i), DialOptions{})
@@ -364,7 +364,9 @@ func TestHostileClientsDoNotHurtOthers(t *testing.T) {
 				return fmt.Errorf("%s: %d pings at once past a burst of %d, none limited", c.Player, burst+20, burst)
 			}
 			sent := 0
-			for {
+			pace := time.NewTicker(time.Second / (10 * perSecond))
+			for deadline := time.Now().Add(abuseAfter + 3*time.Second); time.Now().Before(deadline); {
+				<-pace.C
 				if c.SendErr(`{"type":"ping"}`) != nil {
 					break
 				}
@@ -376,6 +378,7 @@ func TestHostileClientsDoNotHurtOthers(t *testing.T) {
 				}
 				break
 			}
+			pace.Stop()
 			code, err := closeCode(c, DefaultWait)
 			if err != nil || code != websocket.StatusPolicyViolation {
 				return fmt.Errorf("%s: flooding %d frames: close %v (%v), want 1008", c.Player, sent, code, c.CloseErr())
@@ -619,35 +622,62 @@ func TestRateLimitSustainedAbuseCloses(t *testing.T) {
 	start := time.Now()
 	tick := time.NewTicker(time.Second / (10 * perSecond))
 	defer tick.Stop()
-	sent := 0
-	for time.Since(start) < 5*time.Second {
+	var sent []string
+	var closedAfter time.Duration
+	for time.Since(start) < 9*time.Second {
 		<-tick.C
-		if c.SendErr(`{"type":"ping"}`) != nil {
+		rid := fmt.Sprintf("a%05d", len(sent))
+		if c.SendErr(fmt.Sprintf(`{"type":"ping","rid":%q}`, rid)) != nil {
 			break
 		}
-		sent++
+		sent = append(sent, rid)
 		select {
 		case <-c.Closed():
+			closedAfter = time.Since(start)
 		default:
 			continue
 		}
 		break
 	}
-	limited := 0
+	select {
+	case <-c.Closed():
+		if closedAfter == 0 {
+			closedAfter = time.Since(start)
+		}
+	case <-time.After(DefaultWait):
+		t.Fatalf("a client sending %d frames/s (10x the limit) for %s is still open", 10*perSecond, time.Since(start).Round(time.Millisecond))
+	}
+	if code := websocket.CloseStatus(c.CloseErr()); code != websocket.StatusPolicyViolation {
+		t.Fatalf("closed with %v, want 1008", c.CloseErr())
+	}
+	// The close follows the replies already due: every frame the server
+	// read before it decided is answered, in order. (Frames still in
+	// flight when it closed may go unread.)
+	var replies []Frame
 	for _, f := range c.Frames() {
+		if f.Str("rid") != "" {
+			replies = append(replies, f)
+		}
+	}
+	limited := 0
+	for i, f := range replies {
+		if f.Str("rid") != sent[i] {
+			t.Fatalf("reply %d is to %s, want %s: replies out of order or one missing", i, f.Str("rid"), sent[i])
+		}
 		if f.Str("code") == string(protocol.CodeRateLimited) {
 			limited++
 		}
 	}
-	select {
-	case <-c.Closed():
-		if code := websocket.CloseStatus(c.CloseErr()); code != websocket.StatusPolicyViolation {
-			t.Errorf("closed with %v, want 1008", c.CloseErr())
-		}
-		t.Logf("closed after %s, %d frames sent, %d RATE_LIMITED", time.Since(start).Round(time.Millisecond), sent, limited)
-	default:
-		t.Errorf("a client sending %d frames/s (10x session.rate_limit.per_second %d) for %s is still open: "+
-			"%d frames sent, %d RATE_LIMITED errors sent back, never closed", 10*perSecond, perSecond,
-			time.Since(start).Round(time.Millisecond), sent, limited)
+	if closedAfter < abuseAfter {
+		t.Fatalf("closed %s after the first frame, before %s of refusals", closedAfter.Round(time.Millisecond), abuseAfter)
 	}
+	if len(replies) == 0 || replies[len(replies)-1].Str("code") != string(protocol.CodeRateLimited) {
+		t.Fatalf("the last reply before the close is not a RATE_LIMITED refusal: %v", replies[len(replies)-1:])
+	}
+	t.Logf("closed 1008 after %s: %d frames sent, %d answered in order (%d RATE_LIMITED)",
+		closedAfter.Round(time.Millisecond), len(sent), len(replies), limited)
 }
+
+// abuseAfter is how long a client may stay over its limit before it is
+// closed (PROTOCOL.md section 4).
+const abuseAfter = 5 * time.Second

@@ -3,6 +3,8 @@ package redisx
 import (
 	"context"
 	"errors"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -85,4 +87,17 @@ func (b *breakerClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) 
 	}
 	done(first)
 	return res
+}
+
+// NotSent reports whether a failed call certainly never reached Redis: the
+// circuit breaker refused it, or no connection could be made. Any other
+// failure (a timeout, a connection lost while waiting for the reply) may
+// have come after Redis ran the command, so its outcome is unknown and must
+// be settled by reading Redis, never reported as a failure.
+func NotSent(err error) bool {
+	if errors.Is(err, ErrCircuitOpen) || errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
