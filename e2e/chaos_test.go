@@ -339,8 +339,8 @@ func TestRedisRestartWhileLoading(t *testing.T) {
 	r.Restart()
 	for _, c := range []*Client{a, b} {
 		mc := c.Expect(t, protocol.TypeMatchCancelled)
-		if mc.Str("match_id") != match || !mc.Bool("requeued") {
-			t.Errorf("%s: %s, want the lost match cancelled with requeued true", c.Player, mc)
+		if mc.Str("match_id") != match || !mc.Bool("requeued") || mc.Str("reason") != protocol.ReasonRoomLost {
+			t.Errorf("%s: %s, want the lost match cancelled (room_lost) with requeued true", c.Player, mc)
 		}
 		q := c.NextIs(t, protocol.TypeQueued)
 		if !q.Bool("requeued") {
@@ -362,6 +362,10 @@ func TestRedisRestartWhileLoading(t *testing.T) {
 	b.Expect(t, protocol.TypeMatchReady)
 	noFrame(t, []*Client{a, b}, protocol.TypeError, "")
 	CheckInvariants(t, []*Client{a, b}, CheckOptions{EveryonePlays: true})
+	// The lost match is counted like any cancellation, once, and both
+	// members as requeued.
+	WaitMetric(t, []*Node{n1, n2}, `matchd_matches_cancelled_total{mode="duel",reason="room_lost"}`, 1, 5*time.Second)
+	WaitMetric(t, []*Node{n1, n2}, `matchd_players_requeued_total{mode="duel"}`, 2, 5*time.Second)
 }
 
 // TestRedisDown: while Redis is unreachable, requests get UNAVAILABLE with
