@@ -1,6 +1,7 @@
 package main
 
 import (
+	"time"
 	"fmt"
 	"hash/maphash"
 	"sort"
@@ -147,6 +148,9 @@ type Checker struct {
 	teams   violations // V2
 	order   violations // V4
 	garbage violations // V5
+	silent  violations // V6
+	// watched says whether the silence watchdog ran (--silence).
+	watched bool
 }
 
 // NewChecker returns an empty checker.
@@ -164,11 +168,25 @@ func NewChecker() *Checker {
 // involved. f runs while the event's player is being fed (under the lock
 // the caller holds for that player); it must not block.
 func (c *Checker) OnViolation(f func(subject string, related []string)) {
-	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage} {
+	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage, &c.silent} {
 		v.mu.Lock()
 		v.snap = f
 		v.mu.Unlock()
 	}
+}
+
+// Watching records that the silence watchdog checked n players' waits.
+func (c *Checker) Watching(n uint64) {
+	c.silent.mu.Lock()
+	c.watched = true
+	c.silent.mu.Unlock()
+	c.silent.check(n)
+}
+
+// Silent records a player, queued or loading, that heard nothing (not even
+// the answer to a sync) for d: a session that went silent.
+func (c *Checker) Silent(player, state string, d time.Duration) {
+	c.silent.add("silent while "+state, fmt.Sprintf("%s: %s heard nothing for %s, a sync included", player, state, d.Round(time.Millisecond)))
 }
 
 // Members lists the members of a match as first seen.
@@ -586,13 +604,20 @@ func (c *Checker) Verdicts() []Verdict {
 	v3 := accounted.verdict("every-player-accounted",
 		"at the end every player is idle after match_ready, was dequeued or cancelled with an explicit reason, or quit on purpose")
 	v3.Breakdown = breakdown
-	return []Verdict{
+	out := []Verdict{
 		c.double.verdict("no-double-match", "no player got match_found for a match while another of its matches was open, nor twice for one match"),
 		teams.verdict("same-teams", "every member of a match got match_found with the same, well-formed teams that include itself"),
 		v3,
 		c.order.verdict("protocol-order", "frames fit the state machine of PROTOCOL.md section 5 and the ordering of section 13"),
 		garbage.verdict("malformed-handled", "every garbage frame got a typed reply and no malformed sender was disconnected"),
 	}
+	c.silent.mu.Lock()
+	watched := c.watched
+	c.silent.mu.Unlock()
+	if watched {
+		out = append(out, c.silent.verdict("nobody-silent", "no player queued or loading went without a frame for --silence, a sync's answer included"))
+	}
+	return out
 }
 
 // category folds an explanation to a low-cardinality label.

@@ -27,6 +27,10 @@ type fake struct {
 	// dupFound makes the server send every match_found twice (a bug
 	// matchload must catch).
 	dupFound bool
+	// mute, when set, names players whose session goes silent once queued:
+	// their enqueue is answered, nothing after it (a bug the silence
+	// watchdog must catch).
+	mute func(player string) bool
 }
 
 type fconn struct {
@@ -106,6 +110,13 @@ func (f *fake) invalid(c *fconn, rid string) {
 func (f *fake) serve(c *fconn, m protocol.ClientMessage) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.mute != nil && f.mute(c.id) {
+		if c.st == "idle" && m.Type == protocol.TypeEnqueue {
+			c.st = "queued"
+			c.send(protocol.Queued{Type: protocol.TypeQueued, Rid: m.Rid, Mode: m.Mode, TicketID: "t-" + c.id})
+		}
+		return
+	}
 	switch m.Type {
 	case protocol.TypePing:
 		c.send(protocol.Pong{Type: protocol.TypePong, Rid: m.Rid})
@@ -343,4 +354,62 @@ func TestFakeServerThink(t *testing.T) {
 			thinking.Throughput.Matched, busy.Throughput.Matched)
 	}
 	t.Logf("matched %d with --think, %d without", thinking.Throughput.Matched, busy.Throughput.Matched)
+}
+
+// The silence watchdog fails the run for a player whose session stops
+// answering while it is queued, naming the player and its state; players
+// that are answered (a sync's reply counts) never trip it.
+func TestSilenceWatchdog(t *testing.T) {
+	muted := func(id string) bool { return strings.HasSuffix(id, "-3") || id == "3" }
+	f := &fake{deadline: 300 * time.Millisecond, mute: muted}
+	rep := runFake(t, f, "normal=1", 6, 0, func(o *Options) {
+		o.Silence = time.Second
+		o.IDPrefix = "w-"
+	})
+	var v *Verdict
+	for i := range rep.Invariants {
+		if rep.Invariants[i].Name == "nobody-silent" {
+			v = &rep.Invariants[i]
+		}
+	}
+	if v == nil {
+		t.Fatalf("no nobody-silent verdict with --silence: %+v", rep.Invariants)
+	}
+	// (The muted player may be caught queued, or cancelling at the end of
+	// the run: silent either way.)
+	if v.Pass || v.Failures != 1 || len(v.Subjects) != 1 || v.Subjects[0] != "w-3" || !strings.Contains(v.Examples[0], "heard nothing") {
+		t.Fatalf("nobody-silent %+v, want exactly w-3 reported silent", v)
+	}
+	if rep.Pass {
+		t.Fatal("the run passed with a silent player")
+	}
+
+	// The same run with every session answering passes the watchdog, though
+	// players wait in the queue longer than --silence/2 (syncs answer).
+	f = &fake{deadline: 300 * time.Millisecond}
+	rep = runFake(t, f, "normal=0.5,slow=0.2,noshow=0.1,dodge=0.2", 20, 2*time.Second, func(o *Options) { o.Silence = 400 * time.Millisecond })
+	for _, v := range rep.Invariants {
+		if v.Name == "nobody-silent" && (!v.Pass || v.Checked == 0) {
+			t.Fatalf("nobody-silent %+v on a server that answers everyone", v)
+		}
+	}
+}
+
+// Every client state has its own label: the progress line and the report
+// name states by them.
+func TestStateLabels(t *testing.T) {
+	seen := map[string]dstate{}
+	for s := dsNone; s <= dsGone; s++ {
+		name := s.String()
+		if name == "" {
+			t.Fatalf("state %d has no label", s)
+		}
+		if o, dup := seen[name]; dup {
+			t.Fatalf("states %d and %d share the label %q", o, s, name)
+		}
+		seen[name] = s
+	}
+	if dsThinking.String() != "thinking" || dsLoading.String() != "loading" || dsGone.String() != "gone" {
+		t.Fatalf("labels: thinking=%q loading=%q gone=%q", dsThinking, dsLoading, dsGone)
+	}
 }

@@ -196,6 +196,9 @@ type Options struct {
 	Progress        string
 	Trace           int
 	CPUProfile      string
+	// Silence, when set, fails the run for any player queued or loading
+	// that hears nothing (a sync's answer included) for this long.
+	Silence time.Duration
 }
 
 // errUsage marks a command-line error (exit status 2).
@@ -232,6 +235,7 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	metrics := fs.String("metrics", "", "comma-separated matchd /metrics URLs to scrape at the end (sessions, RSS, matches)")
 	fs.BoolVar(&o.DeviceIDs, "device-ids", true, "send a device_id per player")
 	fs.IntVar(&o.Trace, "trace", 0, "keep the last N frames of every player (both directions) and print them for the players in failing invariants' examples")
+	fs.DurationVar(&o.Silence, "silence", 0, "silence watchdog: a player queued or loading that hears nothing for this long (it is sent a sync at half of it) fails the run, with its name and state; 0: off")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write matchload's own CPU profile to this file (to check the generator is not the bottleneck)")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress output on stderr: auto (a live line on a terminal, else a line every 5s), line, off")
 	fs.Usage = func() {

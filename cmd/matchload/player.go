@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -161,6 +162,11 @@ type player struct {
 	traceN      int          // frames recorded
 	// quitAfterUnlock asks the read loop to close after this frame.
 	quitAfterUnlock bool
+	// heard is when the player last received a frame (unix ns); probed says
+	// the silence watchdog sent it a sync since; silent that it was
+	// reported silent.
+	heard          atomic.Int64
+	probed, silent bool
 }
 
 // traceEntry is one frame of a player's history.
@@ -303,6 +309,7 @@ func (p *player) run(sem chan struct{}) {
 	}
 	readPool.Put(rb)
 	r.live.framesIn.Add(1)
+	p.heard.Store(time.Now().UnixNano())
 	r.live.dialOK.Add(1)
 	r.hist.dial.Record(time.Since(t0))
 
@@ -347,6 +354,7 @@ func (p *player) readLoop(conn *websocket.Conn) {
 			return
 		}
 		r.live.framesIn.Add(1)
+		p.heard.Store(time.Now().UnixNano())
 		quit := p.handle(rb)
 		readPool.Put(rb)
 		if quit {
@@ -825,6 +833,10 @@ func shortErr(err error) string {
 	return s
 }
 
-var dstateNames = [...]string{"none", "idle", "retry-wait", "enqueuing", "queued", "requeuing", "cancelling", "loading", "dodging", "done", "gone"}
+var dstateNames = [...]string{
+	dsNone: "none", dsIdle: "idle", dsRetryWait: "retry-wait", dsThinking: "thinking", dsEnqueuing: "enqueuing",
+	dsQueued: "queued", dsRequeuing: "requeuing", dsCancelling: "cancelling", dsLoading: "loading", dsDodging: "dodging",
+	dsDone: "done", dsGone: "gone",
+}
 
 func (s dstate) String() string { return dstateNames[s] }

@@ -388,6 +388,11 @@ func (r *Runner) Run(ctx context.Context, interrupt <-chan struct{}, progress *P
 	r.live.lastFound.Store(r.start.UnixNano())
 	stopProgress := progress.Start(r)
 	defer stopProgress()
+	if o.Silence > 0 {
+		stopWatch := make(chan struct{})
+		defer close(stopWatch)
+		go r.watchSilence(stopWatch)
+	}
 
 	interrupted := make(chan struct{})
 	aborted := make(chan struct{})
