@@ -1,13 +1,13 @@
 package main
 
 import (
-	"time"
 	"fmt"
 	"hash/maphash"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The checker judges what the server told each player, independently of how
