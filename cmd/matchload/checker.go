@@ -149,6 +149,7 @@ type Checker struct {
 	order   violations // V4
 	garbage violations // V5
 	silent  violations // V6
+	unjust  violations // V7
 	// watched says whether the silence watchdog ran (--silence).
 	watched bool
 }
@@ -168,7 +169,7 @@ func NewChecker() *Checker {
 // involved. f runs while the event's player is being fed (under the lock
 // the caller holds for that player); it must not block.
 func (c *Checker) OnViolation(f func(subject string, related []string)) {
-	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage, &c.silent} {
+	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage, &c.silent, &c.unjust} {
 		v.mu.Lock()
 		v.snap = f
 		v.mu.Unlock()
@@ -181,6 +182,16 @@ func (c *Checker) Watching(n uint64) {
 	c.watched = true
 	c.silent.mu.Unlock()
 	c.silent.check(n)
+}
+
+// LoadedInTime counts a loading_complete sent well before its deadline.
+func (c *Checker) LoadedInTime() { c.unjust.check(1) }
+
+// ChargedThoughLoaded records a player named a no-show of a match it sent
+// loading_complete for well before the deadline (early by that much): a
+// violation charged to a client that loaded in time.
+func (c *Checker) ChargedThoughLoaded(player, match string, early time.Duration) {
+	c.unjust.add("no-show charged though loaded in time", fmt.Sprintf("%s: in %s, loading_complete sent %s before the deadline", player, match, early.Round(time.Millisecond)), match)
 }
 
 // Silent records a player, queued or loading, that heard nothing (not even
@@ -610,6 +621,7 @@ func (c *Checker) Verdicts() []Verdict {
 		v3,
 		c.order.verdict("protocol-order", "frames fit the state machine of PROTOCOL.md section 5 and the ordering of section 13"),
 		garbage.verdict("malformed-handled", "every garbage frame got a typed reply and no malformed sender was disconnected"),
+		c.unjust.verdict("no-unjust-no-show", "no player that sent loading_complete more than 250ms before the deadline was named a no-show"),
 	}
 	c.silent.mu.Lock()
 	watched := c.watched

@@ -22,7 +22,7 @@ func decodeFrame(data []byte, f *inFrame) error {
 	return json.Unmarshal(data, f)
 }
 
-var frameKeys = []string{"type", "rid", "match_id", "teams", "requeued", "code", "reason", "ticket_id", "retry_after_ms", "state"}
+var frameKeys = []string{"type", "rid", "match_id", "teams", "requeued", "code", "reason", "ticket_id", "retry_after_ms", "state", "no_shows", "loading_deadline_ms"}
 
 type scanner struct {
 	b []byte
@@ -234,6 +234,15 @@ func (s *scanner) field(f *inFrame, key string) bool {
 		n, ok := s.integer()
 		f.RetryAfterMs = n
 		return ok
+	case "loading_deadline_ms":
+		if s.peek() == 'n' {
+			return s.word("null")
+		}
+		n, ok := s.integer()
+		f.LoadingDeadlineMs = n
+		return ok
+	case "no_shows":
+		return s.strings(&f.NoShows)
 	case "teams":
 		return s.teams(f)
 	case "state":
@@ -245,6 +254,24 @@ func (s *scanner) field(f *inFrame, key string) bool {
 		}
 	}
 	return s.skip(0)
+}
+
+// strings reads an array of strings (or null, which sets nil).
+func (s *scanner) strings(dst *[]string) bool {
+	if s.peek() == 'n' {
+		*dst = nil
+		return s.word("null")
+	}
+	out := []string{}
+	ok := s.seq('[', ']', func() bool {
+		v, ok := s.str()
+		out = append(out, v)
+		return ok
+	})
+	if ok {
+		*dst = out
+	}
+	return ok
 }
 
 func (s *scanner) teams(f *inFrame) bool {

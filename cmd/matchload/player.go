@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +54,11 @@ type inFrame struct {
 	Reason       string     `json:"reason"`
 	TicketID     string     `json:"ticket_id"`
 	RetryAfterMs int64      `json:"retry_after_ms"`
-	State        *struct {
+	// NoShows and LoadingDeadlineMs let the checker tell a no-show charged
+	// to a player that loaded in time.
+	NoShows           []string `json:"no_shows"`
+	LoadingDeadlineMs int64    `json:"loading_deadline_ms"`
+	State             *struct {
 		Name    string `json:"name"`
 		MatchID string `json:"match_id"`
 	} `json:"state"`
@@ -167,6 +172,11 @@ type player struct {
 	// reported silent.
 	heard          atomic.Int64
 	probed, silent bool
+	// loadedMatch is the match whose loading_complete was sent at loadedAt,
+	// more than loadMargin before its deadline (deadlineMs, from match_found).
+	loadedMatch string
+	loadedAt    time.Time
+	deadlineMs  int64
 }
 
 // traceEntry is one frame of a player's history.
@@ -458,7 +468,7 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 				r.hist.enqFound.Record(now.Sub(p.enqAt))
 			}
 		}
-		p.match, p.foundAt = f.MatchID, now
+		p.match, p.foundAt, p.deadlineMs = f.MatchID, now, f.LoadingDeadlineMs
 		if p.st == dsCancelling {
 			// Our end-of-run cancel crossed the match: the server takes it
 			// as a dodge, or refuses it (INVALID_STATE, state loading) and
@@ -482,6 +492,9 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		p.next()
 	case protocol.TypeMatchCancelled:
 		r.chk.MatchCancelled(p.id, f.MatchID, f.Reason, f.Requeued, f.Rid != "")
+		if f.Reason == protocol.ReasonLoadingTimeout && p.loadedMatch == f.MatchID && slices.Contains(f.NoShows, p.id) {
+			r.chk.ChargedThoughLoaded(p.id, f.MatchID, time.Duration(p.deadlineMs-p.loadedAt.UnixMilli())*time.Millisecond)
+		}
 		r.live.cancelled(f.Reason, f.Requeued)
 		if p.match == f.MatchID {
 			r.hist.foundCancelled.Record(now.Sub(p.foundAt))
@@ -716,7 +729,20 @@ func (p *player) cancel() {
 	p.request('c')
 }
 
-func (p *player) loadingComplete() { p.request('l') }
+// loadMargin is how long before its deadline a loading_complete must be
+// sent to count as in time for sure (the clocks are this machine's, the
+// wire in between is loopback).
+const loadMargin = 250 * time.Millisecond
+
+// loadingComplete reports that the player loaded. Call with p.mu held.
+func (p *player) loadingComplete() {
+	now := time.Now()
+	if p.deadlineMs > 0 && now.Add(loadMargin).UnixMilli() < p.deadlineMs {
+		p.loadedMatch, p.loadedAt = p.match, now
+		p.r.chk.LoadedInTime()
+	}
+	p.request('l')
+}
 
 // request sends one client request with a fresh rid. Call with p.mu held.
 func (p *player) request(kind byte) {
