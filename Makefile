@@ -4,6 +4,11 @@ BIN       := bin
 PKGS      := ./...
 TESTFLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 20s
+# What `matchd --version` and matchd_build_info report; override for release builds.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/matchd/matchd/cmd/internal/version
+LDFLAGS   := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT)
 
 .PHONY: run build deps test test-unit test-lua test-e2e test-deploy bench fuzz lint fmt vet clean
 
@@ -11,10 +16,10 @@ FUZZTIME  ?= 20s
 run: build
 	$(BIN)/matchd $(ARGS)
 
-## build: the matchd, matchctl and matchload binaries into bin/
+## build: the matchd, matchctl and matchload binaries into bin/, stamped with VERSION and COMMIT
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 ## deps: install what the tests need when missing (redis, promtool, chromium)
 deps:

@@ -477,3 +477,13 @@ func TestProtocolExampleIsTheDefault(t *testing.T) {
 		t.Errorf("got differences from Default() in %v, want none", d)
 	}
 }
+
+// TestLoadVersionFlag: --version is honoured whatever the configuration
+// says, so a broken file cannot hide which build is installed.
+func TestLoadVersionFlag(t *testing.T) {
+	path := writeConfig(t, "matchmaking:\n  tick: -1s\n")
+	_, opts, err := Load([]string{"--config", path, "--version"}, []string{"MATCHD_SERVER__ADDR=bogus"})
+	if err != nil || !opts.Version {
+		t.Errorf("Load(--version) = Version %v, %v; want true, nil", opts.Version, err)
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/matchd/matchd/actors"
 	"github.com/matchd/matchd/actors/alloc"
+	"github.com/matchd/matchd/cmd/internal/version"
 	"github.com/matchd/matchd/config"
 	"github.com/matchd/matchd/gateway"
 	"github.com/matchd/matchd/redisx"
@@ -56,6 +57,10 @@ func run(args, environ []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	if opts.Version {
+		fmt.Println("matchd", version.Get())
+		return 0
+	}
 	if opts.PrintConfig {
 		b, err := cfg.JSON()
 		if err != nil {
@@ -68,6 +73,7 @@ func run(args, environ []string) int {
 	level := new(slog.LevelVar)
 	level.Set(parseLevel(cfg.Log.Level))
 	log := newLogger(cfg.Log, level).With("node", cfg.NodeID)
+	log.Info("matchd starting", "version", version.Get().Version, "commit", version.Get().Commit)
 	if cfg.Auth.Mode == "insecure" {
 		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac in production")
 	}
@@ -81,6 +87,8 @@ func run(args, environ []string) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := actors.NewMetrics(reg)
+	build := version.Get()
+	metrics.BuildInfo.WithLabelValues(build.Version, build.Commit, build.GoVersion).Set(1)
 	rc, err := redisx.OpenWithBreaker(ctx, cfg.Redis, log, func(open bool) {
 		if open {
 			metrics.RedisCircuitOpen.Set(1)
