@@ -75,7 +75,10 @@ func run(args, environ []string) int {
 	log := newLogger(cfg.Log, level).With("node", cfg.NodeID)
 	log.Info("matchd starting", "version", version.Get().Version, "commit", version.Get().Commit)
 	if cfg.Auth.Mode == "insecure" {
-		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac in production")
+		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac or jwks in production")
+	}
+	if cfg.Redis.Mode == "embedded" && cfg.Redis.AllowEmbeddedPublic {
+		log.Warn("redis.allow_embedded_public: this node keeps all state in its own memory; a restart loses every queue, room and sanction")
 	}
 	if len(opts.IgnoredEnv) > 0 {
 		log.Warn("ignoring unknown MATCHD_ environment variables", "vars", opts.IgnoredEnv)
@@ -84,6 +87,19 @@ func run(args, environ []string) int {
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	var keys *gateway.KeySet
+	if cfg.Auth.Mode == "jwks" {
+		// Fetched first: a node that cannot verify any token must not start.
+		if keys, err = gateway.NewKeySet(ctx, cfg.Auth, log); err != nil {
+			log.Error("cannot start without the identity provider's keys", "err", err)
+			return 1
+		}
+		defer keys.Close()
+		log.Info("jwks key set fetched", "url", cfg.Auth.JWKSURL, "keys", keys.Keys(ctx))
+		if cfg.Auth.Audience == "" {
+			log.Warn("auth.audience is empty: tokens the provider issued for any application are accepted")
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := actors.NewMetrics(reg)
@@ -139,6 +155,9 @@ func run(args, environ []string) int {
 		return 1
 	}
 	srv := gateway.NewServer(store, node, metrics, log)
+	if keys != nil {
+		srv.UseKeySet(keys)
+	}
 
 	var drainOnce sync.Once
 	drained := make(chan struct{})
@@ -163,8 +182,18 @@ func run(args, environ []string) int {
 		log.Error("listen", "addr", cfg.Admin.Addr, "err", err)
 		return 1
 	}
+	var metricsLn net.Listener
+	metricsAddr := ""
+	if cfg.Metrics.Addr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Addr); err != nil {
+			log.Error("listen", "addr", cfg.Metrics.Addr, "err", err)
+			return 1
+		}
+		metricsAddr = metricsLn.Addr().String()
+	}
 	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
+	metricsHTTP := &http.Server{Handler: admin.MetricsHandler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP.RegisterOnShutdown(hub.Close) // ends /debug/events streams, which Shutdown would wait for
 	// The watch is in place before the node says it serves, so an edit
 	// made right after start is not missed.
@@ -178,7 +207,11 @@ func run(args, environ []string) int {
 	}
 	go serve(log, clientHTTP, clientLn)
 	go serve(log, adminHTTP, adminLn)
+	if metricsLn != nil {
+		go serve(log, metricsHTTP, metricsLn)
+	}
 	log.Info("matchd serving", "client_addr", clientLn.Addr().String(), "admin_addr", adminLn.Addr().String(),
+		"metrics_addr", metricsAddr,
 		"redis_mode", cfg.Redis.Mode, "embedded_redis", rc.EmbeddedAddr(), "modes", len(cfg.Matchmaking.Modes))
 
 	sigs := make(chan os.Signal, 1)
@@ -207,6 +240,9 @@ func run(args, environ []string) int {
 	_ = clientHTTP.Shutdown(sctx)
 	node.Stop()
 	_ = adminHTTP.Shutdown(sctx)
+	if metricsLn != nil {
+		_ = metricsHTTP.Shutdown(sctx)
+	}
 	log.Info("stopped")
 	return 0
 }
