@@ -56,6 +56,7 @@ test-deploy:
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 	promtool check config deploy/prometheus/prometheus.yml
+	promtool check config deploy/compose/prometheus.yml
 
 ## test-unit: pure Go tests (matching, state tables, codec, config)
 test-unit:
