@@ -47,8 +47,8 @@ image-builder-local:
 deps:
 	.ci/deps.sh
 
-## test: everything — vet, alert rules, then every test tier on a throwaway real redis-server
-test: deps vet test-deploy
+## test: everything — vet, alert rules, the Helm chart, then every test tier on a throwaway real redis-server
+test: deps vet test-deploy test-helm
 	.ci/with-redis.sh $(GO) test $(TESTFLAGS) $(PKGS)
 
 ## test-deploy: the Prometheus alert rules and scrape config
@@ -57,6 +57,10 @@ test-deploy:
 	promtool test rules deploy/prometheus/alerts_test.yml
 	promtool check config deploy/prometheus/prometheus.yml
 	promtool check config deploy/compose/prometheus.yml
+
+## test-helm: render the Helm chart with each values file and decode every manifest (module deploy/helmtest)
+test-helm:
+	cd deploy/helmtest && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-unit: pure Go tests (matching, state tables, codec, config)
 test-unit:
