@@ -397,13 +397,13 @@ func TestChartRefusesUnsafeValues(t *testing.T) {
 		set  []string
 		want string
 	}{
-		"no secret":                      {[]string{"secrets.existingSecret="}, "secrets.existingSecret"},
+		"no secret":                       {[]string{"secrets.existingSecret="}, "secrets.existingSecret"},
 		"grace period shorter than drain": {[]string{"terminationGracePeriodSeconds=20"}, "terminationGracePeriodSeconds"},
-		"embedded redis":                 {[]string{"redis.mode=embedded"}, "redis.mode"},
-		"insecure auth":                  {[]string{"auth.mode=insecure"}, "auth.mode"},
-		"jwks without url":               {[]string{"auth.mode=jwks"}, "auth.jwks.url"},
-		"sentinel without master set":    {[]string{"redis.mode=sentinel"}, "redis.masterSet"},
-		"no redis address":               {[]string{"redis.addrs=null"}, "redis.addrs"},
+		"embedded redis":                  {[]string{"redis.mode=embedded"}, "redis.mode"},
+		"insecure auth":                   {[]string{"auth.mode=insecure"}, "auth.mode"},
+		"jwks without url":                {[]string{"auth.mode=jwks"}, "auth.jwks.url"},
+		"sentinel without master set":     {[]string{"redis.mode=sentinel"}, "redis.masterSet"},
+		"no redis address":                {[]string{"redis.addrs=null"}, "redis.addrs"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := render(t, base, tc.set)
