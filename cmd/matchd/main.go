@@ -73,7 +73,8 @@ func run(args, environ []string) int {
 	level := new(slog.LevelVar)
 	level.Set(parseLevel(cfg.Log.Level))
 	log := newLogger(cfg.Log, level).With("node", cfg.NodeID)
-	log.Info("matchd starting", "version", version.Get().Version, "commit", version.Get().Commit)
+	build := version.Get()
+	log.Info("matchd starting", "version", build.Version, "commit", build.Commit, "go", build.GoVersion)
 	if cfg.Auth.Mode == "insecure" {
 		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac or jwks in production")
 	}
@@ -103,7 +104,6 @@ func run(args, environ []string) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := actors.NewMetrics(reg)
-	build := version.Get()
 	metrics.BuildInfo.WithLabelValues(build.Version, build.Commit, build.GoVersion).Set(1)
 	rc, err := redisx.OpenWithBreaker(ctx, cfg.Redis, log, func(open bool) {
 		if open {
