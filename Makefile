@@ -4,24 +4,51 @@ BIN       := bin
 PKGS      := ./...
 TESTFLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 20s
+# What `matchd --version` and matchd_build_info report; override for release builds.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/matchd/matchd/cmd/internal/version
+LDFLAGS   := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT)
+# The container image: name, and the build stage's base (any image with Go 1.26 and a shell).
+IMAGE     ?= matchd
+GO_IMAGE  ?= docker.io/library/golang:1.26-bookworm
+IMAGE_BUILD_FLAGS ?=
+IMAGE_RUN_FLAGS   ?=
 
-.PHONY: run build deps test test-unit test-lua test-e2e test-deploy bench fuzz lint fmt vet clean
+.PHONY: run build image image-smoke image-builder-local deps test test-unit test-lua test-e2e test-deploy test-helm bench fuzz lint fmt vet clean
 
 ## run: one node on the embedded Redis (nothing to install but Go)
 run: build
 	$(BIN)/matchd $(ARGS)
 
-## build: the matchd, matchctl and matchload binaries into bin/
+## build: the matchd, matchctl and matchload binaries into bin/, stamped with VERSION and COMMIT
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
+
+## image: the container image $(IMAGE):$(VERSION) from the Dockerfile, with podman (else buildah)
+image:
+	@if command -v podman >/dev/null 2>&1; then tool="podman build"; \
+	elif command -v buildah >/dev/null 2>&1; then tool="buildah bud"; \
+	else echo "image: podman or buildah is required (apt-get install podman)" >&2; exit 1; fi; \
+	echo "$$tool ... -t $(IMAGE):$(VERSION)"; \
+	$$tool $(IMAGE_BUILD_FLAGS) --build-arg GO_IMAGE=$(GO_IMAGE) --build-arg VERSION=$(VERSION) \
+		--build-arg COMMIT=$(COMMIT) -t $(IMAGE):$(VERSION) -f Dockerfile .
+
+## image-smoke: start $(IMAGE):$(VERSION), check /healthz, /readyz, the user and a clean SIGTERM exit
+image-smoke:
+	deploy/image/smoke.sh $(IMAGE):$(VERSION) $(IMAGE_RUN_FLAGS)
+
+## image-builder-local: a GO_IMAGE made on this host (debootstrap + the local Go), for hosts without registry access
+image-builder-local:
+	deploy/image/builder-from-host.sh localhost/matchd-go-builder:1.26
 
 ## deps: install what the tests need when missing (redis, promtool, chromium)
 deps:
 	.ci/deps.sh
 
-## test: everything — vet, alert rules, then every test tier on a throwaway real redis-server
-test: deps vet test-deploy
+## test: everything — vet, alert rules, the Helm chart, then every test tier on a throwaway real redis-server
+test: deps vet test-deploy test-helm
 	.ci/with-redis.sh $(GO) test $(TESTFLAGS) $(PKGS)
 
 ## test-deploy: the Prometheus alert rules and scrape config
@@ -29,6 +56,11 @@ test-deploy:
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 	promtool check config deploy/prometheus/prometheus.yml
+	promtool check config deploy/compose/prometheus.yml
+
+## test-helm: render the Helm chart with each values file and decode every manifest (module deploy/helmtest)
+test-helm:
+	cd deploy/helmtest && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-unit: pure Go tests (matching, state tables, codec, config)
 test-unit:

@@ -20,5 +20,3 @@ fi
 echo "deps: installing ${want[*]}" >&2
 apt-get update -qq >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
-# The Debian package starts no service here; make sure of it, tests start their own.
-pkill -x prometheus 2>/dev/null || true

@@ -31,6 +31,9 @@ type Metrics struct {
 	ClientErrors     *prometheus.CounterVec
 	ConfigReloads    *prometheus.CounterVec
 	BansActive       prometheus.Gauge
+	// BuildInfo is 1 for the running build's version, commit and Go
+	// version; the command sets it, since only it knows its stamp.
+	BuildInfo *prometheus.GaugeVec
 }
 
 // NewMetrics creates the series and registers them on reg; tests pass a
@@ -84,11 +87,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Players and devices banned now (all nodes)."}),
 		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "config_reloads_total",
 			Help: "Configuration reloads, by result (ok, error)."}, []string{"result"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "matchd", Name: "build_info",
+			Help: "1, labelled with the running build's version, commit and Go version."}, []string{"version", "commit", "goversion"}),
 	}
 	reg.MustRegister(m.Sessions, m.QueueTickets, m.TicketsEnqueued, m.MatchesFormed, m.MatchesStarted,
 		m.MatchesCancelled, m.PlayersRequeued, m.QueueWait, m.MatchSpread, m.Violations, m.LockAcquisitions,
 		m.ActorRestarts, m.RedisErrors, m.RedisCircuitOpen, m.StateEventsOn, m.ClaimsRejected, m.RoomsAdopted,
-		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads, m.BansActive)
+		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads, m.BansActive, m.BuildInfo)
 	for _, r := range []string{"acquired", "busy", "error"} {
 		m.LockAcquisitions.WithLabelValues(r)
 	}

@@ -14,6 +14,7 @@ type Config struct {
 	NodeID      string      `koanf:"node_id" json:"node_id"`
 	Server      Server      `koanf:"server" json:"server"`
 	Admin       Admin       `koanf:"admin" json:"admin"`
+	Metrics     Metrics     `koanf:"metrics" json:"metrics"`
 	Auth        Auth        `koanf:"auth" json:"auth"`
 	Redis       Redis       `koanf:"redis" json:"redis"`
 	Matchmaking Matchmaking `koanf:"matchmaking" json:"matchmaking"`
@@ -79,22 +80,54 @@ type Server struct {
 
 // Admin configures the admin listener (/metrics, /healthz, /debug, /admin).
 type Admin struct {
-	// Addr is the admin listener address. Default 127.0.0.1:9090.
+	// Addr is the admin listener address. Default 127.0.0.1:9090. A
+	// non-loopback address needs Token.
 	Addr string `koanf:"addr" json:"addr"`
 	// Token, when set, is required as a Bearer token on /debug/* and /admin/*.
+	// On a non-loopback Addr it is mandatory: at least 32 bytes that do not
+	// look guessable (see docs/security.md).
 	Token string `koanf:"token" json:"token"`
+}
+
+// Metrics configures the optional metrics listener, which serves /metrics,
+// /healthz and /readyz and nothing else, so Prometheus and load balancer
+// health checks never need the admin listener.
+type Metrics struct {
+	// Addr is the metrics listener address; empty (the default) runs no
+	// such listener.
+	Addr string `koanf:"addr" json:"addr"`
 }
 
 // Auth configures how a WebSocket handshake proves the player's identity.
 type Auth struct {
-	// Mode is insecure (query parameters, development only) or hmac (HS256
-	// JWT). Default insecure.
+	// Mode is insecure (query parameters, development only), hmac (HS256
+	// JWT signed with a shared secret) or jwks (RS256, ES256 or EdDSA JWT
+	// from an identity provider). Default insecure.
 	Mode string `koanf:"mode" json:"mode"`
 	// HMACSecret signs player tokens in hmac mode.
 	HMACSecret string `koanf:"hmac_secret" json:"hmac_secret"`
 	// AllowInsecurePublic lets insecure mode listen on a non-loopback
 	// address. Default false.
 	AllowInsecurePublic bool `koanf:"allow_insecure_public" json:"allow_insecure_public"`
+	// JWKSURL is where jwks mode fetches the identity provider's key set
+	// (https; http only for a loopback host).
+	JWKSURL string `koanf:"jwks_url" json:"jwks_url"`
+	// Issuer, when set, must equal a jwks token's iss claim.
+	Issuer string `koanf:"issuer" json:"issuer"`
+	// Audience, when set, must be one of a jwks token's aud values.
+	Audience string `koanf:"audience" json:"audience"`
+	// PlayerClaim names the jwks token claim that holds the player id.
+	// Default sub.
+	PlayerClaim string `koanf:"player_claim" json:"player_claim"`
+	// JWKSRefreshInterval is how often the key set is fetched again, so
+	// keys the provider withdrew stop being accepted. Default 15m.
+	JWKSRefreshInterval time.Duration `koanf:"jwks_refresh_interval" json:"jwks_refresh_interval"`
+	// JWKSMinRefreshInterval is the least time between two fetches caused
+	// by tokens naming a key (kid) the cached set lacks, so forged kids
+	// cannot make matchd hammer the provider. Default 30s.
+	JWKSMinRefreshInterval time.Duration `koanf:"jwks_min_refresh_interval" json:"jwks_min_refresh_interval"`
+	// JWKSTimeout bounds one fetch of the key set. Default 10s.
+	JWKSTimeout time.Duration `koanf:"jwks_timeout" json:"jwks_timeout"`
 }
 
 // Redis configures the shared store.
@@ -110,6 +143,11 @@ type Redis struct {
 	Password string `koanf:"password" json:"password"`
 	// KeyPrefix starts every key matchd writes. Default matchd.
 	KeyPrefix string `koanf:"key_prefix" json:"key_prefix"`
+	// AllowEmbeddedPublic lets embedded mode serve clients on a
+	// non-loopback server.addr. Default false: the embedded store lives in
+	// this one process, so it is lost on restart and shared with no other
+	// node.
+	AllowEmbeddedPublic bool `koanf:"allow_embedded_public" json:"allow_embedded_public"`
 	// DialTimeout bounds one connection attempt. Default 2s.
 	DialTimeout time.Duration `koanf:"dial_timeout" json:"dial_timeout"`
 	// OpTimeout bounds one Redis call made on behalf of a client request.
@@ -287,7 +325,13 @@ func Default() Config {
 			SendQueue:        64,
 		},
 		Admin: Admin{Addr: "127.0.0.1:9090"},
-		Auth:  Auth{Mode: "insecure"},
+		Auth: Auth{
+			Mode:                   "insecure",
+			PlayerClaim:            "sub",
+			JWKSRefreshInterval:    15 * time.Minute,
+			JWKSMinRefreshInterval: 30 * time.Second,
+			JWKSTimeout:            10 * time.Second,
+		},
 		Redis: Redis{
 			Mode:            "embedded",
 			KeyPrefix:       "matchd",

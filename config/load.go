@@ -35,6 +35,9 @@ type Options struct {
 	// PrintConfig asks the command to print the effective (redacted)
 	// configuration and exit.
 	PrintConfig bool
+	// Version asks the command to print its version and exit; Load then
+	// returns without reading or validating any configuration.
+	Version bool
 	// IgnoredEnv lists MATCHD_* variables that name no key, sorted. They are
 	// not an error (Kubernetes injects MATCHD_PORT and the like for a service
 	// called matchd), but a misspelt one (MATCHD_REDIS_ADDRS for
@@ -63,6 +66,7 @@ func newFlagSet(opts *Options) *pflag.FlagSet {
 	fs.SortFlags = false
 	fs.StringVar(&opts.ConfigFile, "config", "", "YAML configuration `file`")
 	fs.BoolVar(&opts.PrintConfig, "print-config", false, "print the effective configuration (secrets redacted) as JSON and exit")
+	fs.BoolVar(&opts.Version, "version", false, "print the version, commit and Go version and exit")
 	fs.String("node-id", "", "node name (key node_id; default hostname-pid)")
 	fs.String("server.addr", d.Server.Addr, "client WebSocket listener `host:port`")
 	fs.String("admin.addr", d.Admin.Addr, "admin listener `host:port`")
@@ -99,6 +103,10 @@ func Load(args, environ []string) (Config, Options, error) {
 	}
 	if fs.NArg() > 0 {
 		return Config{}, opts, fmt.Errorf("config: flags: unexpected argument %q", fs.Arg(0))
+	}
+	if opts.Version {
+		// A version check must work whatever the configuration says.
+		return Config{}, opts, nil
 	}
 
 	// A fresh instance every time: reusing one would keep keys that were

@@ -438,14 +438,17 @@ func TestLoadFieldErrorKeys(t *testing.T) {
 // protocolExample is the YAML of PROTOCOL.md section 9, verbatim.
 const protocolExample = `node_id: ""                 # default: hostname-pid
 server: {addr: "127.0.0.1:8080", max_message_bytes: 4096, ping_interval: 15s, write_timeout: 5s, max_sessions: 0, drain_timeout: 20s}
-admin:  {addr: "127.0.0.1:9090", token: ""}
-auth:   {mode: insecure, hmac_secret: "", allow_insecure_public: false}
+admin:  {addr: "127.0.0.1:9090", token: ""}   # a non-loopback admin.addr needs a token (>= 32 bytes)
+metrics: {addr: ""}                            # optional: /metrics, /healthz, /readyz on a listener of their own
+auth:   {mode: insecure, hmac_secret: "", allow_insecure_public: false,
+         jwks_url: "", issuer: "", audience: "", player_claim: sub}
 redis:
   mode: embedded            # embedded | standalone | sentinel | cluster
   addrs: []                 # standalone/cluster: host:port; sentinel: the sentinels
   master_set: ""            # sentinel only
   password: ""
   key_prefix: matchd
+  allow_embedded_public: false   # embedded + a non-loopback server.addr stops start-up unless true
 matchmaking:
   tick: 100ms
   lock_ttl: 2s
@@ -475,5 +478,15 @@ func TestProtocolExampleIsTheDefault(t *testing.T) {
 	want.NodeID = got.NodeID
 	if d := diffKeys(got, want); len(d) > 0 {
 		t.Errorf("got differences from Default() in %v, want none", d)
+	}
+}
+
+// TestLoadVersionFlag: --version is honoured whatever the configuration
+// says, so a broken file cannot hide which build is installed.
+func TestLoadVersionFlag(t *testing.T) {
+	path := writeConfig(t, "matchmaking:\n  tick: -1s\n")
+	_, opts, err := Load([]string{"--config", path, "--version"}, []string{"MATCHD_SERVER__ADDR=bogus"})
+	if err != nil || !opts.Version {
+		t.Errorf("Load(--version) = Version %v, %v; want true, nil", opts.Version, err)
 	}
 }

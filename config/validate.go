@@ -44,15 +44,7 @@ func (c *Config) Validate() error {
 	var v validator
 
 	// Listeners and auth.
-	serverHost, serverOK := v.hostPort("server.addr", c.Server.Addr)
-	adminHost, adminOK := v.hostPort("admin.addr", c.Admin.Addr)
-	if serverOK && adminOK {
-		_, sp, _ := net.SplitHostPort(c.Server.Addr)
-		_, ap, _ := net.SplitHostPort(c.Admin.Addr)
-		if sp == ap && sp != "0" && (serverHost == adminHost || isWildcard(serverHost) || isWildcard(adminHost)) {
-			v.add("admin.addr", "must not be the same listener as server.addr (%s)", c.Server.Addr)
-		}
-	}
+	serverHost, serverOK := v.validateListeners(c)
 	if c.Server.MaxMessageBytes < minMessageBytes || c.Server.MaxMessageBytes > maxMessageBytes {
 		v.add("server.max_message_bytes", "must be in [%d, %d], got %d", minMessageBytes, maxMessageBytes, c.Server.MaxMessageBytes)
 	}
@@ -66,15 +58,17 @@ func (c *Config) Validate() error {
 		v.add("server.send_queue", "must be >= 1, got %d", c.Server.SendQueue)
 	}
 
-	if v.oneOf("auth.mode", c.Auth.Mode, "insecure", "hmac") {
+	if v.oneOf("auth.mode", c.Auth.Mode, "insecure", "hmac", "jwks") {
 		switch c.Auth.Mode {
+		case "jwks":
+			v.validateJWKS(c.Auth)
 		case "hmac":
 			if len(c.Auth.HMACSecret) < minHMACSecret {
 				v.add("auth.hmac_secret", "must be at least %d bytes in hmac mode, got %d", minHMACSecret, len(c.Auth.HMACSecret))
 			}
 		case "insecure":
 			if serverOK && !c.Auth.AllowInsecurePublic && !isLoopback(serverHost) {
-				v.add("server.addr", "auth.mode insecure trusts any client's claimed identity, so it only listens on loopback; got %q (use auth.mode hmac, a loopback address, or set auth.allow_insecure_public)", c.Server.Addr)
+				v.add("server.addr", "auth.mode insecure trusts any client's claimed identity, so it only listens on loopback; got %q (use auth.mode hmac or jwks, a loopback address, or set auth.allow_insecure_public)", c.Server.Addr)
 			}
 		}
 	}

@@ -141,9 +141,11 @@ func TestValidateAccepts(t *testing.T) {
 		{"127/8", func(c *Config) { c.Server.Addr = "127.0.0.2:8080" }},
 		{"public with allow_insecure_public", func(c *Config) {
 			c.Server.Addr, c.Auth.AllowInsecurePublic = "0.0.0.0:8080", true
+			c.Redis.Mode, c.Redis.Addrs = "standalone", []string{"redis:6379"}
 		}},
 		{"public with hmac", func(c *Config) {
 			c.Server.Addr, c.Auth.Mode, c.Auth.HMACSecret = ":8080", "hmac", "0123456789abcdef"
+			c.Redis.Mode, c.Redis.Addrs = "standalone", []string{"redis:6379"}
 		}},
 		{"port 0 on both listeners", func(c *Config) { c.Server.Addr, c.Admin.Addr = "127.0.0.1:0", "127.0.0.1:0" }},
 		{"same port on different loopback hosts", func(c *Config) { c.Server.Addr, c.Admin.Addr = "127.0.0.1:8080", "127.0.0.2:8080" }},

@@ -60,11 +60,7 @@ type SanctionAdmin interface {
 // Handler returns the admin mux.
 func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
+	a.handleOpen(mux)
 	mux.HandleFunc("GET /debug/actors", a.guard(a.actors))
 	mux.HandleFunc("GET /debug/config", a.guard(a.config))
 	mux.HandleFunc("GET /debug/events", a.guard(a.debugEvents))
@@ -84,6 +80,25 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/sanctions/{id}", a.guard(a.sanctions("player")))
 	mux.HandleFunc("DELETE /admin/sanctions/{id}", a.guard(a.sanctions("player")))
 	return mux
+}
+
+// MetricsHandler serves /metrics, /healthz and /readyz and nothing else:
+// the metrics listener (metrics.addr), which may face Prometheus and load
+// balancers on a public address because none of it needs the admin token.
+func (a *Admin) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	a.handleOpen(mux)
+	return mux
+}
+
+// handleOpen registers the routes that never need the admin token, on
+// both listeners that serve them.
+func (a *Admin) handleOpen(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -69,6 +69,29 @@ func authenticate(r *http.Request, cfg *config.Config) (actors.PlayerInfo, error
 	return p, nil
 }
 
+// bearerToken returns the request's player token: the Authorization
+// Bearer header, else the token query parameter (browsers cannot set
+// headers on a WebSocket handshake).
+func bearerToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return h[7:]
+	}
+	return r.URL.Query().Get("token")
+}
+
+// identify establishes who is connecting: jwks mode through the server's
+// key set, the other modes through authenticate.
+func (s *Server) identify(r *http.Request, cfg *config.Config) (actors.PlayerInfo, error) {
+	if cfg.Auth.Mode != "jwks" {
+		return authenticate(r, cfg)
+	}
+	if s.keys == nil {
+		// cmd/matchd always sets one in jwks mode; refuse rather than guess.
+		return actors.PlayerInfo{}, unauthorized("player tokens are not configured")
+	}
+	return s.keys.authenticate(r)
+}
+
 // playerClaims are the claims of a player token.
 type playerClaims struct {
 	Rating   *float64 `json:"rating,omitempty"`
@@ -81,10 +104,7 @@ func authHMAC(r *http.Request, secret string) (actors.PlayerInfo, error) {
 		// Validation forbids it; refuse rather than verify with an empty key.
 		return actors.PlayerInfo{}, unauthorized("player tokens are not configured")
 	}
-	tok := r.URL.Query().Get("token")
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
-		tok = h[7:]
-	}
+	tok := bearerToken(r)
 	if tok == "" {
 		return actors.PlayerInfo{}, unauthorized("a player token is required")
 	}

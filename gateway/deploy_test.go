@@ -259,18 +259,26 @@ func TestExampleConfigsLoad(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			// The examples leave the HMAC secret to the environment, on
-			// purpose: without it matchd must refuse to start.
-			if _, _, err := config.Load([]string{"--config", f}, nil); err == nil || !strings.Contains(err.Error(), "auth.hmac_secret") {
-				t.Errorf("without MATCHD_AUTH__HMAC_SECRET: err %v, want one naming auth.hmac_secret", err)
+			// The examples leave the HMAC secret and the admin token to the
+			// environment, on purpose: without them matchd must refuse to
+			// start (the file's admin token is a placeholder).
+			_, _, err := config.Load([]string{"--config", f}, nil)
+			for _, key := range []string{"config: auth.hmac_secret: ", "config: admin.token: "} {
+				if err == nil || !strings.Contains(err.Error(), key) {
+					t.Errorf("without the secrets in the environment: err %v, want one naming %s", err, key)
+				}
 			}
-			cfg, _, err := config.Load([]string{"--config", f}, []string{"MATCHD_AUTH__HMAC_SECRET=0123456789abcdef0123456789abcdef"})
+			cfg, _, err := config.Load([]string{"--config", f}, []string{
+				"MATCHD_AUTH__HMAC_SECRET=0123456789abcdef0123456789abcdef",
+				"MATCHD_ADMIN__TOKEN=4b9d0f27c1e8a6538e2f71c4d09ab6e53f1c8d7a2b6e40951d3c7f8a2e6b0c41",
+			})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if cfg.Auth.Mode != "hmac" || cfg.Redis.Mode == "embedded" || cfg.Admin.Token == "" || len(cfg.Matchmaking.Modes) < 2 {
-				t.Errorf("got auth %q, redis %q, admin token set %v, %d modes; want a production-like config",
-					cfg.Auth.Mode, cfg.Redis.Mode, cfg.Admin.Token != "", len(cfg.Matchmaking.Modes))
+			if cfg.Auth.Mode != "hmac" || cfg.Redis.Mode == "embedded" || cfg.Admin.Token == "" || len(cfg.Matchmaking.Modes) < 2 ||
+				cfg.Metrics.Addr == "" {
+				t.Errorf("got auth %q, redis %q, admin token set %v, %d modes, metrics.addr %q; want a production-like config",
+					cfg.Auth.Mode, cfg.Redis.Mode, cfg.Admin.Token != "", len(cfg.Matchmaking.Modes), cfg.Metrics.Addr)
 			}
 		})
 	}

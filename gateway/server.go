@@ -30,12 +30,17 @@ type Server struct {
 	draining atomic.Bool
 	conns    sync.Map // *conn -> struct{}
 	wg       sync.WaitGroup
+	keys     *KeySet // jwks mode only; set before serving
 }
 
 // NewServer returns the client endpoint over node.
 func NewServer(cfg *config.Store, node *actors.Node, m *actors.Metrics, log *slog.Logger) *Server {
 	return &Server{cfg: cfg, node: node, metrics: m, log: log}
 }
+
+// UseKeySet makes jwks-mode handshakes verify tokens against k. Call it
+// before serving.
+func (s *Server) UseKeySet(k *KeySet) { s.keys = k }
 
 // Handler serves GET /ws and nothing else.
 func (s *Server) Handler() http.Handler {
@@ -59,7 +64,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "This node is shutting down; connect to another.")
 		return
 	}
-	player, err := authenticate(r, cfg)
+	player, err := s.identify(r, cfg)
 	if err != nil {
 		code, msg, status, _ := classify(s.log, err)
 		writeHTTPError(w, status, code, msg)

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/matchd/matchd/cmd/internal/version"
 )
 
 const usage = `matchctl talks to a matchd node's admin listener.
@@ -42,6 +44,8 @@ Commands:
   config                                the node's effective configuration
                                         (secrets redacted)
   state-events on|off                   turn state events on or off
+
+  --version                             print matchctl's version and exit
 
 Flags, anywhere on the line:
   --addr ADDR        the admin listener, host:port or URL
@@ -147,8 +151,13 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	global := flag.NewFlagSet("matchctl", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
 	c.commonFlags(global)
+	showVersion := global.Bool("version", false, "print the version and exit")
 	if err := global.Parse(args); err != nil {
 		return flagError(err)
+	}
+	if *showVersion {
+		fmt.Fprintln(c.stdout, "matchctl", version.Get())
+		return nil
 	}
 	args = global.Args()
 	if len(args) == 0 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/matchd/matchd/actors"
 	"github.com/matchd/matchd/actors/alloc"
+	"github.com/matchd/matchd/cmd/internal/version"
 	"github.com/matchd/matchd/config"
 	"github.com/matchd/matchd/gateway"
 	"github.com/matchd/matchd/redisx"
@@ -56,6 +57,10 @@ func run(args, environ []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	if opts.Version {
+		fmt.Println("matchd", version.Get())
+		return 0
+	}
 	if opts.PrintConfig {
 		b, err := cfg.JSON()
 		if err != nil {
@@ -68,8 +73,13 @@ func run(args, environ []string) int {
 	level := new(slog.LevelVar)
 	level.Set(parseLevel(cfg.Log.Level))
 	log := newLogger(cfg.Log, level).With("node", cfg.NodeID)
+	build := version.Get()
+	log.Info("matchd starting", "version", build.Version, "commit", build.Commit, "go", build.GoVersion)
 	if cfg.Auth.Mode == "insecure" {
-		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac in production")
+		log.Warn("auth.mode is insecure: players are trusted on their word; use hmac or jwks in production")
+	}
+	if cfg.Redis.Mode == "embedded" && cfg.Redis.AllowEmbeddedPublic {
+		log.Warn("redis.allow_embedded_public: this node keeps all state in its own memory; a restart loses every queue, room and sanction")
 	}
 	if len(opts.IgnoredEnv) > 0 {
 		log.Warn("ignoring unknown MATCHD_ environment variables", "vars", opts.IgnoredEnv)
@@ -78,9 +88,23 @@ func run(args, environ []string) int {
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	var keys *gateway.KeySet
+	if cfg.Auth.Mode == "jwks" {
+		// Fetched first: a node that cannot verify any token must not start.
+		if keys, err = gateway.NewKeySet(ctx, cfg.Auth, log); err != nil {
+			log.Error("cannot start without the identity provider's keys", "err", err)
+			return 1
+		}
+		defer keys.Close()
+		log.Info("jwks key set fetched", "url", cfg.Auth.JWKSURL, "keys", keys.Keys(ctx))
+		if cfg.Auth.Audience == "" {
+			log.Warn("auth.audience is empty: tokens the provider issued for any application are accepted")
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := actors.NewMetrics(reg)
+	metrics.BuildInfo.WithLabelValues(build.Version, build.Commit, build.GoVersion).Set(1)
 	rc, err := redisx.OpenWithBreaker(ctx, cfg.Redis, log, func(open bool) {
 		if open {
 			metrics.RedisCircuitOpen.Set(1)
@@ -131,6 +155,9 @@ func run(args, environ []string) int {
 		return 1
 	}
 	srv := gateway.NewServer(store, node, metrics, log)
+	if keys != nil {
+		srv.UseKeySet(keys)
+	}
 
 	var drainOnce sync.Once
 	drained := make(chan struct{})
@@ -155,8 +182,18 @@ func run(args, environ []string) int {
 		log.Error("listen", "addr", cfg.Admin.Addr, "err", err)
 		return 1
 	}
+	var metricsLn net.Listener
+	metricsAddr := ""
+	if cfg.Metrics.Addr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Addr); err != nil {
+			log.Error("listen", "addr", cfg.Metrics.Addr, "err", err)
+			return 1
+		}
+		metricsAddr = metricsLn.Addr().String()
+	}
 	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
+	metricsHTTP := &http.Server{Handler: admin.MetricsHandler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP.RegisterOnShutdown(hub.Close) // ends /debug/events streams, which Shutdown would wait for
 	// The watch is in place before the node says it serves, so an edit
 	// made right after start is not missed.
@@ -170,7 +207,11 @@ func run(args, environ []string) int {
 	}
 	go serve(log, clientHTTP, clientLn)
 	go serve(log, adminHTTP, adminLn)
+	if metricsLn != nil {
+		go serve(log, metricsHTTP, metricsLn)
+	}
 	log.Info("matchd serving", "client_addr", clientLn.Addr().String(), "admin_addr", adminLn.Addr().String(),
+		"metrics_addr", metricsAddr,
 		"redis_mode", cfg.Redis.Mode, "embedded_redis", rc.EmbeddedAddr(), "modes", len(cfg.Matchmaking.Modes))
 
 	sigs := make(chan os.Signal, 1)
@@ -199,6 +240,9 @@ func run(args, environ []string) int {
 	_ = clientHTTP.Shutdown(sctx)
 	node.Stop()
 	_ = adminHTTP.Shutdown(sctx)
+	if metricsLn != nil {
+		_ = metricsHTTP.Shutdown(sctx)
+	}
 	log.Info("stopped")
 	return 0
 }

@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+
+	"github.com/matchd/matchd/cmd/internal/version"
 )
 
 func main() {
@@ -26,6 +28,10 @@ func run(args []string, stdout io.Writer, stderr *os.File) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "matchload:", strings.TrimPrefix(err.Error(), "usage: "))
 		return 2
+	}
+	if o.Version {
+		fmt.Fprintln(stdout, "matchload", version.Get())
+		return 0
 	}
 	limit, err := raiseNoFile()
 	if err != nil {

@@ -199,6 +199,8 @@ type Options struct {
 	// Silence, when set, fails the run for any player queued or loading
 	// that hears nothing (a sync's answer included) for this long.
 	Silence time.Duration
+	// Version asks for the version line instead of a run.
+	Version bool
 }
 
 // errUsage marks a command-line error (exit status 2).
@@ -237,6 +239,7 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.Trace, "trace", 0, "keep the last N frames of every player (both directions) and print them for the players in failing invariants' examples")
 	fs.DurationVar(&o.Silence, "silence", 0, "silence watchdog: a player queued or loading that hears nothing for this long (it is sent a sync at half of it) fails the run, with its name and state; 0: off")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write matchload's own CPU profile to this file (to check the generator is not the bottleneck)")
+	fs.BoolVar(&o.Version, "version", false, "print matchload's version and exit")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress output on stderr: auto (a live line on a terminal, else a line every 5s), line, off")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: matchload [flags]\n\nmatchload drives matchd nodes with a swarm of WebSocket clients and reports\nthroughput, latencies, errors and invariant verdicts. Exit status: 0 all\ninvariants pass, 1 an invariant failed, 2 usage error.\n\nFlags:\n")
@@ -250,6 +253,9 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if o.Version {
+		return o, nil
 	}
 	bad := func(format string, a ...any) (Options, error) {
 		return o, fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
