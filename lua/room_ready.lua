@@ -26,6 +26,19 @@ if redis.call('HEXISTS', KEYS[1], 'i:' .. ARGV[1]) == 0 then
   return {'not_member', 0, '', '', '', 0}
 end
 local members = redis.call('HGET', KEYS[1], 'members')
+local okey = {}
+if ARGV[2] == 'start' then
+  -- Every member's outcome list must be named before anything is written:
+  -- a refused call must change nothing.
+  for i = 6, #ARGV do
+    okey[ARGV[i]] = KEYS[i - 1]
+  end
+  for pid in string.gmatch(members, '[^,]+') do
+    if not okey[pid] then
+      return redis.error_reply('room_ready: no outcome key for member ' .. pid)
+    end
+  end
+end
 local new = 0
 if st == 'loading' then
   new = redis.call('HSETNX', KEYS[1], 'r:' .. ARGV[1], '1')
@@ -40,15 +53,6 @@ for pid in string.gmatch(members, '[^,]+') do
 end
 local owner = redis.call('HGET', KEYS[1], 'owner') or ''
 if new == 1 and all and ARGV[2] == 'start' then
-  local okey = {}
-  for i = 6, #ARGV do
-    okey[ARGV[i]] = KEYS[i - 1]
-  end
-  for pid in string.gmatch(members, '[^,]+') do
-    if not okey[pid] then
-      return redis.error_reply('room_ready: no outcome key for member ' .. pid)
-    end
-  end
   local match = redis.call('HGET', KEYS[1], 'match')
   local t = redis.call('TIME')
   local at = t[1] * 1000 + math.floor(t[2] / 1000)

@@ -97,6 +97,7 @@ for _, pid in ipairs(members) do
     again = redis.call('HEXISTS', room, 'r:' .. pid) == 1
   end
   local entry = redis.call('HGET', KEYS[4], pid)
+  local ready = redis.call('HEXISTS', room, 'r:' .. pid) == 1
   if again and entry == 'm:' .. match then
     local tid = redis.call('HGET', room, 'i:' .. pid)
     redis.call('ZADD', KEYS[2], redis.call('HGET', room, 's:' .. pid), tid)
@@ -110,7 +111,9 @@ for _, pid in ipairs(members) do
     if entry == 'm:' .. match then
       redis.call('HDEL', KEYS[4], pid)
     end
-    if pid ~= ARGV[3] then
+    -- A no-show is a member that did not load; one that loaded but is no
+    -- longer seated here (its entry moved) is neither requeued nor charged.
+    if pid ~= ARGV[3] and not ready then
       noshows[#noshows + 1] = pid
     end
   end

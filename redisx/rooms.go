@@ -3,6 +3,7 @@ package redisx
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -98,6 +99,10 @@ func (c *Client) Room(ctx context.Context, mode, matchID string) (Room, bool, er
 	return r, true, nil
 }
 
+// ErrOutcomeTTL reports a call that would record outcomes without a TTL
+// (PEXPIRE 0 would delete them at once): a bug in the caller.
+var ErrOutcomeTTL = errors.New("redisx: outcome TTL must be > 0")
+
 // ReadyResult is the outcome of MarkReady.
 type ReadyResult struct {
 	// State is RoomLoading when the mark applied, else the room's state or
@@ -124,6 +129,9 @@ func (c *Client) MarkReady(ctx context.Context, mode, matchID, player string) (R
 // server (allocator none). It saves the room a round trip and its members
 // a wait. members are the room's members, whose outcomes the start records.
 func (c *Client) MarkReadyStart(ctx context.Context, mode, matchID, player string, members []string, nowMs int64, finishedTTL, outcomeTTL time.Duration) (ReadyResult, error) {
+	if outcomeTTL <= 0 {
+		return ReadyResult{}, ErrOutcomeTTL
+	}
 	k := c.Keys
 	keys := append(make([]string, 0, 4+len(members)), k.Room(mode, matchID), k.Players(mode), k.Rooms(mode), k.Owners(mode))
 	args := append(make([]string, 0, 5+len(members)), player, "start", ms(finishedTTL), i64(nowMs), ms(outcomeTTL))
@@ -212,6 +220,9 @@ type ResolveResult struct {
 // notify the members and count the outcome. members are the room's members,
 // whose outcomes the script records.
 func (c *Client) Resolve(ctx context.Context, mode, matchID string, members []string, r Resolution) (ResolveResult, error) {
+	if r.OutcomeTTL <= 0 && r.Outcome != ResolveAllocating {
+		return ResolveResult{}, ErrOutcomeTTL
+	}
 	k := c.Keys
 	server := "null"
 	if len(r.Server) > 0 {

@@ -172,6 +172,10 @@ type player struct {
 	// reported silent.
 	heard          atomic.Int64
 	probed, silent bool
+	// watchFrom is when the player began its current wait (queued or
+	// loading): silence is counted from then or from the last frame,
+	// whichever is later.
+	watchFrom time.Time
 	// loadedMatch is the match whose loading_complete was sent at loadedAt,
 	// more than loadMargin before its deadline (deadlineMs, from match_found).
 	loadedMatch string
@@ -245,6 +249,9 @@ func (p *player) setState(s dstate) {
 	}
 	if s.queuedish() {
 		g.queued.Add(1)
+	}
+	if (s.queuedish() || s.loadingish()) && !(old.queuedish() || old.loadingish()) {
+		p.watchFrom = time.Now()
 	}
 	if old.loadingish() {
 		g.loading.Add(-1)

@@ -7,7 +7,8 @@ import (
 )
 
 // watchSilence runs the silence watchdog (--silence) until stop closes: a
-// player that is queued or loading and has heard nothing for half of
+// player that is queued or loading and has heard nothing (since the later
+// of its last frame and the start of its wait) for half of
 // --silence is sent a sync; one that still hears nothing (not even the
 // answer) by --silence is reported silent, once, with its name and state.
 // A queued player may wait long for a match; a healthy server still answers
@@ -33,7 +34,11 @@ func (r *Runner) watchSilence(stop <-chan struct{}) {
 				continue
 			}
 			watched++
-			quiet := now.Sub(time.Unix(0, p.heard.Load()))
+			last := time.Unix(0, p.heard.Load())
+			if p.watchFrom.After(last) {
+				last = p.watchFrom
+			}
+			quiet := now.Sub(last)
 			switch {
 			case quiet < d/2:
 				p.probed = false

@@ -13,7 +13,8 @@
 #
 # Environment: PLAYERS (default 600), DURATION (60s), REDIS_PORT (a free
 # port; a throwaway redis-server is started there), BIN (bin/, from make
-# build). Needs redis-server, redis-cli, curl and python3.
+# build), MATCHLOAD_FLAGS (more flags, e.g. --trace 40), KEEP (a directory to keep the nodes' logs and configs in). Needs
+# redis-server, redis-cli, curl and python3.
 set -euo pipefail
 scenario="${1:?usage: soak.sh none|a|b|c|d}"
 PLAYERS="${PLAYERS:-600}"
@@ -27,6 +28,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp -r "$dir"/. "$KEEP"/; fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -42,7 +44,7 @@ node_id: n$i
 server: {addr: "127.0.0.1:$w"}
 admin: {addr: "127.0.0.1:$a"}
 redis: {mode: standalone, addrs: ["127.0.0.1:$rport"], key_prefix: soak}
-log: {level: warn}
+log: {level: ${LOG_LEVEL:-warn}}
 debug: {fault_injection: true}
 session: {rate_limit: {per_second: 1000, burst: 2000}}
 matchmaking:
@@ -101,7 +103,7 @@ status=0
 "$BIN/matchload" --nodes "ws://127.0.0.1:${ws[0]}/ws,ws://127.0.0.1:${ws[1]}/ws" --players "$PLAYERS" --rate 1000 \
   --duration "$DURATION" --mix normal=0.9,slow=0.04,noshow=0.02,dodge=0.02,quit=0.01,malformed=0.01 \
   --silence 12s --grace 15s --progress off \
-  --metrics "http://127.0.0.1:${adm[0]}/metrics,http://127.0.0.1:${adm[1]}/metrics" || status=$?
+  --metrics "http://127.0.0.1:${adm[0]}/metrics,http://127.0.0.1:${adm[1]}/metrics" ${MATCHLOAD_FLAGS:-} || status=$?
 echo "faults injected ($scenario): $(wc -l < "$dir/faults" 2>/dev/null || echo 0)"
 for i in 1 2; do
   echo "n$i: $(grep -c '"level":"ERROR"' "$dir/n$i.log" || true) ERROR log lines; exited: $(kill -0 "${node_pid[$((i-1))]}" 2>/dev/null && echo no || echo yes)"
