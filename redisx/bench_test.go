@@ -241,3 +241,52 @@ func BenchmarkPool(b *testing.B) {
 	}
 }
 
+// BenchmarkReadTruthBatch reads where 1,000 players of a mode stand and
+// whether they have untold outcomes, as a node's periodic reconcile does;
+// one in a hundred has an outcome.
+func BenchmarkReadTruthBatch(b *testing.B) {
+	c := benchClient(b)
+	ctx, mode := context.Background(), "duel"
+	tks := fill(b, c, mode, 1000)
+	players := make([]string, len(tks))
+	recs := map[string]redisx.Outcome{}
+	for i, tk := range tks {
+		players[i] = tk.Player
+		if i%100 == 0 {
+			recs[tk.Player] = redisx.Outcome{Kind: redisx.OutcomeCancelled, Ref: "m0", Mode: mode, Reason: "room_lost"}
+		}
+	}
+	if err := c.PushOutcomes(ctx, mode, recs, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		entries, _, err := c.ReadTruthBatch(ctx, mode, players)
+		if err != nil || len(entries) != len(players) {
+			b.Fatalf("ReadTruthBatch: %d entries, %v", len(entries), err)
+		}
+	}
+}
+
+// BenchmarkDirTouchBatch renews 1,000 sessions' directory entries, as a
+// node does a few times per directory TTL.
+func BenchmarkDirTouchBatch(b *testing.B) {
+	c := benchClient(b)
+	ctx := context.Background()
+	leases := make([]redisx.DirLease, 1000)
+	for i := range leases {
+		leases[i] = redisx.DirLease{Player: fmt.Sprintf("b%07d", i), Session: fmt.Sprintf("s%07d", i)}
+		if _, err := c.DirClaim(ctx, leases[i].Player, "node-a", leases[i].Session, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		owned, err := c.DirTouchBatch(ctx, "node-a", leases, time.Hour)
+		if err != nil || len(owned) != len(leases) || !owned[0] {
+			b.Fatalf("DirTouchBatch: %d results, %v", len(owned), err)
+		}
+	}
+}
