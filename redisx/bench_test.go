@@ -35,7 +35,7 @@ func fill(b *testing.B, c *redisx.Client, mode string, n int) []redisx.Ticket {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
-				if _, _, _, err := c.Enqueue(context.Background(), tks[i], tks[i].QueuedAtMs); err != nil {
+				if _, err := c.Enqueue(context.Background(), tks[i], tks[i].QueuedAtMs); err != nil {
 					errs <- err
 					return
 				}
@@ -88,8 +88,8 @@ func BenchmarkEnqueue(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			tk := ticket("duel", fmt.Sprintf("b%07d", i), t0+int64(i))
-			if st, _, _, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil || st != redisx.EnqueueCreated {
-				b.Fatalf("Enqueue: %d, %v", st, err)
+			if r, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil || r.Status != redisx.EnqueueCreated {
+				b.Fatalf("Enqueue: %d, %v", r.Status, err)
 			}
 		}
 	})
@@ -110,7 +110,7 @@ func BenchmarkEnqueue(b *testing.B) {
 				next++
 				mu.Unlock()
 				tk := ticket("duel", fmt.Sprintf("b%07d", i), t0+int64(i))
-				if _, _, _, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil {
+				if _, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil {
 					b.Error(err)
 					return
 				}
@@ -168,10 +168,10 @@ func BenchmarkResolve(b *testing.B) {
 		name  string
 		ready int // members marked ready before the resolve
 		r     redisx.Resolution
-		want  string
+		want  redisx.RoomState
 	}{
-		{"start", 2, redisx.Resolution{Outcome: "start", FinishedTTL: time.Minute, NowMs: t0}, "started"},
-		{"cancel_requeue_one", 1, redisx.Resolution{Outcome: "cancel", Reason: "loading_timeout", FinishedTTL: time.Minute, NowMs: t0}, "cancelled"},
+		{"start", 2, redisx.Resolution{Outcome: redisx.ResolveStart, FinishedTTL: time.Minute, OutcomeTTL: time.Minute, NowMs: t0}, redisx.RoomStarted},
+		{"cancel_requeue_one", 1, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: "loading_timeout", FinishedTTL: time.Minute, OutcomeTTL: time.Minute, NowMs: t0}, redisx.RoomCancelled},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			c := benchClient(b)
@@ -187,8 +187,8 @@ func BenchmarkResolve(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				r, err := c.Resolve(ctx, mode, ids[i], tc.r)
-				if err != nil || r.Status != "ok" || r.State != tc.want {
+				r, err := c.Resolve(ctx, mode, ids[i], members[i][:], tc.r)
+				if err != nil || r.Status != redisx.ResolveOK || r.State != tc.want {
 					b.Fatalf("Resolve: %+v, %v", r, err)
 				}
 			}
@@ -238,5 +238,55 @@ func BenchmarkPool(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkReadTruthBatch reads where 1,000 players of a mode stand and
+// whether they have untold outcomes, as a node's periodic reconcile does;
+// one in a hundred has an outcome.
+func BenchmarkReadTruthBatch(b *testing.B) {
+	c := benchClient(b)
+	ctx, mode := context.Background(), "duel"
+	tks := fill(b, c, mode, 1000)
+	players := make([]string, len(tks))
+	recs := map[string]redisx.Outcome{}
+	for i, tk := range tks {
+		players[i] = tk.Player
+		if i%100 == 0 {
+			recs[tk.Player] = redisx.Outcome{Kind: redisx.OutcomeCancelled, Ref: "m0", Mode: mode, Reason: "room_lost"}
+		}
+	}
+	if err := c.PushOutcomes(ctx, mode, recs, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		entries, _, err := c.ReadTruthBatch(ctx, mode, players)
+		if err != nil || len(entries) != len(players) {
+			b.Fatalf("ReadTruthBatch: %d entries, %v", len(entries), err)
+		}
+	}
+}
+
+// BenchmarkDirTouchBatch renews 1,000 sessions' directory entries, as a
+// node does a few times per directory TTL.
+func BenchmarkDirTouchBatch(b *testing.B) {
+	c := benchClient(b)
+	ctx := context.Background()
+	leases := make([]redisx.DirLease, 1000)
+	for i := range leases {
+		leases[i] = redisx.DirLease{Player: fmt.Sprintf("b%07d", i), Session: fmt.Sprintf("s%07d", i)}
+		if _, err := c.DirClaim(ctx, leases[i].Player, "node-a", leases[i].Session, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		owned, err := c.DirTouchBatch(ctx, "node-a", leases, time.Hour)
+		if err != nil || len(owned) != len(leases) || !owned[0] {
+			b.Fatalf("DirTouchBatch: %d results, %v", len(owned), err)
+		}
 	}
 }

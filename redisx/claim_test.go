@@ -65,7 +65,7 @@ func TestClaimForms(t *testing.T) {
 				if err != nil || int64(s) != tks[p].QueuedAtMs {
 					t.Errorf("room %s field s:%s: got %q, want %d", tc.match, p, h["s:"+p], tks[p].QueuedAtMs)
 				}
-				if e, _ := c.PlayerEntry(ctx, mode, p); e != entry('m', tc.match) {
+				if e, _ := c.PlayerEntry(ctx, mode, p); e != entry(redisx.EntryInRoom, tc.match) {
 					t.Errorf("PlayerEntry(%s): got %+v, want m:%s", p, e, tc.match)
 				}
 			}
@@ -87,7 +87,7 @@ func TestClaimForms(t *testing.T) {
 			if err != nil || !ok {
 				t.Fatalf("Room(%s): got ok %v, err %v", tc.match, ok, err)
 			}
-			if r.MatchID != tc.match || r.Mode != mode || r.State != "loading" || r.Owner != owner ||
+			if r.MatchID != tc.match || r.Mode != mode || r.State != redisx.RoomLoading || r.Owner != owner ||
 				r.DeadlineMs != deadline || r.CreatedMs != claimArgs.NowMs ||
 				!slices.Equal(r.Members, tc.players) || len(r.Ready) != 0 {
 				t.Errorf("Room(%s): got %+v", tc.match, r)
@@ -210,7 +210,7 @@ func TestClaimSkips(t *testing.T) {
 			queued []string
 		}{
 			{"removed", func(t *testing.T, mode string, _ redisx.Lease, tks map[string]redisx.Ticket) []redisx.ClaimMatch {
-				if ok, _, _ := c.RemoveTicket(t.Context(), mode, "p2", ""); !ok {
+				if r, err := c.RemoveTicket(t.Context(), mode, "p2", "", "cancelled", outcomeTTL); err != nil || !r.Removed {
 					t.Fatal("remove p2 failed")
 				}
 				return []redisx.ClaimMatch{cm("m1", tks["p1"], tks["p2"]), cm("m2", tks["p3"], tks["p4"]), cm("m3", tks["p5"], tks["p6"])}
@@ -230,7 +230,7 @@ func TestClaimSkips(t *testing.T) {
 
 			{"ticket_replaced", func(t *testing.T, mode string, _ redisx.Lease, tks map[string]redisx.Ticket) []redisx.ClaimMatch {
 				// The matcher saw p1's old ticket; p1 cancelled and queued again since.
-				if ok, _, _ := c.RemoveTicket(t.Context(), mode, "p1", ""); !ok {
+				if r, err := c.RemoveTicket(t.Context(), mode, "p1", "", "cancelled", outcomeTTL); err != nil || !r.Removed {
 					t.Fatal("remove p1 failed")
 				}
 				fresh := ticket(mode, "p1", t0+1000)
@@ -280,14 +280,14 @@ func TestClaimSkips(t *testing.T) {
 						continue
 					}
 					for _, tk := range m.Tickets {
-						if e, _ := c.PlayerEntry(ctx, mode, tk.Player); e != entry('m', m.MatchID) {
+						if e, _ := c.PlayerEntry(ctx, mode, tk.Player); e != entry(redisx.EntryInRoom, m.MatchID) {
 							t.Errorf("PlayerEntry(%s): got %+v, want m:%s", tk.Player, e, m.MatchID)
 						}
 					}
 				}
 				for _, p := range tc.queued {
 					e, _ := c.PlayerEntry(ctx, mode, p)
-					if e != queuedBefore[p] || e.Kind != 'q' {
+					if e != queuedBefore[p] || e.Kind != redisx.EntryQueued {
 						t.Errorf("PlayerEntry(%s): got %+v, want still queued as %+v", p, e, queuedBefore[p])
 						continue
 					}

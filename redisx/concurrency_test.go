@@ -65,7 +65,8 @@ func TestEnqueueConcurrent(t *testing.T) {
 		race(n, func(i int) {
 			tk := ticket("duel", "p1", t0+int64(i))
 			tk.ID = fmt.Sprint("tk-", i)
-			res[i].st, res[i].tk, _, res[i].err = c.Enqueue(t.Context(), tk, t0+int64(i))
+			r, err := c.Enqueue(t.Context(), tk, t0+int64(i))
+			res[i].st, res[i].tk, res[i].err = r.Status, r.Ticket, err
 		})
 		created, id := 0, ""
 		for _, r := range res {
@@ -100,6 +101,7 @@ func TestResolveExactlyOnce(t *testing.T) {
 		formRoom(t, c, mode, "m1", "p1", "p2")
 		markReady(t, c, mode, "m1", "p1", "p2")
 		const n = 16
+		members := roomMembers(t, c, mode, "m1")
 		out := make([]redisx.ResolveResult, n)
 		errs := make([]error, n)
 		race(n, func(i int) {
@@ -107,9 +109,9 @@ func TestResolveExactlyOnce(t *testing.T) {
 			if i%2 == 1 {
 				r = cancel("loading_timeout", "", false)
 			}
-			out[i], errs[i] = c.Resolve(t.Context(), mode, "m1", r)
+			out[i], errs[i] = c.Resolve(t.Context(), mode, "m1", members, r)
 		})
-		oks, final := 0, ""
+		oks, final := 0, redisx.RoomState("")
 		for i, r := range out {
 			if errs[i] != nil {
 				t.Fatal(errs[i])

@@ -72,13 +72,17 @@ var scriptSources = map[string]string{
 	"room_ready": lua.RoomReady, "room_resolve": lua.RoomResolve, "room_adopt": lua.RoomAdopt,
 	"dir_claim": lua.DirClaim, "dir_touch": lua.DirTouch, "dir_release": lua.DirRelease,
 	"sanction_record": lua.SanctionRecord, "room_forget": lua.RoomForget, "queue_changes": lua.QueueChanges,
+	"outcome_ack": lua.OutcomeAck, "outcome_push": lua.OutcomePush,
 }
 
 // Every key a script touches must be one it was given in KEYS (else Cluster
-// cannot route it and the hash-tag check below proves nothing).
+// cannot route it and the hash-tag check below proves nothing): KEYS[...]
+// itself, or a variable bound only to KEYS entries (local room = KEYS[1];
+// okey[pid] = KEYS[i]; for _, key in ipairs(KEYS)).
 func TestScriptsTouchOnlyDeclaredKeys(t *testing.T) {
 	call := regexp.MustCompile(`redis\.call\(\s*'([A-Za-z]+)'\s*,\s*([^,)]+)`)
 	declared := regexp.MustCompile(`^KEYS\[[^\]]+\]$`)
+	variable := regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]+\])?$`)
 	for name, src := range scriptSources {
 		calls := call.FindAllStringSubmatch(src, -1)
 		if len(calls) == 0 {
@@ -89,7 +93,7 @@ func TestScriptsTouchOnlyDeclaredKeys(t *testing.T) {
 			if declared.MatchString(key) {
 				continue
 			}
-			if key == "room" && regexp.MustCompile(`local room = KEYS\[`).MatchString(src) {
+			if v := variable.FindStringSubmatch(key); v != nil && boundToKeys(src, v[1]) {
 				continue
 			}
 			t.Errorf("%s: %s on %q, want a key from KEYS", name, m[1], key)
@@ -100,6 +104,27 @@ func TestScriptsTouchOnlyDeclaredKeys(t *testing.T) {
 	}
 }
 
+// boundToKeys reports whether every assignment to the Lua variable v in src
+// takes a KEYS entry, and there is at least one.
+func boundToKeys(src, v string) bool {
+	q := regexp.QuoteMeta(v)
+	assign := regexp.MustCompile(`(?m)^\s*(?:local\s+)?` + q + `(\[.+?\])?\s*=\s*([^=\n].*)$`)
+	loop := regexp.MustCompile(`for\s+[A-Za-z_]+\s*,\s*` + q + `\s+in\s+ipairs\(KEYS\)`)
+	bound := loop.MatchString(src)
+	for _, m := range assign.FindAllStringSubmatch(src, -1) {
+		rhs := strings.TrimSpace(m[2])
+		switch {
+		case m[1] == "" && rhs == "{}":
+			// A table declared empty, filled below.
+		case strings.HasPrefix(rhs, "KEYS["):
+			bound = true
+		default:
+			return false
+		}
+	}
+	return bound
+}
+
 // All keys of a mode share the {m:<mode>} tag and so one slot; all keys of
 // a player share {p:<player>}.
 func TestKeySchema(t *testing.T) {
@@ -107,8 +132,9 @@ func TestKeySchema(t *testing.T) {
 	k := redisx.NewKeys("matchd")
 	for _, mode := range []string{"duel", "squad:eu", "x"} {
 		want := slot("{m:" + mode + "}")
-		for _, key := range []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode),
-			k.Lock(mode), k.Fence(mode), k.Rooms(mode), k.Owners(mode), k.Room(mode, "m1"), k.Room(mode, "01J{x}")} {
+		for _, key := range []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Added(mode), k.Removed(mode),
+			k.Lock(mode), k.Fence(mode), k.Rooms(mode), k.Owners(mode), k.Room(mode, "m1"), k.Room(mode, "01J{x}"),
+			k.Outcomes(mode, "p1"), k.Outcomes(mode, "{p:x}"), k.LostMarker(mode, "m1")} {
 			if !strings.Contains(key, "{m:"+mode+"}") || slot(key) != want {
 				t.Errorf("key %s: slot %d, want the {m:%s} slot %d", key, slot(key), mode, want)
 			}
@@ -157,12 +183,30 @@ func TestScriptKeysShareASlot(t *testing.T) {
 	lifecycle(t, c, "duel")
 	// The directory and adoption scripts, which the lifecycle does not use.
 	ctx := t.Context()
-	_, _ = c.DirClaim(ctx, "p1", "node-a", "s1", time.Minute)
-	_, _ = c.DirTouch(ctx, "p1", "node-a", "s1", "duel", time.Minute)
-	_ = c.DirRelease(ctx, "p1", "s1")
-	_, _ = c.AdoptRoom(ctx, "duel", "m1", owner, "node-b")
-	_ = c.DropRoomRef(ctx, "duel", "never-formed")
-	_, _ = c.TakeQueueChanges(ctx, "duel")
+	// (The lifecycle also runs outcome_ack and room_ready's start.)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err := c.DirClaim(ctx, "p1", "node-a", "s1", time.Minute)
+	must("DirClaim", err)
+	_, err = c.DirTouch(ctx, "p1", "node-a", "s1", time.Minute)
+	must("DirTouch", err)
+	_, err = c.DirTouchBatch(ctx, "node-a", []redisx.DirLease{{Player: "p1", Session: "s1"}, {Player: "p2", Session: "s2"}}, time.Minute)
+	must("DirTouchBatch", err)
+	must("DirRelease", c.DirRelease(ctx, "p1", "s1"))
+	_, err = c.AdoptRoom(ctx, "duel", "m1", owner, "node-b")
+	must("AdoptRoom", err)
+	_, _, err = c.ForgetRoom(ctx, "duel", "never-formed")
+	must("ForgetRoom", err)
+	must("PushOutcomes", c.PushOutcomes(ctx, "duel", map[string]redisx.Outcome{
+		"p1": {Kind: redisx.OutcomeCancelled, Ref: "lost", Mode: "duel", Reason: "room_lost"},
+		"p2": {Kind: redisx.OutcomeCancelled, Ref: "lost", Mode: "duel", Reason: "room_lost"},
+	}, time.Minute))
+	_, err = c.TakeQueueChanges(ctx, "duel")
+	must("TakeQueueChanges", err)
 	sanctions := redisx.NewSanctions(c, func() redisx.SanctionPolicy {
 		return redisx.SanctionPolicy{Ladder: []time.Duration{time.Minute}, Decay: time.Hour}
 	}, nil)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ func TestMarkReady(t *testing.T) {
 
 		for i, tc := range []struct {
 			player    string
-			wantState string
+			wantState redisx.RoomState
 			wantNew   bool
 			wantReady []string
 		}{
@@ -65,12 +66,12 @@ func TestMarkReady(t *testing.T) {
 
 		// After a resolve the mark no longer applies; the state says why.
 		markReady(t, c, mode, "m1", "p3")
-		if res, _ := c.Resolve(ctx, mode, "m1", redisx.Resolution{Outcome: "allocating", FinishedTTL: finishedTTL, NowMs: t0}); res.Status != "ok" {
+		if res, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), redisx.Resolution{Outcome: "allocating", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0}); res.Status != "ok" {
 			t.Fatalf("Resolve allocating: got %+v", res)
 		}
-		for _, want := range []string{"allocating", "started"} {
+		for _, want := range []redisx.RoomState{redisx.RoomAllocating, redisx.RoomStarted} {
 			if want == "started" {
-				if res, _ := c.Resolve(ctx, mode, "m1", redisx.Resolution{Outcome: "start", FinishedTTL: finishedTTL, NowMs: t0}); res.Status != "ok" {
+				if res, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), redisx.Resolution{Outcome: "start", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0}); res.Status != "ok" {
 					t.Fatalf("Resolve start: got %+v", res)
 				}
 			}
@@ -81,7 +82,7 @@ func TestMarkReady(t *testing.T) {
 		}
 
 		formRoom(t, c, mode, "m2", "q1", "q2")
-		if res, _ := c.Resolve(ctx, mode, "m2", redisx.Resolution{Outcome: "cancel", Reason: "loading_timeout", FinishedTTL: finishedTTL, NowMs: t0}); res.Status != "ok" {
+		if res, _ := c.Resolve(ctx, mode, "m2", roomMembers(t, c, mode, "m2"), redisx.Resolution{Outcome: "cancel", Reason: "loading_timeout", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0}); res.Status != "ok" {
 			t.Fatalf("Resolve cancel: got %+v", res)
 		}
 		before = dump(t, c, mode)
@@ -141,7 +142,7 @@ func assertGoneFromMode(t *testing.T, c *redisx.Client, mode string, tks map[str
 
 // assertFinished checks that a resolved room left the open set and got the
 // short finished TTL.
-func assertFinished(t *testing.T, c *redisx.Client, mode, match, state string) {
+func assertFinished(t *testing.T, c *redisx.Client, mode, match string, state redisx.RoomState) {
 	t.Helper()
 	if _, ok := zscore(t, c, c.Keys.Rooms(mode), match); ok {
 		t.Errorf("room %s still in rooms ZSET after resolve", match)
@@ -152,13 +153,13 @@ func assertFinished(t *testing.T, c *redisx.Client, mode, match, state string) {
 	if ttl := pttl(t, c, c.Keys.Room(mode, match)); ttl <= 0 || ttl > finishedTTL.Milliseconds() {
 		t.Errorf("room %s PTTL: got %d, want in (0, %d]", match, ttl, finishedTTL.Milliseconds())
 	}
-	if st, _ := hget(t, c, c.Keys.Room(mode, match), "state"); st != state {
+	if st, _ := hget(t, c, c.Keys.Room(mode, match), "state"); redisx.RoomState(st) != state {
 		t.Errorf("room %s state: got %q, want %q", match, st, state)
 	}
 }
 
-func res(outcome string) redisx.Resolution {
-	return redisx.Resolution{Outcome: outcome, FinishedTTL: finishedTTL, NowMs: t0 + 60_000}
+func res(outcome redisx.ResolveOutcome) redisx.Resolution {
+	return redisx.Resolution{Outcome: outcome, FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0 + 60_000}
 }
 
 func cancel(reason, leaver string, all bool) redisx.Resolution {
@@ -180,9 +181,9 @@ func TestResolve(t *testing.T) {
 			ctx, mode := t.Context(), "start_not_ready"
 			formRoom(t, c, mode, "m1", "p1", "p2")
 			markReady(t, c, mode, "m1", "p1")
-			for _, outcome := range []string{"start", "allocating"} {
+			for _, outcome := range []redisx.ResolveOutcome{redisx.ResolveStart, redisx.ResolveAllocating} {
 				before := dump(t, c, mode)
-				got, err := c.Resolve(ctx, mode, "m1", res(outcome))
+				got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), res(outcome))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -200,7 +201,7 @@ func TestResolve(t *testing.T) {
 			markReady(t, c, mode, "m1", "p1", "p2")
 			r := res("start")
 			r.Server = json.RawMessage(`{"addr":"10.0.0.1:7777","token":"x"}`)
-			got, err := c.Resolve(ctx, mode, "m1", r)
+			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +228,7 @@ func TestResolve(t *testing.T) {
 			ctx, mode := t.Context(), "start_nil"
 			formRoom(t, c, mode, "m1", "p1", "p2")
 			markReady(t, c, mode, "m1", "p1", "p2")
-			if got, _ := c.Resolve(ctx, mode, "m1", res("start")); got.Status != "ok" {
+			if got, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), res("start")); got.Status != "ok" {
 				t.Fatalf("Resolve start: got %+v", got)
 			}
 			if s, _ := hget(t, c, c.Keys.Room(mode, "m1"), "server"); s != "null" {
@@ -240,7 +241,7 @@ func TestResolve(t *testing.T) {
 			ctx, mode := t.Context(), "alloc_start"
 			formRoom(t, c, mode, "m1", "p1", "p2")
 			markReady(t, c, mode, "m1", "p1", "p2")
-			got, err := c.Resolve(ctx, mode, "m1", res("allocating"))
+			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), res("allocating"))
 			if want := (redisx.ResolveResult{Status: "ok", State: "allocating"}); err != nil || !sameResult(got, want) {
 				t.Fatalf("Resolve allocating: got %+v, %v; want %+v", got, err, want)
 			}
@@ -258,13 +259,13 @@ func TestResolve(t *testing.T) {
 				t.Errorf("allocating room PTTL: got %d, want the loading TTL (> %d)", ttl, finishedTTL.Milliseconds())
 			}
 			before := dump(t, c, mode)
-			got, _ = c.Resolve(ctx, mode, "m1", res("allocating"))
+			got, _ = c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), res("allocating"))
 			if want := (redisx.ResolveResult{Status: "already", State: "allocating"}); !sameResult(got, want) {
 				t.Errorf("second Resolve allocating: got %+v, want %+v", got, want)
 			}
 			sameDump(t, before, dump(t, c, mode))
 
-			got, _ = c.Resolve(ctx, mode, "m1", res("start"))
+			got, _ = c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), res("start"))
 			if want := (redisx.ResolveResult{Status: "ok", State: "started"}); !sameResult(got, want) {
 				t.Fatalf("Resolve start after allocating: got %+v, want %+v", got, want)
 			}
@@ -276,11 +277,11 @@ func TestResolve(t *testing.T) {
 			ctx, mode := t.Context(), "alloc_cancel"
 			tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3", "p4")
 			markReady(t, c, mode, "m1", "p1", "p2", "p3", "p4")
-			if got, _ := c.Resolve(ctx, mode, "m1", res("allocating")); got.Status != "ok" {
+			if got, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), res("allocating")); got.Status != "ok" {
 				t.Fatalf("Resolve allocating: got %+v", got)
 			}
 			r := cancel("allocation_failed", "", true)
-			got, err := c.Resolve(ctx, mode, "m1", r)
+			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
 			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p2", "p3", "p4"}}
 			if err != nil || !sameResult(got, want) {
 				t.Fatalf("Resolve cancel allocation_failed: got %+v, %v; want %+v", got, err, want)
@@ -300,7 +301,7 @@ func TestResolve(t *testing.T) {
 			bystander := enqueue(t, c, ticket(mode, "p9", t0+5))
 			markReady(t, c, mode, "m1", "p1", "p3")
 			r := cancel("loading_timeout", "", false)
-			got, err := c.Resolve(ctx, mode, "m1", r)
+			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
 			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p3"}, NoShows: []string{"p2", "p4"}}
 			if err != nil || !sameResult(got, want) {
 				t.Fatalf("Resolve cancel loading_timeout: got %+v, %v; want %+v", got, err, want)
@@ -317,9 +318,8 @@ func TestResolve(t *testing.T) {
 				t.Errorf("queue order: got %v, want %v", ids, want)
 			}
 			// A requeued player's enqueue finds the same ticket.
-			st, tk, _, _ := c.Enqueue(ctx, ticket(mode, "p1", t0+99_000), t0+99_000)
-			if st != redisx.EnqueueExisting || tk != tks["p1"] {
-				t.Errorf("Enqueue after requeue: got (%d, %+v), want (existing, %+v)", st, tk, tks["p1"])
+			if r, _ := c.Enqueue(ctx, ticket(mode, "p1", t0+99_000), t0+99_000); r.Status != redisx.EnqueueExisting || r.Ticket != tks["p1"] {
+				t.Errorf("Enqueue after requeue: got %+v, want existing %+v", r, tks["p1"])
 			}
 			room, _, _ := c.Room(ctx, mode, "m1")
 			if room.Reason != "loading_timeout" || !slices.Equal(room.Requeued, want.Requeued) || !slices.Equal(room.NoShows, want.NoShows) {
@@ -333,7 +333,7 @@ func TestResolve(t *testing.T) {
 			tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3")
 			markReady(t, c, mode, "m1", "p1", "p2") // p3 has not loaded
 			r := cancel("player_left", "p2", false)
-			got, err := c.Resolve(ctx, mode, "m1", r)
+			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
 			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p3"}}
 			if err != nil || !sameResult(got, want) {
 				t.Fatalf("Resolve cancel player_left: got %+v, %v; want %+v", got, err, want)
@@ -352,7 +352,7 @@ func TestResolve(t *testing.T) {
 			ctx, mode := t.Context(), "all_loading"
 			tks := formRoom(t, c, mode, "m1", "p1", "p2")
 			r := cancel("allocation_failed", "", true)
-			got, _ := c.Resolve(ctx, mode, "m1", r)
+			got, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
 			if want := (redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p2"}}); !sameResult(got, want) {
 				t.Fatalf("Resolve: got %+v, want %+v", got, want)
 			}
@@ -365,7 +365,7 @@ func TestResolve(t *testing.T) {
 			formRoom(t, c, mode, "m0", "p1", "p2") // other keys of the mode exist
 			for _, r := range []redisx.Resolution{res("start"), res("allocating"), cancel("loading_timeout", "", false), cancel("player_left", "p1", false)} {
 				before := dump(t, c, mode)
-				got, err := c.Resolve(ctx, mode, "nope", r)
+				got, err := c.Resolve(ctx, mode, "nope", roomMembers(t, c, mode, "nope"), r)
 				if want := (redisx.ResolveResult{Status: "gone"}); err != nil || !sameResult(got, want) {
 					t.Errorf("Resolve %s of a missing room: got %+v, %v; want %+v", r.Outcome, got, err, want)
 				}
@@ -392,7 +392,7 @@ func TestResolve(t *testing.T) {
 				if fin.name == "started" {
 					markReady(t, c, mode, "m1", "p3")
 				}
-				if got, _ := c.Resolve(ctx, mode, "m1", fin.r); got.Status != "ok" {
+				if got, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), fin.r); got.Status != "ok" {
 					t.Fatalf("first Resolve: got %+v", got)
 				}
 				for _, r := range []redisx.Resolution{
@@ -400,7 +400,7 @@ func TestResolve(t *testing.T) {
 					cancel("loading_timeout", "", false), cancel("player_left", "p1", false), cancel("allocation_failed", "", true),
 				} {
 					before := dump(t, c, mode)
-					got, err := c.Resolve(ctx, mode, "m1", r)
+					got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
 					if err != nil || !sameResult(got, fin.want) {
 						t.Errorf("Resolve %s %s on a %s room: got %+v, %v; want %+v", r.Outcome, r.Reason, fin.name, got, err, fin.want)
 					}
@@ -423,19 +423,19 @@ func TestAdoptRoom(t *testing.T) {
 			{"loading", func(*testing.T, string) {}, owner, true},
 			{"allocating", func(t *testing.T, mode string) {
 				markReady(t, c, mode, "m1", "p1", "p2")
-				if got, _ := c.Resolve(t.Context(), mode, "m1", res("allocating")); got.Status != "ok" {
+				if got, _ := c.Resolve(t.Context(), mode, "m1", roomMembers(t, c, mode, "m1"), res("allocating")); got.Status != "ok" {
 					t.Fatalf("Resolve allocating: got %+v", got)
 				}
 			}, owner, true},
 			{"wrong_old_owner", func(*testing.T, string) {}, "node-z", false},
 			{"started", func(t *testing.T, mode string) {
 				markReady(t, c, mode, "m1", "p1", "p2")
-				if got, _ := c.Resolve(t.Context(), mode, "m1", res("start")); got.Status != "ok" {
+				if got, _ := c.Resolve(t.Context(), mode, "m1", roomMembers(t, c, mode, "m1"), res("start")); got.Status != "ok" {
 					t.Fatalf("Resolve start: got %+v", got)
 				}
 			}, owner, false},
 			{"cancelled", func(t *testing.T, mode string) {
-				if got, _ := c.Resolve(t.Context(), mode, "m1", cancel("loading_timeout", "", false)); got.Status != "ok" {
+				if got, _ := c.Resolve(t.Context(), mode, "m1", roomMembers(t, c, mode, "m1"), cancel("loading_timeout", "", false)); got.Status != "ok" {
 					t.Fatalf("Resolve cancel: got %+v", got)
 				}
 			}, owner, false},
@@ -509,33 +509,33 @@ func TestOpenRooms(t *testing.T) {
 			}
 		}
 		// A room whose record exists is never forgotten: it must be resolved.
-		if err := c.DropRoomRef(ctx, mode, "mid"); err != nil {
-			t.Fatal(err)
+		if st, freed, err := c.ForgetRoom(ctx, mode, "mid"); err != nil || st != redisx.ForgetExists || freed != nil {
+			t.Fatalf("ForgetRoom of a live room: got %d, %v, %v; want exists", st, freed, err)
 		}
 		if got, _ := c.OpenRooms(ctx, mode, t0+9999); len(got) != 3 {
-			t.Errorf("DropRoomRef of a live room changed the open set: got %v, want all 3", got)
+			t.Errorf("ForgetRoom of a live room changed the open set: got %v, want all 3", got)
 		}
 		// Once its record is gone, the references go too.
 		if err := c.R.Do(ctx, c.R.B().Del().Key(c.Keys.Room(mode, "mid")).Build()).Error(); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.DropRoomRef(ctx, mode, "mid"); err != nil {
-			t.Fatal(err)
+		if st, _, err := c.ForgetRoom(ctx, mode, "mid"); err != nil || st != redisx.ForgetDone {
+			t.Fatalf("ForgetRoom(mid): got %d, %v; want done", st, err)
 		}
-		if err := c.DropRoomRef(ctx, mode, "never"); err != nil {
-			t.Errorf("DropRoomRef of an unknown match: %v", err)
+		if st, _, err := c.ForgetRoom(ctx, mode, "never"); err != nil || st != redisx.ForgetNotIndexed {
+			t.Errorf("ForgetRoom of an unknown match: got %d, %v; want not indexed", st, err)
 		}
 		got, _ := c.OpenRooms(ctx, mode, t0+9999)
 		if want := []redisx.RoomRef{ref("early", t0+1000), ref("late", t0+3000)}; !slices.Equal(got, want) {
-			t.Errorf("OpenRooms after DropRoomRef(mid): got %v, want %v", got, want)
+			t.Errorf("OpenRooms after ForgetRoom(mid): got %v, want %v", got, want)
 		}
 		owners, err := c.RoomOwners(ctx, mode)
 		if want := map[string]string{"early": owner, "late": owner}; err != nil || !maps.Equal(owners, want) {
-			t.Errorf("RoomOwners after DropRoomRef(mid): got %v, %v; want %v", owners, err, want)
+			t.Errorf("RoomOwners after ForgetRoom(mid): got %v, %v; want %v", owners, err, want)
 		}
 		// A resolve takes a room out of the open set.
 		markReady(t, c, mode, "early", "p3", "p4")
-		if r, _ := c.Resolve(ctx, mode, "early", res("start")); r.Status != "ok" {
+		if r, _ := c.Resolve(ctx, mode, "early", roomMembers(t, c, mode, "early"), res("start")); r.Status != "ok" {
 			t.Fatalf("Resolve: %+v", r)
 		}
 		got, _ = c.OpenRooms(ctx, mode, t0+9999)
@@ -558,40 +558,53 @@ func ref(match string, deadlineMs int64) redisx.RoomRef {
 	return redisx.RoomRef{MatchID: match, DeadlineMs: deadlineMs}
 }
 
-// TestRequeuedFrom: a ticket requeued by a cancelled room remembers that
-// room until it leaves the queue: a cancel that removes it is told the
-// match (so a session that had not heard of the match can report it), and
-// a claim or a removal forgets it, so the record never outlives its ticket.
-func TestRequeuedFrom(t *testing.T) {
+// A member requeued by a cancelled room is told so by its outcome: the
+// match, the reason, that it was requeued, with which ticket and original
+// queue time; the leaver is told the match was cancelled without a requeue.
+// The record outlives the ticket: a cancel of the requeued ticket adds its
+// own record after it, and a claim leaves it for the session to tell.
+func TestRequeuedOutcome(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, mode := t.Context(), "rqfrom"
 		tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3", "p4")
-		if got, err := c.Resolve(ctx, mode, "m1", cancel("player_left", "p4", true)); err != nil || got.Status != "ok" {
+		if got, err := c.Resolve(ctx, mode, "m1", []string{"p1", "p2", "p3", "p4"}, cancel("player_left", "p4", true)); err != nil || got.Status != redisx.ResolveOK {
 			t.Fatalf("p4 dodges m1: %+v, %v", got, err)
 		}
-		for _, p := range []string{"p1", "p2", "p3"} {
-			if got, _ := hget(t, c, c.Keys.RequeuedFrom(mode), tks[p].ID); got != "m1" {
-				t.Errorf("%s's requeued ticket: requeued from %q, want m1", p, got)
+		for _, p := range []string{"p1", "p2", "p3", "p4"} {
+			out := readOutcomes(t, c, mode, p)
+			if len(out) != 1 {
+				t.Fatalf("outcomes of %s: got %+v, want one", p, out)
+			}
+			o := out[0]
+			if o.Kind != redisx.OutcomeCancelled || o.Ref != "m1" || o.ID() != "c:m1" || o.Reason != "player_left" || o.Mode != mode {
+				t.Errorf("outcome of %s: got %+v, want c:m1 player_left", p, o)
+			}
+			if p == "p4" {
+				if o.Requeued || o.Ticket != "" || o.QueuedAtMs != 0 {
+					t.Errorf("the leaver's outcome: got requeued %v ticket %q queued_at %d, want not requeued", o.Requeued, o.Ticket, o.QueuedAtMs)
+				}
+				continue
+			}
+			if !o.Requeued || o.Ticket != tks[p].ID || o.QueuedAtMs != tks[p].QueuedAtMs {
+				t.Errorf("outcome of %s: got requeued %v ticket %q queued_at %d, want requeued with %s queued at %d",
+					p, o.Requeued, o.Ticket, o.QueuedAtMs, tks[p].ID, tks[p].QueuedAtMs)
 			}
 		}
-		// p1 cancels: told of m1, and the record goes with the ticket.
-		removed, e, err := c.RemoveTicket(ctx, mode, "p1", tks["p1"].ID)
-		if err != nil || !removed || e.Ref != tks["p1"].ID || e.From != "m1" {
-			t.Fatalf("RemoveTicket p1: %v %+v %v, want removed, from m1", removed, e, err)
+		// p1 cancels: its dequeued record follows the cancelled one.
+		r, err := c.RemoveTicket(ctx, mode, "p1", tks["p1"].ID, "cancelled", outcomeTTL)
+		if err != nil || !r.Removed || len(r.Outcomes) != 2 || r.Outcomes[0].ID() != "c:m1" || r.Outcomes[1].ID() != "d:"+tks["p1"].ID {
+			t.Fatalf("RemoveTicket p1: got %+v, %v; want removed, outcomes [c:m1 d:%s]", r, err, tks["p1"].ID)
 		}
-		// p2 and p3 are matched again: the claim forgets where they came from.
+		// p2 and p3 are matched again: their outcome stays until told.
 		l := lease(t, c, mode, time.Minute)
 		if formed, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{cm("m2", tks["p2"], tks["p3"])}); err != nil || !formed[0] {
 			t.Fatalf("claim m2: %v, %v", formed, err)
 		}
-		if exists(t, c, c.Keys.RequeuedFrom(mode)) {
-			t.Errorf("requeued-from records left: %v", hgetall(t, c, c.Keys.RequeuedFrom(mode)))
-		}
-		// A ticket never requeued is removed with no match named.
-		tk := enqueue(t, c, ticket(mode, "p5", t0+80_000))
-		if removed, e, err := c.RemoveTicket(ctx, mode, "p5", tk.ID); err != nil || !removed || e.From != "" {
-			t.Fatalf("RemoveTicket p5: %v %+v %v, want removed, from nothing", removed, e, err)
+		for _, p := range []string{"p2", "p3"} {
+			if out := readOutcomes(t, c, mode, p); len(out) != 1 || out[0].ID() != "c:m1" || !out[0].Requeued {
+				t.Errorf("outcomes of %s after the claim: got %+v, want c:m1 requeued", p, out)
+			}
 		}
 	})
 }
@@ -610,14 +623,15 @@ func TestMarkReadyStartIsMarkThenStart(t *testing.T) {
 		for _, p := range []string{"p1", "p2", "p3"} {
 			markReady(t, c, "foldref", "m1", p)
 		}
-		res, err := c.Resolve(ctx, "foldref", "m1", redisx.Resolution{Outcome: "start", FinishedTTL: finishedTTL, NowMs: t0 + 5})
-		if err != nil || res.Status != "ok" {
+		members := []string{"p1", "p2", "p3"}
+		res, err := c.Resolve(ctx, "foldref", "m1", members, redisx.Resolution{Outcome: redisx.ResolveStart, FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0 + 5})
+		if err != nil || res.Status != redisx.ResolveOK {
 			t.Fatalf("Resolve start: got %+v, %v", res, err)
 		}
 
 		for i, tc := range []struct {
 			player               string
-			wantState            string
+			wantState            redisx.RoomState
 			wantNew, wantStarted bool
 		}{
 			{"p2", "loading", true, false},
@@ -627,17 +641,27 @@ func TestMarkReadyStartIsMarkThenStart(t *testing.T) {
 			{"p3", "started", false, false},
 			{"p1", "started", false, false},
 		} {
-			r, err := c.MarkReadyStart(ctx, "foldnew", "m1", tc.player, t0+5, finishedTTL)
+			r, err := c.MarkReadyStart(ctx, "foldnew", "m1", tc.player, members, t0+5, finishedTTL, outcomeTTL)
 			if err != nil || r.State != tc.wantState || r.New != tc.wantNew || r.Started != tc.wantStarted || r.Owner != owner {
 				t.Fatalf("step %d MarkReadyStart(%s): got %+v, %v; want state %s, new %v, started %v", i+1, tc.player, r, err, tc.wantState, tc.wantNew, tc.wantStarted)
 			}
 		}
 
+		// The outcome records match but for the time each was written at.
+		at := regexp.MustCompile(`(?m)^((?:list\|(?:ttl|persist)\|)?[dsc]:[^|\n]*)\|\d+\|`)
 		want := map[string]string{}
 		for k, v := range dump(t, c, "foldref") {
-			want[strings.ReplaceAll(k, "foldref", "foldnew")] = strings.ReplaceAll(v, "foldref", "foldnew")
+			want[strings.ReplaceAll(k, "foldref", "foldnew")] = at.ReplaceAllString(strings.ReplaceAll(v, "foldref", "foldnew"), "$1|@|")
 		}
 		got := dump(t, c, "foldnew")
+		for k, v := range got {
+			got[k] = at.ReplaceAllString(v, "$1|@|")
+		}
+		for _, p := range members {
+			if _, ok := got[c.Keys.Outcomes("foldnew", p)]; !ok {
+				t.Errorf("no outcome list for %s after MarkReadyStart", p)
+			}
+		}
 		if !maps.Equal(got, want) {
 			for k := range maps.Keys(want) {
 				if got[k] != want[k] {
@@ -670,7 +694,7 @@ func TestMarkReadyStartOnce(t *testing.T) {
 			var wg sync.WaitGroup
 			for _, p := range players {
 				wg.Go(func() {
-					r, err := c.MarkReadyStart(ctx, mode, match, p, t0, finishedTTL)
+					r, err := c.MarkReadyStart(ctx, mode, match, p, players, t0, finishedTTL, outcomeTTL)
 					if err != nil {
 						t.Error(err)
 					}
@@ -682,6 +706,12 @@ func TestMarkReadyStartOnce(t *testing.T) {
 			wg.Wait()
 			if n := started.Load(); n != 1 {
 				t.Fatalf("round %d: %d marks started the match, want exactly 1", round, n)
+			}
+			// ... and each member is told once.
+			for _, p := range players {
+				if out := readOutcomes(t, c, mode, p); len(out) != 1 || out[0].ID() != "s:"+match {
+					t.Errorf("round %d: outcomes of %s: got %+v, want one s:%s", round, p, out, match)
+				}
 			}
 		}
 	})

@@ -160,6 +160,15 @@ func exists(tb testing.TB, c *redisx.Client, key string) bool {
 	return n == 1
 }
 
+func lrange(tb testing.TB, c *redisx.Client, key string) []string {
+	tb.Helper()
+	l, err := do(tb, c, c.R.B().Lrange().Key(key).Start(0).Stop(-1).Build()).AsStrSlice()
+	if err != nil {
+		tb.Fatalf("LRANGE %s: %v", key, err)
+	}
+	return l
+}
+
 func globEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(s)
 }
@@ -210,6 +219,8 @@ func dump(tb testing.TB, c *redisx.Client, mode string) map[string]string {
 			for _, z := range zs {
 				body += fmt.Sprintf("%s=%v\n", z.Member, z.Score)
 			}
+		case "list":
+			body = strings.Join(lrange(tb, c, k), "\n")
 		case "stream":
 			es, err := do(tb, c, c.R.B().Xrange().Key(k).Start("-").End("+").Build()).AsXRange()
 			if err != nil {
@@ -278,11 +289,11 @@ func ticketJSON(tb testing.TB, tk redisx.Ticket) string {
 
 func enqueue(tb testing.TB, c *redisx.Client, tk redisx.Ticket) redisx.Ticket {
 	tb.Helper()
-	st, got, _, err := c.Enqueue(context.Background(), tk, tk.QueuedAtMs)
-	if err != nil || st != redisx.EnqueueCreated {
-		tb.Fatalf("Enqueue(%s): got status %d, err %v; want created", tk.Player, st, err)
+	r, err := c.Enqueue(context.Background(), tk, tk.QueuedAtMs)
+	if err != nil || r.Status != redisx.EnqueueCreated {
+		tb.Fatalf("Enqueue(%s): got status %d, err %v; want created", tk.Player, r.Status, err)
 	}
-	return got
+	return r.Ticket
 }
 
 // enqueueAll queues one ticket per player, 10ms apart from t0.
@@ -307,9 +318,11 @@ func lease(tb testing.TB, c *redisx.Client, mode string, ttl time.Duration) redi
 }
 
 const (
-	owner    = "node-a"
-	deadline = t0 + 30_000
-	roomTTL  = time.Minute
+	// outcomeTTL is the lifetime of the outcome lists the writers keep.
+	outcomeTTL = time.Minute
+	owner      = "node-a"
+	deadline   = t0 + 30_000
+	roomTTL    = time.Minute
 )
 
 var claimArgs = redisx.ClaimArgs{Owner: owner, DeadlineMs: deadline, RoomTTL: roomTTL, NowMs: t0 + 1}
@@ -346,12 +359,79 @@ func markReady(tb testing.TB, c *redisx.Client, mode, match string, players ...s
 	tb.Helper()
 	for _, p := range players {
 		r, err := c.MarkReady(context.Background(), mode, match, p)
-		if err != nil || r.State != "loading" {
+		if err != nil || r.State != redisx.RoomLoading {
 			tb.Fatalf("MarkReady(%s, %s): got %+v, %v; want state loading", match, p, r, err)
 		}
 	}
 }
 
-func entry(kind byte, ref string) redisx.Entry { return redisx.Entry{Kind: kind, Ref: ref} }
+func entry(kind redisx.EntryKind, ref string) redisx.Entry { return redisx.Entry{Kind: kind, Ref: ref} }
+
+// roomMembers reads a room's members, as the node driving it knows them
+// (nil when the room is gone).
+func roomMembers(tb testing.TB, c *redisx.Client, mode, match string) []string {
+	tb.Helper()
+	r, _, err := c.Room(context.Background(), mode, match)
+	if err != nil {
+		tb.Fatalf("Room(%s): %v", match, err)
+	}
+	return r.Members
+}
+
+// ---- outcomes ----
+
+// readOutcomes reads a player's outcome list in mode, parsed, oldest first.
+func readOutcomes(tb testing.TB, c *redisx.Client, mode, player string) []redisx.Outcome {
+	tb.Helper()
+	var out []redisx.Outcome
+	for _, s := range lrange(tb, c, c.Keys.Outcomes(mode, player)) {
+		o, err := redisx.ParseOutcome(s)
+		if err != nil {
+			tb.Fatalf("outcome of %s in %s: %v", player, mode, err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// outcomeIDs lists the ids of a player's outcomes, oldest first.
+func outcomeIDs(tb testing.TB, c *redisx.Client, mode, player string) []string {
+	tb.Helper()
+	var ids []string
+	for _, o := range readOutcomes(tb, c, mode, player) {
+		ids = append(ids, o.ID())
+	}
+	return ids
+}
+
+// sameOutcome compares every field of an outcome but its time, which Redis
+// stamps; that time must be now on the wall clock, in milliseconds (within
+// a minute: Redis runs on this machine).
+func sameOutcome(tb testing.TB, what string, got, want redisx.Outcome) {
+	tb.Helper()
+	if now := time.Now().UnixMilli(); got.AtMs < now-60_000 || got.AtMs > now+60_000 {
+		tb.Errorf("%s: at %d ms, want about now (%d)", what, got.AtMs, now)
+	}
+	if got.Kind != want.Kind || got.Ref != want.Ref || got.Mode != want.Mode || got.Reason != want.Reason ||
+		got.Requeued != want.Requeued || !slices.Equal(got.NoShows, want.NoShows) || got.Ticket != want.Ticket ||
+		got.QueuedAtMs != want.QueuedAtMs || got.DeadlineMs != want.DeadlineMs ||
+		fmt.Sprint(got.Teams) != fmt.Sprint(want.Teams) || string(got.Server) != string(want.Server) {
+		tb.Errorf("%s: got\n%s\nwant\n%s", what, showOutcome(got), showOutcome(want))
+	}
+}
+
+func showOutcome(o redisx.Outcome) string {
+	return fmt.Sprintf("{%s mode=%s reason=%q requeued=%v no_shows=%q ticket=%q queued_at=%d deadline=%d teams=%v server=%s}",
+		o.ID(), o.Mode, o.Reason, o.Requeued, o.NoShows, o.Ticket, o.QueuedAtMs, o.DeadlineMs, o.Teams, o.Server)
+}
+
+// assertOutcomeTTL checks that a player's outcome list lives at most
+// outcomeTTL, and more than floor (a renewal).
+func assertOutcomeTTL(tb testing.TB, c *redisx.Client, mode, player string, floor time.Duration) {
+	tb.Helper()
+	if ttl := pttl(tb, c, c.Keys.Outcomes(mode, player)); ttl <= floor.Milliseconds() || ttl > outcomeTTL.Milliseconds() {
+		tb.Errorf("outcomes of %s PTTL: got %d, want in (%d, %d]", player, ttl, floor.Milliseconds(), outcomeTTL.Milliseconds())
+	}
+}
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

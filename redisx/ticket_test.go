@@ -15,12 +15,12 @@ func TestEnqueue(t *testing.T) {
 		ctx, mode, k := t.Context(), "duel", c.Keys
 		tk := ticket(mode, "p1", t0+5)
 
-		st, got, room, err := c.Enqueue(ctx, tk, t0+7)
+		r, err := c.Enqueue(ctx, tk, t0+7)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st != redisx.EnqueueCreated || got != tk || room != "" {
-			t.Fatalf("Enqueue: got (%d, %+v, %q), want (created, %+v, \"\")", st, got, room, tk)
+		if r.Status != redisx.EnqueueCreated || r.Ticket != tk || r.Match != "" || r.Outcomes != nil {
+			t.Fatalf("Enqueue: got %+v, want created %+v, no match, no outcomes", r, tk)
 		}
 
 		// The four keys, as the script header documents them.
@@ -41,23 +41,22 @@ func TestEnqueue(t *testing.T) {
 		retry := tk
 		retry.ID, retry.QueuedAtMs = "tk-p1-retry", t0+500
 		before := dump(t, c, mode)
-		st, got, _, err = c.Enqueue(ctx, retry, t0+501)
+		r, err = c.Enqueue(ctx, retry, t0+501)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st != redisx.EnqueueExisting || got.ID != tk.ID || got.QueuedAtMs != tk.QueuedAtMs {
-			t.Fatalf("repeat Enqueue: got (%d, id %s, queued %d), want (existing, id %s, queued %d)",
-				st, got.ID, got.QueuedAtMs, tk.ID, tk.QueuedAtMs)
+		if r.Status != redisx.EnqueueExisting || r.Ticket != tk || r.Match != "" {
+			t.Fatalf("repeat Enqueue: got %+v, want existing %+v", r, tk)
 		}
 		sameDump(t, before, dump(t, c, mode))
 
 		// p2 queued earlier in priority but began this wait later; p3 is
 		// in another mode and must not show up here.
 		tk2 := ticket(mode, "p2", t0+3)
-		if st, _, _, err := c.Enqueue(ctx, tk2, t0+20); err != nil || st != redisx.EnqueueCreated {
-			t.Fatalf("Enqueue(p2): got %d, %v", st, err)
+		if r, err := c.Enqueue(ctx, tk2, t0+20); err != nil || r.Status != redisx.EnqueueCreated {
+			t.Fatalf("Enqueue(p2): got %d, %v", r.Status, err)
 		}
-		if _, _, _, err := c.Enqueue(ctx, ticket("other", "p3", t0), t0); err != nil {
+		if _, err := c.Enqueue(ctx, ticket("other", "p3", t0), t0); err != nil {
 			t.Fatal(err)
 		}
 
@@ -84,7 +83,7 @@ func TestEnqueue(t *testing.T) {
 		if _, ok, _ := c.Ticket(ctx, mode, "nope"); ok {
 			t.Errorf("Ticket(nope): got ok, want not found")
 		}
-		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry('q', tk.ID) {
+		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry(redisx.EntryQueued, tk.ID) {
 			t.Errorf("PlayerEntry(p1): got %+v, want q:%s", e, tk.ID)
 		}
 		if e, _ := c.PlayerEntry(ctx, mode, "nobody"); e != (redisx.Entry{}) {
@@ -122,11 +121,11 @@ func TestEnqueueOverStaleEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 		tk := ticket(mode, "p1", t0)
-		st, got, _, err := c.Enqueue(ctx, tk, t0)
-		if err != nil || st != redisx.EnqueueCreated || got != tk {
-			t.Fatalf("Enqueue over a stale entry: got (%d, %+v, %v), want (created, %+v)", st, got, err, tk)
+		r, err := c.Enqueue(ctx, tk, t0)
+		if err != nil || r.Status != redisx.EnqueueCreated || r.Ticket != tk {
+			t.Fatalf("Enqueue over a stale entry: got (%+v, %v), want (created, %+v)", r, err, tk)
 		}
-		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry('q', tk.ID) {
+		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry(redisx.EntryQueued, tk.ID) {
 			t.Errorf("PlayerEntry: got %+v, want q:%s", e, tk.ID)
 		}
 	})
@@ -139,18 +138,18 @@ func TestRemoveTicket(t *testing.T) {
 			name      string
 			enqueue   bool
 			ticketID  func(tk redisx.Ticket) string
+			reason    string
 			wantOK    bool
 			wantEntry func(tk redisx.Ticket) redisx.Entry
 		}{
-			{"by_player", true, func(redisx.Ticket) string { return "" }, true,
-				func(tk redisx.Ticket) redisx.Entry { return entry('q', tk.ID) }},
-			{"by_ticket_id", true, func(tk redisx.Ticket) string { return tk.ID }, true,
-				func(tk redisx.Ticket) redisx.Entry { return entry('q', tk.ID) }},
-			{"wrong_ticket_id", true, func(redisx.Ticket) string { return "tk-stale" }, false,
-				func(tk redisx.Ticket) redisx.Entry { return entry('q', tk.ID) }},
-			{"no_ticket", false, func(redisx.Ticket) string { return "" }, false,
+			{"by_player", true, func(redisx.Ticket) string { return "" }, "cancelled", true, nil},
+			{"by_ticket_id", true, func(tk redisx.Ticket) string { return tk.ID }, "timeout", true, nil},
+			{"no_reason", true, func(tk redisx.Ticket) string { return tk.ID }, "", true, nil},
+			{"wrong_ticket_id", true, func(redisx.Ticket) string { return "tk-stale" }, "cancelled", false,
+				func(tk redisx.Ticket) redisx.Entry { return entry(redisx.EntryQueued, tk.ID) }},
+			{"no_ticket", false, func(redisx.Ticket) string { return "" }, "cancelled", false,
 				func(redisx.Ticket) redisx.Entry { return redisx.Entry{} }},
-			{"no_ticket_named_id", false, func(tk redisx.Ticket) string { return tk.ID }, false,
+			{"no_ticket_named_id", false, func(tk redisx.Ticket) string { return tk.ID }, "cancelled", false,
 				func(redisx.Ticket) redisx.Entry { return redisx.Entry{} }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -164,16 +163,37 @@ func TestRemoveTicket(t *testing.T) {
 				other := enqueue(t, c, ticket(mode, "p2", t0+1))
 				before := dump(t, c, mode)
 
-				ok, e, err := c.RemoveTicket(ctx, mode, "p1", tc.ticketID(tk))
+				r, err := c.RemoveTicket(ctx, mode, "p1", tc.ticketID(tk), tc.reason, outcomeTTL)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ok != tc.wantOK || e != tc.wantEntry(tk) {
-					t.Fatalf("RemoveTicket: got (%v, %+v), want (%v, %+v)", ok, e, tc.wantOK, tc.wantEntry(tk))
-				}
-				if !ok {
+				if !tc.wantOK {
+					if r.Removed || r.Ticket != "" || r.Entry != tc.wantEntry(tk) || r.Outcomes != nil {
+						t.Fatalf("RemoveTicket: got %+v, want not removed, entry %+v", r, tc.wantEntry(tk))
+					}
 					sameDump(t, before, dump(t, c, mode))
 					return
+				}
+				if !r.Removed || r.Ticket != tk.ID || r.Entry != (redisx.Entry{}) {
+					t.Fatalf("RemoveTicket: got %+v, want removed %s", r, tk.ID)
+				}
+				// A reason is recorded as the player's outcome in the same
+				// step (the reply carries it); none without one.
+				if tc.reason == "" {
+					if r.Outcomes != nil || exists(t, c, k.Outcomes(mode, "p1")) {
+						t.Errorf("removal without a reason: got outcomes %+v (list exists %v), want none", r.Outcomes, exists(t, c, k.Outcomes(mode, "p1")))
+					}
+				} else {
+					want := redisx.Outcome{Kind: redisx.OutcomeDequeued, Ref: tk.ID, Mode: mode, Reason: tc.reason, Ticket: tk.ID, QueuedAtMs: tk.QueuedAtMs, Teams: [][]string{}, Server: []byte("null")}
+					stored := readOutcomes(t, c, mode, "p1")
+					if len(r.Outcomes) != 1 || len(stored) != 1 {
+						t.Fatalf("outcomes: got reply %+v, stored %+v; want one each", r.Outcomes, stored)
+					}
+					sameOutcome(t, "reply", r.Outcomes[0], want)
+					sameOutcome(t, "stored", stored[0], want)
+					if stored[0].AtMs != r.Outcomes[0].AtMs {
+						t.Errorf("stored outcome at %d, reply at %d: want the same record", stored[0].AtMs, r.Outcomes[0].AtMs)
+					}
 				}
 				if _, in := zscore(t, c, k.Queue(mode), tk.ID); in {
 					t.Errorf("ticket still in q")
@@ -190,9 +210,12 @@ func TestRemoveTicket(t *testing.T) {
 				if got, _, _ := c.Ticket(ctx, mode, other.ID); got != other {
 					t.Errorf("bystander ticket: got %+v, want %+v", got, other)
 				}
-				// Removing the last ticket leaves no key behind.
-				if ok, _, _ := c.RemoveTicket(ctx, mode, "p2", other.ID); !ok {
-					t.Fatalf("RemoveTicket(p2): got false, want true")
+				if exists(t, c, k.Outcomes(mode, "p2")) {
+					t.Errorf("the bystander got an outcome")
+				}
+				// Removing the last ticket leaves no queue key behind.
+				if r, _ := c.RemoveTicket(ctx, mode, "p2", other.ID, "", outcomeTTL); !r.Removed {
+					t.Fatalf("RemoveTicket(p2): got %+v, want removed", r)
 				}
 				for _, key := range []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode)} {
 					if exists(t, c, key) {
@@ -213,19 +236,17 @@ func TestTicketWhileInRoom(t *testing.T) {
 		formRoom(t, c, mode, "m1", "p1", "p2")
 		before := dump(t, c, mode)
 
-		ok, e, err := c.RemoveTicket(ctx, mode, "p1", "")
-		if err != nil || ok || e != entry('m', "m1") {
-			t.Errorf("RemoveTicket in a room: got (%v, %+v, %v), want (false, m:m1)", ok, e, err)
+		for _, id := range []string{"", "tk-p1"} {
+			r, err := c.RemoveTicket(ctx, mode, "p1", id, "cancelled", outcomeTTL)
+			if err != nil || r.Removed || r.Entry != entry(redisx.EntryInRoom, "m1") || r.Outcomes != nil {
+				t.Errorf("RemoveTicket(%q) in a room: got %+v, %v; want not removed, m:m1", id, r, err)
+			}
 		}
-		ok, e, err = c.RemoveTicket(ctx, mode, "p1", "tk-p1")
-		if err != nil || ok || e != entry('m', "m1") {
-			t.Errorf("RemoveTicket(tk-p1) in a room: got (%v, %+v, %v), want (false, m:m1)", ok, e, err)
+		r, err := c.Enqueue(ctx, ticket(mode, "p1", t0+99), t0+99)
+		if err != nil || r.Status != redisx.EnqueueInRoom || r.Match != "m1" || r.Ticket != (redisx.Ticket{}) || r.Outcomes != nil {
+			t.Errorf("Enqueue in a room: got %+v, %v; want in room m1, no ticket", r, err)
 		}
-		st, got, room, err := c.Enqueue(ctx, ticket(mode, "p1", t0+99), t0+99)
-		if err != nil || st != redisx.EnqueueInRoom || room != "m1" || got != (redisx.Ticket{}) {
-			t.Errorf("Enqueue in a room: got (%d, %+v, %q, %v), want (in room, zero, m1)", st, got, room, err)
-		}
-		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry('m', "m1") {
+		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry(redisx.EntryInRoom, "m1") {
 			t.Errorf("PlayerEntry: got %+v, want m:m1", e)
 		}
 		sameDump(t, before, dump(t, c, mode))
@@ -257,8 +278,8 @@ func TestTakeQueueChanges(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, mode := t.Context(), "duel"
 		tks := enqueueAll(t, c, mode, "p1", "p2", "p3")
-		if ok, _, err := c.RemoveTicket(ctx, mode, "p2", ""); err != nil || !ok {
-			t.Fatalf("RemoveTicket(p2): %v %v", ok, err)
+		if r, err := c.RemoveTicket(ctx, mode, "p2", "", "cancelled", outcomeTTL); err != nil || !r.Removed {
+			t.Fatalf("RemoveTicket(p2): %+v %v", r, err)
 		}
 		ch, err := c.TakeQueueChanges(ctx, mode)
 		if err != nil {
