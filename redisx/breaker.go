@@ -21,6 +21,10 @@ var ErrCircuitOpen = errors.New("redisx: redis circuit open")
 type breakerClient struct {
 	rueidis.Client
 	cb *gobreaker.TwoStepCircuitBreaker[struct{}]
+	// stallAfter: a timeout whose call took longer than this was not
+	// Redis's doing but this process's (it was stopped or starved and could
+	// not even notice its own deadline), and does not count against Redis.
+	stallAfter time.Duration
 }
 
 // BreakerOptions configure the Redis circuit breaker.
@@ -31,10 +35,14 @@ type BreakerOptions struct {
 	Cooldown time.Duration
 	// OnChange is called with true when it opens and false when it closes.
 	OnChange func(open bool)
+	// StallAfter is how long past its deadline a timed-out call must have
+	// taken to be blamed on this process rather than on Redis (a node
+	// that was stopped must not open its breaker for it on waking). 0: off.
+	StallAfter time.Duration
 }
 
 func newBreakerClient(c rueidis.Client, o BreakerOptions) *breakerClient {
-	return &breakerClient{Client: c, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+	return &breakerClient{Client: c, stallAfter: o.StallAfter, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1,
 		Timeout:     o.Cooldown,
@@ -63,9 +71,18 @@ func (b *breakerClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.R
 	if err != nil {
 		return rueidis.NewErrorResult(ErrCircuitOpen)
 	}
+	start := time.Now()
 	res := b.Client.Do(ctx, cmd)
-	done(res.Error())
+	done(b.blame(res.Error(), start))
 	return res
+}
+
+// blame is the error the breaker counts for a call that began at start.
+func (b *breakerClient) blame(err error, start time.Time) error {
+	if err != nil && b.stallAfter > 0 && errors.Is(err, context.DeadlineExceeded) && time.Since(start) > b.stallAfter {
+		return nil
+	}
+	return err
 }
 
 func (b *breakerClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidis.RedisResult {
@@ -77,6 +94,7 @@ func (b *breakerClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) 
 		}
 		return out
 	}
+	start := time.Now()
 	res := b.Client.DoMulti(ctx, cmds...)
 	var first error
 	for _, r := range res {
@@ -85,7 +103,7 @@ func (b *breakerClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) 
 			break
 		}
 	}
-	done(first)
+	done(b.blame(first, start))
 	return res
 }
 

@@ -107,7 +107,11 @@ func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, on
 		case <-time.After(cfg.RetryInterval):
 		}
 	}
-	wrapped := newBreakerClient(r, BreakerOptions{Failures: max(cfg.BreakerFailures, 1), Cooldown: max(cfg.BreakerCooldown, time.Millisecond), OnChange: func(open bool) {
+	// A call's deadline is at most op_timeout plus the shared deadline
+	// window (actors' opCtx); one that took a second longer than that could
+	// not see its own deadline: the process was stalled, not Redis.
+	stall := cfg.OpTimeout + time.Second
+	wrapped := newBreakerClient(r, BreakerOptions{Failures: max(cfg.BreakerFailures, 1), Cooldown: max(cfg.BreakerCooldown, time.Millisecond), StallAfter: stall, OnChange: func(open bool) {
 		if open {
 			log.Error("redis circuit breaker open: matching paused, clients told to retry")
 		} else {
