@@ -100,6 +100,7 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 			// A restart: the connection is still up; what the client was
 			// told stands, and Redis says what happened meanwhile.
 			a.apply(ctx, evHint, nil)
+			a.settle(ctx)
 		}
 	case *actor.Restarting:
 		a.seed.restarts++
@@ -113,6 +114,7 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 		}
 		defer a.internalError(m.Msg.Rid)
 		a.request(ctx, m)
+		a.drain(ctx)
 	case *ConnClosed:
 		a.connClosed(ctx, m)
 	case *graceExpired:
@@ -122,10 +124,15 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 	case *MatchFoundMsg, *LoadingStatusMsg, *MatchReadyMsg, *MatchCancelledMsg, *DequeuedMsg:
 		in, ev := a.classifySignal(m)
 		a.apply(ctx, in, ev)
+		// Requests that waited behind a doubtful one are served as soon as
+		// something answered it.
+		a.drain(ctx)
 	case *Reassert:
 		a.reassert(ctx)
 	case *truthHint:
 		a.apply(ctx, evHint, nil)
+		a.settle(ctx)
+		a.drain(ctx)
 	case *tableInput:
 		a.apply(ctx, m.in, m.ev)
 	case *SnapshotRequest:
@@ -220,12 +227,13 @@ func (a *sessionActor) run(ctx actor.Context, e effect, ev any) (sessionState, b
 		return sessionState{}, false
 	case effMissedMatch:
 		return a.missedMatch(ev.(*matchEnd)), true
-	case effMissedDeq:
-		a.tellDequeued(ev.(*redisx.Outcome))
-		return sessionState{}, false
 	case effSkip:
-		o := ev.(*matchEnd)
-		a.markTold(o.id(), o.Mode)
+		switch o := ev.(type) {
+		case *matchEnd:
+			a.markTold(o.id(), o.Mode)
+		case *redisx.Outcome:
+			a.markTold(o.ID(), o.Mode)
+		}
 		return sessionState{}, false
 	case effAdoptTicket:
 		return a.adoptTicket(ctx, ev.(*position))

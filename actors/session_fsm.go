@@ -84,7 +84,9 @@ const (
 const (
 	// An untold outcome of a match or ticket the session does not hold (the
 	// client never heard of that match, or heard of it on a connection
-	// whose news was lost).
+	// whose news was lost). A ticket the session does not hold is one its
+	// client never held (a take-back, a doubtful enqueue settled otherwise):
+	// its dequeue means nothing to the client.
 	tMissedMatchRequeued input = "truth: missed match ended, requeued"
 	tMissedMatchOut      input = "truth: missed match ended, not requeued"
 	tMissedDequeue       input = "truth: another ticket dequeued"
@@ -146,8 +148,7 @@ const (
 	effRoomLost     effect = "requeue with the original ticket, send match_cancelled(room_lost) then queued"
 	effReconcile    effect = "read redis and move to what it says"
 	effMissedMatch  effect = "send the missed match: match_found, its end (and queued when requeued)"
-	effMissedDeq    effect = "send dequeued for a ticket not held"
-	effSkip         effect = "acknowledge an outcome a later match superseded, silently"
+	effSkip         effect = "acknowledge an outcome silently (superseded, or of a ticket the client never held)"
 	effAdoptTicket  effect = "hold the ticket redis holds, send queued"
 	effLoadTruth    effect = "read the room, send match_found"
 	effReassert     effect = "put back the ticket redis lost (same id and queue time)"
@@ -183,7 +184,7 @@ func common(s stateName) map[input]transition {
 		evUnknown:       {s, effReconcile},
 		evRedisLost:     {s, effReconcile},
 		evHint:          {s, effReconcile},
-		tMissedDequeue:  {s, effMissedDeq},
+		tMissedDequeue:  {s, effSkip},
 		tQueuedOther:    {stQueued, effAdoptTicket},
 		tLoadingOther:   {stLoading, effLoadTruth},
 		inAttachIdle:    {stIdle, effWelcome},

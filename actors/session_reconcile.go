@@ -42,7 +42,6 @@ func (a *sessionActor) reconcile(ctx actor.Context) {
 		return
 	}
 	a.applyTruth(ctx, t)
-	a.settle(ctx)
 }
 
 func (a *sessionActor) applyTruth(ctx actor.Context, t redisx.Truth) {
@@ -204,13 +203,13 @@ func (a *sessionActor) missedMatch(e *matchEnd) sessionState {
 }
 
 // takePending hands over the rid of a doubtful request of type typ, which
-// the caller's reply settles.
-func (a *sessionActor) takePending(typ string) (string, bool) {
+// the caller's reply settles, and the ticket id its first attempt made.
+func (a *sessionActor) takePending(typ string) (rid, ticket string, ok bool) {
 	if p := a.seed.pending; p != nil && p.msg.Type == typ && !p.banned {
 		a.seed.pending = nil
-		return p.msg.Rid, true
+		return p.msg.Rid, p.ticket, true
 	}
-	return "", false
+	return "", "", false
 }
 
 // adoptTicket makes the ticket Redis holds the session's: a doubtful
@@ -233,7 +232,10 @@ func (a *sessionActor) adoptTicket(ctx actor.Context, pos *position) (sessionSta
 	if !ok {
 		return sessionState{}, false // it left meanwhile; the next read says where to
 	}
-	rid, _ := a.takePending(protocol.TypeEnqueue)
+	rid, mine, _ := a.takePending(protocol.TypeEnqueue)
+	if mine == t.ID {
+		a.ticketCreated(t)
+	}
 	a.send(&protocol.Queued{Type: protocol.TypeQueued, Rid: rid, Mode: t.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
 	return sessionState{Mode: t.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs}, true
 }
@@ -254,7 +256,10 @@ func (a *sessionActor) loadTruth(ctx actor.Context, pos *position) (sessionState
 		return sessionState{}, false
 	}
 	t := r.Tickets[a.seed.player.ID]
-	if rid, ok := a.takePending(protocol.TypeEnqueue); ok {
+	if rid, mine, ok := a.takePending(protocol.TypeEnqueue); ok {
+		if mine == t.ID {
+			a.ticketCreated(t)
+		}
 		a.send(&protocol.Queued{Type: protocol.TypeQueued, Rid: rid, Mode: r.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
 	}
 	next := sessionState{Mode: r.Mode, MatchID: r.MatchID, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs,
@@ -327,22 +332,28 @@ func (a *sessionActor) roomLost(ctx actor.Context, e *matchEnd) (sessionState, b
 	return sessionState{Mode: e.Mode, TicketID: res.Ticket.ID, QueuedAtMs: res.Ticket.QueuedAtMs}, true
 }
 
-// settle re-runs a doubtful request once Redis answered a read: requests
-// are idempotent, so running one again either finds it done (and reports
-// what it did) or does it now. The requests that waited behind it follow,
-// in order.
+// settle re-runs a doubtful request once Redis answered a read (the
+// node's hint): requests are idempotent, so running one again either finds
+// it done (and reports what it did) or does it now. It runs with the
+// request still pending, so whatever answers it takes its rid.
 func (a *sessionActor) settle(ctx actor.Context) {
-	if p := a.seed.pending; p != nil {
-		if p.banned {
-			// The read found no ticket (or adoptTicket would have taken it
-			// back): the take-back happened.
-			a.seed.pending = nil
-			a.replyBanned(p.msg.Rid, p.bannedMs)
-		} else {
-			a.seed.pending = nil
-			a.handle(ctx, p.msg)
-		}
+	p := a.seed.pending
+	if p == nil {
+		return
 	}
+	if p.banned {
+		// The read found no ticket (adoptTicket would have taken it back
+		// otherwise): the take-back happened.
+		a.seed.pending = nil
+		a.replyBanned(p.msg.Rid, p.bannedMs)
+		return
+	}
+	a.handle(ctx, p.msg)
+}
+
+// drain serves, in order, the requests that waited behind a doubtful one,
+// once it is answered.
+func (a *sessionActor) drain(ctx actor.Context) {
 	for a.seed.pending == nil && len(a.seed.stash) > 0 {
 		req := a.seed.stash[0]
 		a.seed.stash = slices.Delete(a.seed.stash, 0, 1)
@@ -350,14 +361,28 @@ func (a *sessionActor) settle(ctx actor.Context) {
 	}
 }
 
+// pendingIs reports whether m is the doubtful request being settled.
+func (a *sessionActor) pendingIs(m protocol.ClientMessage) bool {
+	p := a.seed.pending
+	return p != nil && p.msg.Type == m.Type && p.msg.Rid == m.Rid
+}
+
+// settled ends the doubt about m: it was answered.
+func (a *sessionActor) settled(m protocol.ClientMessage) {
+	if a.pendingIs(m) {
+		a.seed.pending = nil
+	}
+}
+
 // doubtful holds request m until Redis says whether its write happened.
 // A failure Redis never saw (the circuit breaker refused the call, or no
 // connection could be made) is no doubt: the caller reports it.
-func (a *sessionActor) doubtful(m protocol.ClientMessage, err error) bool {
+func (a *sessionActor) doubtful(m protocol.ClientMessage, err error, ticket string) bool {
 	if redisx.NotSent(err) {
+		a.settled(m)
 		return false
 	}
-	a.seed.pending = &pendingReq{msg: m}
+	a.seed.pending = &pendingReq{msg: m, ticket: ticket}
 	a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
 	return true
 }

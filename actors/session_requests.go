@@ -88,10 +88,17 @@ func invalidMessage(s stateName, typ string) string {
 // timeout) is settled by reading Redis, never reported as a failure.
 func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (sessionState, bool) {
 	if _, ok := a.env.Cfg().ModeByName(m.Mode); !ok {
+		a.settled(m)
 		a.refuseWith(m.Rid, protocol.CodeUnknownMode, 0)
 		return sessionState{}, false
 	}
 	p := a.seed.player
+	// A request settled again keeps the ticket id it first tried, so that
+	// Redis tells whether that ticket is the one it holds.
+	id := newID()
+	if a.pendingIs(m) && a.seed.pending.ticket != "" {
+		id = a.seed.pending.ticket
+	}
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
 	type banCheck struct {
@@ -105,12 +112,12 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (ses
 	}()
 	now := a.env.nowMs()
 	res, err := a.env.Store.Enqueue(rctx, redisx.Ticket{
-		ID: newID(), Player: p.ID, Mode: m.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: now,
+		ID: id, Player: p.ID, Mode: m.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: now,
 	}, now)
 	ban := <-banc
 	if err != nil {
 		a.env.redisErr("enqueue", err, a.logAttrs()...)
-		if !a.doubtful(m, err) {
+		if !a.doubtful(m, err, id) {
 			a.unavailable(m.Rid)
 		}
 		return sessionState{}, false
@@ -120,12 +127,12 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (ses
 			a.env.redisErr("ban_check", ban.err, a.logAttrs()...)
 		}
 		if res.Status == redisx.EnqueueCreated {
+			// The new ticket must go before the client hears anything.
 			a.seed.pending = &pendingReq{msg: m, banned: ban.err == nil, bannedMs: ban.d.Milliseconds(), ticket: res.Ticket.ID}
 			a.takeBack(ctx)
-			if a.seed.pending != nil || ban.err == nil {
-				return sessionState{}, false
-			}
+			return sessionState{}, false
 		}
+		a.settled(m)
 		if ban.err != nil {
 			a.unavailable(m.Rid)
 		} else {
@@ -133,16 +140,25 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (ses
 		}
 		return sessionState{}, false
 	}
+	created := res.Status == redisx.EnqueueCreated ||
+		// A settled request finds the ticket its first, doubtful attempt made.
+		(res.Status == redisx.EnqueueExisting && res.Ticket.ID == id)
 	switch res.Status {
 	case redisx.EnqueueInRoom:
-		// Redis says the player is loading a match this session missed.
+		// Redis seats the player in a room this session did not know of: a
+		// doubtful enqueue of its own that was matched meanwhile (reading
+		// Redis answers it, queued then match_found), or a match it missed.
 		a.env.Log.Info("enqueue found the player in a room", append(a.logAttrs(), "room", res.Match)...)
+		if !a.pendingIs(m) {
+			a.seed.pending = &pendingReq{msg: m, ticket: id}
+		}
 		a.reconcile(ctx)
-		a.invalidState(m.Rid, "Cannot queue while loading a match.")
+		if a.pendingIs(m) {
+			a.settled(m)
+			a.invalidState(m.Rid, "Cannot queue while loading a match.")
+		}
 		return sessionState{}, false
 	case redisx.EnqueueCreated:
-		a.env.Metrics.TicketsEnqueued.WithLabelValues(m.Mode).Inc()
-		a.env.Events.Emit("enqueued", map[string]any{"player_id": p.ID, "mode": m.Mode, "ticket_id": res.Ticket.ID, "rating": p.Rating})
 		// Outcomes the new ticket supersedes: tell the untold ones (history
 		// the client missed) before the reply.
 		for i := range res.Outcomes {
@@ -152,9 +168,19 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (ses
 			}
 		}
 	}
+	if created {
+		a.ticketCreated(res.Ticket)
+	}
+	a.settled(m)
 	t := res.Ticket
 	a.send(&protocol.Queued{Type: protocol.TypeQueued, Rid: m.Rid, Mode: m.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
 	return sessionState{Mode: m.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs}, true
+}
+
+// ticketCreated counts a ticket an enqueue of this session created, once.
+func (a *sessionActor) ticketCreated(t redisx.Ticket) {
+	a.env.Metrics.TicketsEnqueued.WithLabelValues(t.Mode).Inc()
+	a.env.Events.Emit("enqueued", map[string]any{"player_id": a.seed.player.ID, "mode": t.Mode, "ticket_id": t.ID, "rating": a.seed.player.Rating})
 }
 
 // takeBack removes the ticket a banned player's enqueue created. Until it
@@ -169,11 +195,18 @@ func (a *sessionActor) takeBack(ctx actor.Context) {
 		a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
+	// The client never hears of this ticket: its dequeue (the leader's ban
+	// filter may have removed it first) is not news to it.
+	a.markTold(string(redisx.OutcomeDequeued)+":"+p.ticket, p.msg.Mode)
 	if !res.Removed && res.Entry.Kind == redisx.EntryInRoom {
 		// Matched before the take-back: Redis seats the player, and the
-		// session follows it.
-		a.seed.pending = nil
+		// session follows it (queued, then match_found, answer the enqueue).
+		p.banned = false
 		a.reconcile(ctx)
+		if a.seed.pending == p {
+			a.seed.pending = nil
+			a.invalidState(p.msg.Rid, "Cannot queue while loading a match.")
+		}
 		return
 	}
 	a.seed.pending = nil
@@ -200,18 +233,20 @@ func (a *sessionActor) cancelTicket(ctx actor.Context, m protocol.ClientMessage)
 	cancel()
 	if err != nil {
 		a.env.redisErr("remove_ticket", err, a.logAttrs()...)
-		a.seed.pending = nil
-		if !a.doubtful(m, err) {
+		if !a.doubtful(m, err, "") {
 			a.unavailable(m.Rid)
 		}
 		return sessionState{}, false
 	}
 	if !res.Removed {
-		// The ticket left the queue meanwhile (matched, or timed out): tell
-		// the client what happened, then that the cancel no longer fits.
-		a.seed.pending = nil
+		// The ticket left the queue meanwhile (matched, timed out, or this
+		// very cancel removed it before its reply was lost): Redis says what
+		// happened, and an outcome of this cancel answers it.
 		a.reconcile(ctx)
-		a.invalidState(m.Rid, "The ticket already left the queue.")
+		if a.pendingIs(m) {
+			a.settled(m)
+			a.invalidState(m.Rid, "The ticket already left the queue.")
+		}
 		return sessionState{}, false
 	}
 	a.env.Events.Emit("dequeued", map[string]any{"player_id": a.seed.player.ID, "mode": st.Mode, "ticket_id": res.Ticket, "reason": protocol.ReasonCancelled})
@@ -223,7 +258,7 @@ func (a *sessionActor) cancelTicket(ctx actor.Context, m protocol.ClientMessage)
 		in, ev := a.classifyOutcome(o)
 		a.apply(ctx, in, ev)
 	}
-	if rid, ok := a.takePending(protocol.TypeCancel); ok {
+	if rid, _, ok := a.takePending(protocol.TypeCancel); ok {
 		// Not answered through an outcome (its record was already told):
 		// answer it here.
 		a.send(&protocol.Dequeued{Type: protocol.TypeDequeued, Rid: rid, Mode: st.Mode, TicketID: res.Ticket, Reason: protocol.ReasonCancelled})
@@ -241,29 +276,37 @@ func (a *sessionActor) dodge(ctx actor.Context, m protocol.ClientMessage) (sessi
 	r, ok, err := a.env.Store.Room(rctx, st.Mode, st.MatchID)
 	cancel()
 	if err != nil {
+		// A read changed nothing: its failure is no doubt.
 		a.env.redisErr("room", err, a.logAttrs()...)
+		a.settled(m)
 		a.unavailable(m.Rid)
 		return sessionState{}, false
 	}
 	if !ok {
 		a.reconcile(ctx)
-		a.invalidState(m.Rid, "No such match is loading.")
+		if a.pendingIs(m) || a.seed.pending == nil {
+			a.settled(m)
+			a.invalidState(m.Rid, "No such match is loading.")
+		}
 		return sessionState{}, false
 	}
 	a.seed.pending = &pendingReq{msg: m}
 	out, err := a.env.resolveRoom(r, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: protocol.ReasonPlayerLeft, Leaver: a.seed.player.ID})
 	if err != nil {
-		a.seed.pending = nil
-		if !a.doubtful(m, err) {
+		if !a.doubtful(m, err, "") {
 			a.unavailable(m.Rid)
 		}
 		return sessionState{}, false
 	}
 	if out.Status != redisx.ResolveOK {
-		// The room ended first (started, timed out): report that instead.
-		a.seed.pending = nil
+		// The room ended first (started, timed out, or this very dodge whose
+		// reply was lost): Redis says how, and its outcome answers the cancel
+		// when it was the dodge.
 		a.reconcile(ctx)
-		a.invalidState(m.Rid, "The match already ended.")
+		if a.pendingIs(m) {
+			a.settled(m)
+			a.invalidState(m.Rid, "The match already ended.")
+		}
 		return sessionState{}, false
 	}
 	a.env.bus.ToRoom(r.Owner, r.MatchID, kindRoomResolved, &RoomResolvedMsg{MatchID: r.MatchID})
@@ -288,11 +331,12 @@ func (a *sessionActor) markReady(ctx actor.Context, m protocol.ClientMessage) {
 	cancel()
 	if err != nil {
 		a.env.redisErr("mark_ready", err, a.logAttrs()...)
-		if !a.doubtful(m, err) {
+		if !a.doubtful(m, err, "") {
 			a.unavailable(m.Rid)
 		}
 		return
 	}
+	a.settled(m)
 	switch res.State {
 	case redisx.RoomLoading, redisx.RoomAllocating, redisx.RoomStarted:
 		ready := nonNil(res.Ready)

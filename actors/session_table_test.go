@@ -234,7 +234,6 @@ var effectFrames = map[effect][]string{
 	effRoomLost:     {protocol.TypeMatchCancelled, protocol.TypeQueued},
 	effReconcile:    {},
 	effMissedMatch:  {protocol.TypeMatchFound, protocol.TypeMatchCancelled},
-	effMissedDeq:    {protocol.TypeDequeued},
 	effSkip:         {},
 	effAdoptTicket:  {protocol.TypeQueued},
 	effLoadTruth:    {protocol.TypeMatchFound},

@@ -83,6 +83,7 @@ func TestForgottenRoomTellsItsMembers(t *testing.T) {
 	match := found["match_id"].(string)
 	// The room's record is lost, and its actor with it.
 	ctx := context.Background()
+	waitFor(t, "the room's actor", func() bool { return n.env.registry.room(match) != nil })
 	n.node.system.Root.Stop(n.env.registry.room(match))
 	if err := n.rc.R.Do(ctx, n.rc.R.B().Del().Key(n.rc.Keys.Room("duel", match)).Build()).Error(); err != nil {
 		t.Fatal(err)
