@@ -111,3 +111,42 @@ func TestDoubtfulCancelIsSettledByRedis(t *testing.T) {
 		t.Fatalf("state %v after the cancel, want idle", st)
 	}
 }
+
+// lossyMarkStore loses the reply of one loading_complete mark.
+type lossyMarkStore struct {
+	*redisx.Client
+	lose *atomic.Int32
+}
+
+func (s lossyMarkStore) MarkReadyStart(ctx context.Context, mode, matchID, player string, members []string, nowMs int64, finishedTTL, outcomeTTL time.Duration) (redisx.ReadyResult, error) {
+	res, err := s.Client.MarkReadyStart(ctx, mode, matchID, player, members, nowMs, finishedTTL, outcomeTTL)
+	if err == nil && s.lose.Add(-1) >= 0 {
+		return redisx.ReadyResult{}, context.DeadlineExceeded
+	}
+	return res, err
+}
+
+// A loading_complete whose reply was lost, while the match started from it:
+// the re-run finds the match over and is answered (INVALID_STATE, once),
+// after match_ready; the enqueue the client sent next is served, not left
+// behind the settled request.
+func TestDoubtfulMarkThenMatchReady(t *testing.T) {
+	t.Parallel()
+	var lose atomic.Int32
+	n := startTestNodeWith(t, redistest.Config(t), func(c *config.Config) {
+		c.Redis.RetryInterval = 50 * time.Millisecond
+	}, func(c *redisx.Client) Store { return lossyMarkStore{c, &lose} })
+	a, b, found := n.duel("ma", "mb")
+	match := found["match_id"].(string)
+	b.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "lb"})
+	b.expect(protocol.TypeLoadingStatus)
+	lose.Store(1)
+	a.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: match, Rid: "la"})
+	a.send(protocol.ClientMessage{Type: protocol.TypeEnqueue, Mode: "duel", Rid: "e2"})
+	if mr := a.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus); mr["match_id"] != match {
+		t.Fatalf("got %v, want match_ready of %s", mr, match)
+	}
+	if q := a.expect(protocol.TypeQueued, protocol.TypeLoadingStatus, protocol.TypeError); q["rid"] != "e2" {
+		t.Fatalf("got %v, want the enqueue e2 answered", q)
+	}
+}

@@ -349,6 +349,11 @@ func (a *sessionActor) settle(ctx actor.Context) {
 		return
 	}
 	a.handle(ctx, p.msg)
+	// Whatever the re-run answered (a refusal included) settles it, unless
+	// it is in doubt again (a new pending request).
+	if a.seed.pending == p {
+		a.seed.pending = nil
+	}
 }
 
 // drain serves, in order, the requests that waited behind a doubtful one,
