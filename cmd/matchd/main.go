@@ -155,6 +155,7 @@ func run(args, environ []string) int {
 		log.Error("listen", "addr", cfg.Admin.Addr, "err", err)
 		return 1
 	}
+	admin.ClientAddr = clientLn.Addr().String() // the real port when server.addr asks for :0
 	clientHTTP := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: cfg.Server.HandshakeTimeout}
 	adminHTTP.RegisterOnShutdown(hub.Close) // ends /debug/events streams, which Shutdown would wait for
