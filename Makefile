@@ -5,24 +5,33 @@ PKGS      := ./...
 TESTFLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 20s
 
-.PHONY: run build deps test test-unit test-lua test-e2e test-deploy bench fuzz lint fmt vet clean
+.PHONY: run demo build deps test test-unit test-js test-lua test-e2e test-deploy bench fuzz lint fmt vet clean
 
 ## run: one node on the embedded Redis (nothing to install but Go)
 run: build
 	$(BIN)/matchd $(ARGS)
+
+## demo: one node on the embedded Redis, with the demo page (sdk/js/demo) at /debug/play
+demo: build
+	@echo "matchd demo: open http://127.0.0.1:9090/debug/play in two browser tabs, one player each"
+	MATCHD_SERVER__ORIGIN_PATTERNS=127.0.0.1:9090,localhost:9090 exec $(BIN)/matchd $(ARGS)
 
 ## build: the matchd, matchctl and matchload binaries into bin/
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-## deps: install what the tests need when missing (redis, promtool, chromium)
+## deps: install what the tests need when missing (redis, promtool, chromium, node)
 deps:
 	.ci/deps.sh
 
-## test: everything — vet, alert rules, then every test tier on a throwaway real redis-server
-test: deps vet test-deploy
+## test: everything — vet, alert rules, the JavaScript client, then every Go test tier on a throwaway real redis-server
+test: deps vet test-deploy test-js
 	.ci/with-redis.sh $(GO) test $(TESTFLAGS) $(PKGS)
+
+## test-js: the JavaScript client's unit tests (Node's test runner)
+test-js:
+	cd sdk/js && npm test
 
 ## test-deploy: the Prometheus alert rules and scrape config
 test-deploy:
