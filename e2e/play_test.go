@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image/png"
 	"net/url"
@@ -105,6 +106,35 @@ func openPlayPage(t *testing.T, browser context.Context, name, pageURL string) *
 	})
 	p.run(30*time.Second, "open "+pageURL, chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.ID("connect")))
 	return p
+}
+
+// consoleErrors returns the errors and uncaught exceptions the page logged
+// (a script that failed, a refused WebSocket, a Content-Security-Policy
+// violation). Messages arrive on their own goroutine, in order: a marker
+// logged now and seen back means every earlier message is in.
+func (p *playPage) consoleErrors() []string {
+	p.t.Helper()
+	marker := "console-marker-" + randHex(4)
+	p.run(5*time.Second, "log a marker", chromedp.Evaluate[chromedp.Void](`console.info(`+strconv.Quote(marker)+`)`))
+	eventually(p.t, 10*time.Second, "page "+p.name+": the console marker arrives", func() error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, m := range p.console {
+			if strings.Contains(m, marker) {
+				return nil
+			}
+		}
+		return errors.New("not yet")
+	})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, m := range p.console {
+		if strings.HasPrefix(m, string(chromedp.ConsoleError)+":") || strings.HasPrefix(m, string(chromedp.ConsoleException)+":") {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (p *playPage) run(d time.Duration, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -413,6 +443,11 @@ func TestPlayPageMatch(t *testing.T) {
 	})
 	a.screenshot("play-alice-left.png")
 	b.screenshot("play-bob-requeued.png")
+	for _, p := range []*playPage{a, b} {
+		if errs := p.consoleErrors(); len(errs) > 0 {
+			t.Errorf("page %s logged errors:\n%s", p.name, strings.Join(errs, "\n"))
+		}
+	}
 }
 
 // TestPlayPageResumesOnAnotherNode: a page given two nodes queues on the
