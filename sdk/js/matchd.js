@@ -3,7 +3,9 @@
 // constructor passed in). The wire contract is matchd.v1 (docs/protocol.md);
 // this file maps it onto promises (requests, matched to replies by `rid`)
 // and events (every frame the server sends), and keeps the session alive
-// across dropped connections and draining nodes.
+// across dropped connections and draining nodes. It is one file on purpose:
+// a game vendors it as is, and a page loads it as one asset (a relative
+// import inside it would lose the query that /debug/play's assets need).
 
 /** The WebSocket subprotocol the client offers. */
 export const PROTOCOL = 'matchd.v1';
