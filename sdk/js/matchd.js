@@ -102,6 +102,15 @@ export class MatchdClient {
     const urls = options.urls ?? (options.url ? [options.url] : []);
     this.#urls = (Array.isArray(urls) ? urls : [urls]).map(String).filter((u) => u !== '');
     if (this.#urls.length === 0) throw new TypeError('matchd: at least one node URL is required (options.urls)');
+    for (const u of this.#urls) {
+      let p;
+      try {
+        p = new URL(u, globalThis.location?.href).protocol;
+      } catch {
+        throw new TypeError(`matchd: ${u} is not a URL`);
+      }
+      if (!['ws:', 'wss:', 'http:', 'https:'].includes(p)) throw new TypeError(`matchd: ${u}: want a ws:, wss:, http: or https: URL`);
+    }
     if (options.token == null && options.playerId == null) {
       throw new TypeError('matchd: options.token (a JWT) or options.playerId (insecure mode) is required');
     }
@@ -221,12 +230,14 @@ export class MatchdClient {
   async #open() {
     if (!this.#running) return;
     const base = this.#urls[this.#urlIndex % this.#urls.length];
+    this.#socketUrl = base;
     let target;
     try {
       target = await this.#buildURL(base);
     } catch (err) {
-      this.#emit('close', { url: base, code: 0, reason: String(err?.message || err), wasConnected: false, willReconnect: false });
-      this.#giveUp('DISCONNECTED', `cannot build the URL for ${base}: ${err?.message || err}`);
+      // The token function failed (its endpoint may be down for a
+      // moment): a failed attempt like any other, retried with backoff.
+      if (this.#running) this.#dropped(null, 0, `token: ${err?.message || err}`);
       return;
     }
     if (!this.#running) return;
@@ -234,12 +245,10 @@ export class MatchdClient {
     try {
       sock = new this.#WS(target, this.#opts.protocols);
     } catch (err) {
-      this.#socketUrl = base;
       this.#dropped(null, 0, String(err?.message || err));
       return;
     }
     this.#socket = sock;
-    this.#socketUrl = base;
     sock.onopen = () => {
       if (sock === this.#socket) this.#emit('open', { url: base });
     };

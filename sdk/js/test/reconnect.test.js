@@ -189,3 +189,24 @@ test('close() rejects pending requests with CLOSED, closes 1000 and stops reconn
   assert.equal((await c.connect().catch((e) => e)).code, 'CLOSED');
   assert.equal(srv.handshakes, 1);
 });
+
+test('a token function that fails is a failed attempt, retried with backoff', T, async (t) => {
+  const srv = await server(t);
+  let calls = 0;
+  const c = client(t, {
+    urls: [srv.url], playerId: undefined,
+    token: async () => {
+      if (++calls === 1) throw new Error('token service down');
+      return 'jwt-ok';
+    },
+  });
+  const seen = [];
+  c.on('close', (e) => seen.push(e.reason));
+  const w = c.connect();
+  const conn = await srv.nextConnection();
+  assert.equal(conn.query.get('token'), 'jwt-ok');
+  conn.welcome();
+  await w;
+  assert.deepEqual(seen, ['token: token service down']);
+  assert.equal(srv.handshakes, 1);
+});

@@ -217,6 +217,8 @@ test('an injected WebSocket constructor is used, http URLs become ws', T, async 
 test('bad options are refused with a clear TypeError', () => {
   assert.throws(() => new MatchdClient({ playerId: 'a' }), /node URL/);
   assert.throws(() => new MatchdClient({ urls: ['ws://x/ws'] }), /token|playerId/);
+  assert.throws(() => new MatchdClient({ urls: ['not a url'], playerId: 'a' }), /not a URL/);
+  assert.throws(() => new MatchdClient({ urls: ['ftp://x/ws'], playerId: 'a' }), /want a ws:/);
   const saved = globalThis.WebSocket;
   try {
     globalThis.WebSocket = undefined;
