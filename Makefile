@@ -15,11 +15,16 @@ GO_IMAGE  ?= docker.io/library/golang:1.26-bookworm
 IMAGE_BUILD_FLAGS ?=
 IMAGE_RUN_FLAGS   ?=
 
-.PHONY: run build image image-smoke image-builder-local deps test test-unit test-lua test-e2e test-deploy test-helm bench fuzz lint fmt vet clean
+.PHONY: run demo build image image-smoke image-builder-local deps test test-unit test-js test-lua test-e2e test-deploy test-helm bench fuzz lint fmt vet clean
 
 ## run: one node on the embedded Redis (nothing to install but Go)
 run: build
 	$(BIN)/matchd $(ARGS)
+
+## demo: one node on the embedded Redis, with the demo page (sdk/js/demo) at /debug/play
+demo: build
+	@echo "matchd demo: open http://127.0.0.1:9090/debug/play in two browser tabs, one player each"
+	MATCHD_SERVER__ORIGIN_PATTERNS=127.0.0.1:9090,localhost:9090 exec $(BIN)/matchd $(ARGS)
 
 ## build: the matchd, matchctl and matchload binaries into bin/, stamped with VERSION and COMMIT
 build:
@@ -43,13 +48,17 @@ image-smoke:
 image-builder-local:
 	deploy/image/builder-from-host.sh localhost/matchd-go-builder:1.26
 
-## deps: install what the tests need when missing (redis, promtool, chromium)
+## deps: install what the tests need when missing (redis, promtool, chromium, node)
 deps:
 	.ci/deps.sh
 
-## test: everything — vet, alert rules, the Helm chart, then every test tier on a throwaway real redis-server
-test: deps vet test-deploy test-helm
+## test: everything — lint, alert rules, the Helm chart, the JavaScript client, then every Go test tier on a throwaway real redis-server
+test: deps lint test-deploy test-helm test-js
 	.ci/with-redis.sh $(GO) test $(TESTFLAGS) $(PKGS)
+
+## test-js: the JavaScript client's unit tests (Node's test runner)
+test-js:
+	cd sdk/js && npm test
 
 ## test-deploy: the Prometheus alert rules and scrape config
 test-deploy:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: redis-server and
 # redis-cli (every Redis tier), promtool and prometheus (alert rule checks,
-# the Prometheus e2e test) and chromium (the /debug/ui e2e test). Debian
+# the Prometheus e2e test), chromium (the /debug/ui and /debug/play e2e
+# tests) and nodejs with npm (the JavaScript client's tests). Debian
 # packages, --no-install-recommends, only as root; otherwise it says what is
 # missing and the tests that need it fail.
 set -euo pipefail
@@ -11,6 +12,8 @@ command -v redis-server >/dev/null 2>&1 || want+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || want+=(redis-tools)
 command -v promtool >/dev/null 2>&1 || want+=(prometheus)
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
+command -v node >/dev/null 2>&1 || want+=(nodejs)
+command -v npm >/dev/null 2>&1 || want+=(npm)
 [ ${#want[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then

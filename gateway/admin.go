@@ -42,6 +42,9 @@ type Admin struct {
 	Servers ServerRegistry
 	// Hub feeds /debug/events; nil answers 503.
 	Hub *EventHub
+	// ClientAddr is the client listener's bound address (host:port), the
+	// default WebSocket URL of /debug/play; empty means server.addr.
+	ClientAddr string
 }
 
 // ServerRegistry is the game-server registry of allocator.mode http.
@@ -65,6 +68,9 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /debug/config", a.guard(a.config))
 	mux.HandleFunc("GET /debug/events", a.guard(a.debugEvents))
 	mux.HandleFunc("GET /debug/ui", a.guardUI(a.debugUI))
+	mux.HandleFunc("GET /debug/play", a.guardUI(a.debugPlay))
+	mux.HandleFunc("GET /debug/play/{$}", a.guardUI(a.debugPlaySlash))
+	mux.HandleFunc("GET /debug/play/{file}", a.guardUI(a.debugPlayAsset))
 	mux.HandleFunc("POST /debug/crash", a.guard(a.crash))
 	// Profiles for performance work, behind the admin token like all /debug.
 	mux.HandleFunc("GET /debug/pprof/", a.guard(pprof.Index))

@@ -27,10 +27,11 @@ func (a *Admin) debugUI(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(debugUIPage)
 }
 
-// guardUI is guard for the one page a browser opens by URL and so cannot
-// send an Authorization header: besides the Bearer header it accepts the
-// admin token as the token query parameter (/debug/ui?token=...). The page
-// itself then sends the token as a Bearer header to /debug/actors.
+// guardUI is guard for the pages a browser opens by URL and so cannot
+// send an Authorization header (/debug/ui, /debug/play and its assets):
+// besides the Bearer header it accepts the admin token as the token query
+// parameter (/debug/ui?token=...). /debug/ui then sends the token as a
+// Bearer header to /debug/actors; /debug/play puts it on its asset URLs.
 func (a *Admin) guardUI(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := a.Config.Get().Admin.Token
@@ -41,7 +42,7 @@ func (a *Admin) guardUI(h http.HandlerFunc) http.HandlerFunc {
 			}
 			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 				writeJSON(w, http.StatusUnauthorized, map[string]string{"code": "UNAUTHORIZED",
-					"message": "admin token required: open /debug/ui?token=ADMIN_TOKEN"})
+					"message": "admin token required: open " + r.URL.Path + "?token=ADMIN_TOKEN"})
 				return
 			}
 		}

@@ -182,6 +182,7 @@ func run(args, environ []string) int {
 		log.Error("listen", "addr", cfg.Admin.Addr, "err", err)
 		return 1
 	}
+	admin.ClientAddr = clientLn.Addr().String() // the real port when server.addr asks for :0
 	var metricsLn net.Listener
 	metricsAddr := ""
 	if cfg.Metrics.Addr != "" {
