@@ -206,6 +206,10 @@ func run(args, environ []string) int {
 			go w.run(ctx, log, store.Get().Reload.Debounce, fileChanged)
 		}
 	}
+	// Signals are caught before anything serves: a SIGTERM that follows the
+	// first ready answer at once must drain, not kill.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	go serve(log, clientHTTP, clientLn)
 	go serve(log, adminHTTP, adminLn)
 	if metricsLn != nil {
@@ -214,9 +218,6 @@ func run(args, environ []string) int {
 	log.Info("matchd serving", "client_addr", clientLn.Addr().String(), "admin_addr", adminLn.Addr().String(),
 		"metrics_addr", metricsAddr,
 		"redis_mode", cfg.Redis.Mode, "embedded_redis", rc.EmbeddedAddr(), "modes", len(cfg.Matchmaking.Modes))
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 
 	for running := true; running; {
 		select {
