@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/matchd/matchd/config"
 	"github.com/matchd/matchd/gateway/protocol"
 	"github.com/matchd/matchd/redisx"
 )
@@ -77,6 +78,7 @@ func (c *coordinator) Receive(ctx actor.Context) {
 			_, _ = ctx.RequestFuture(q.(*actor.PID), &ReleaseLease{}, c.env.Cfg().Redis.OpTimeout).Result()
 			return true
 		})
+		c.handOverRooms(ctx)
 		rctx, cancel := c.env.opCtx()
 		if err := c.env.Store.DropNode(rctx, c.env.Node); err != nil {
 			c.env.redisErr("drop_node", err)
@@ -148,15 +150,24 @@ func (c *coordinator) checkEpoch(ctx actor.Context) {
 	c.env.Log.Info("re-assert sent", "sessions", n)
 }
 
+// heartbeatInterval is how often a node renews its liveness key.
+func heartbeatInterval(cfg config.Rooms) time.Duration {
+	return min(cfg.SweepInterval, cfg.NodeTTL/3)
+}
+
 func (c *coordinator) schedule(ctx actor.Context) {
 	self, sys := ctx.Self(), ctx.ActorSystem()
-	cfg := c.env.Cfg().Rooms
-	d := min(cfg.SweepInterval, cfg.NodeTTL/3)
+	d := heartbeatInterval(c.env.Cfg().Rooms)
 	c.timer = time.AfterFunc(d, func() { sys.Root.Send(self, &sweepTick{}) })
 }
 
 func (c *coordinator) heartbeat() {
 	if c.draining {
+		return
+	}
+	if c.env.stall.wokeWithin(300 * time.Millisecond) {
+		// Just woke from a stall: the sessions serve what they read first
+		// (rooms elsewhere wait for this heartbeat before judging no-shows).
 		return
 	}
 	rctx, cancel := c.env.opCtx()
@@ -193,7 +204,6 @@ func (c *coordinator) sweep(ctx actor.Context) {
 		return
 	}
 	cfg := c.env.Cfg()
-	now := c.env.nowMs()
 	rctx, cancel := c.env.opCtx()
 	defer cancel()
 	if bans, err := c.env.Sanctions.ActiveBans(rctx); err == nil {
@@ -220,9 +230,9 @@ func (c *coordinator) sweep(ctx actor.Context) {
 		if len(owners) == 0 {
 			continue
 		}
-		overdueRefs, err := c.env.Store.OpenRooms(rctx, mode.Name, now-cfg.Rooms.AdoptAfter.Milliseconds())
+		overdueRefs, err := c.env.Store.OverdueRooms(rctx, mode.Name, cfg.Rooms.AdoptAfter)
 		if err != nil {
-			c.env.redisErr("open_rooms", err, "mode", mode.Name)
+			c.env.redisErr("overdue_rooms", err, "mode", mode.Name)
 			return
 		}
 		overdue := make(map[string]bool, len(overdueRefs))
@@ -233,6 +243,7 @@ func (c *coordinator) sweep(ctx actor.Context) {
 			if _, local := c.rooms[match]; local {
 				continue
 			}
+			why := redisx.AdoptDead
 			switch {
 			case owner == c.env.Node:
 				// A room of this node without a local actor: one the leader is
@@ -242,15 +253,18 @@ func (c *coordinator) sweep(ctx actor.Context) {
 				if c.env.registry.hasRoom(match) {
 					continue
 				}
-			case isAlive(owner) && !overdue[match]:
-				continue
+			case owner != "" && isAlive(owner):
+				if !overdue[match] {
+					continue
+				}
+				why = redisx.AdoptOverdue
 			}
-			c.adopt(ctx, rctx, mode.Name, match, owner)
+			c.adopt(ctx, rctx, mode.Name, match, owner, why)
 		}
 	}
 }
 
-func (c *coordinator) adopt(ctx actor.Context, rctx context.Context, mode, match, owner string) {
+func (c *coordinator) adopt(ctx actor.Context, rctx context.Context, mode, match, owner string, why redisx.AdoptWhy) {
 	r, ok, err := c.env.Store.Room(rctx, mode, match)
 	if err != nil {
 		c.env.redisErr("room", err, "match", match)
@@ -264,7 +278,7 @@ func (c *coordinator) adopt(ctx actor.Context, rctx context.Context, mode, match
 		return // resolved meanwhile; the resolve took it out of the indexes
 	}
 	if r.Owner != c.env.Node {
-		adopted, err := c.env.Store.AdoptRoom(rctx, mode, match, r.Owner, c.env.Node)
+		adopted, err := c.env.Store.AdoptRoom(rctx, mode, match, r.Owner, c.env.Node, why, c.env.Cfg().Rooms.AdoptAfter, c.env.allocBudget())
 		if err != nil || !adopted {
 			return
 		}
@@ -272,6 +286,29 @@ func (c *coordinator) adopt(ctx actor.Context, rctx context.Context, mode, match
 		c.env.Log.Info("room adopted", "match", match, "mode", mode, "from", owner)
 	}
 	c.spawnRoom(ctx, &spawnRoom{mode: mode, match: match, adopted: true})
+}
+
+// handOverRooms gives every room this node drives up to the other nodes
+// before the node's liveness key goes: each room actor first lets an
+// allocation in flight end (so nobody asks for a second game server), then
+// hands its room over in Redis and stops, and another node adopts it at
+// once. Never two nodes driving one room.
+func (c *coordinator) handOverRooms(ctx actor.Context) {
+	var futures []*actor.Future
+	c.env.registry.rooms.Range(func(_, v any) bool {
+		if pid, ok := v.(*actor.PID); ok {
+			futures = append(futures, ctx.RequestFuture(pid, &HandOver{}, c.env.allocBudget()+c.env.Cfg().Redis.OpTimeout))
+		}
+		return true
+	})
+	for _, f := range futures {
+		if _, err := f.Result(); err != nil {
+			c.env.Log.Warn("a room was not handed over in time", "err", err)
+		}
+	}
+	if len(futures) > 0 {
+		c.env.Log.Info("rooms handed over", "rooms", len(futures))
+	}
 }
 
 // forget cleans up after a room whose record vanished unresolved (its TTL

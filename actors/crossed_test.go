@@ -40,15 +40,14 @@ func TestCancelCrossingADodgedMatchReportsIt(t *testing.T) {
 	ta, tb := alice.enqueue("duel")["ticket_id"].(string), bob.enqueue("duel")["ticket_id"].(string)
 
 	const match = "crossed-match"
-	now := time.Now().UnixMilli()
-	formed, err := rc.Claim(ctx, "duel", lease, redisx.ClaimArgs{Owner: "elsewhere", DeadlineMs: now + 10_000, RoomTTL: time.Minute, NowMs: now},
+	claimed, err := rc.Claim(ctx, "duel", lease, redisx.ClaimArgs{Owner: "elsewhere", LoadingTimeout: 10 * time.Second, RoomTTL: time.Minute},
 		[]redisx.ClaimMatch{{MatchID: match, Teams: [][]string{{"alice"}, {"bob"}},
 			Tickets: []redisx.Ticket{{ID: ta, Player: "alice"}, {ID: tb, Player: "bob"}}}})
-	if err != nil || len(formed) != 1 || !formed[0] {
-		t.Fatalf("claim: %v, %v", formed, err)
+	if err != nil || len(claimed.Formed) != 1 || !claimed.Formed[0] {
+		t.Fatalf("claim: %v, %v", claimed, err)
 	}
 	res, err := rc.Resolve(ctx, "duel", match, []string{"alice", "bob"}, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: protocol.ReasonPlayerLeft,
-		Leaver: "bob", RequeueAll: true, FinishedTTL: time.Minute, OutcomeTTL: time.Minute, NowMs: now})
+		Leaver: "bob", RequeueAll: true, FinishedTTL: time.Minute, OutcomeTTL: time.Minute})
 	if err != nil || res.Status != redisx.ResolveOK || len(res.Requeued) != 1 || res.Requeued[0] != "alice" {
 		t.Fatalf("bob dodges: %+v, %v", res, err)
 	}

@@ -21,8 +21,8 @@ type lossyStore struct {
 
 func (s lossyStore) lost() bool { return s.lose.Add(-1) >= 0 }
 
-func (s lossyStore) Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueResult, error) {
-	res, err := s.Client.Enqueue(ctx, t, nowMs)
+func (s lossyStore) Enqueue(ctx context.Context, t redisx.Ticket) (redisx.EnqueueResult, error) {
+	res, err := s.Client.Enqueue(ctx, t)
 	if err == nil && s.lost() {
 		return redisx.EnqueueResult{}, context.DeadlineExceeded
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/matchd/matchd/actors/alloc"
 	"github.com/matchd/matchd/config"
 	"github.com/matchd/matchd/redisx"
 )
@@ -23,25 +24,25 @@ import (
 // Store is what the actors need from Redis. *redisx.Client implements it;
 // tests may fake it.
 type Store interface {
-	Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueResult, error)
+	Enqueue(ctx context.Context, t redisx.Ticket) (redisx.EnqueueResult, error)
 	RemoveTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration) (redisx.RemoveResult, error)
 	Ticket(ctx context.Context, mode, id string) (redisx.Ticket, bool, error)
 	Pool(ctx context.Context, mode string) ([]redisx.Ticket, error)
-	QueueChangesRead(mode string, out *redisx.QueueChanges) *redisx.Read
+	QueueChangesRead(mode string, lease redisx.Lease, maxWait time.Duration, out *redisx.QueueChanges) *redisx.Read
 	QueueLen(ctx context.Context, mode string) (int64, error)
-	WaitedSinceRead(mode string, beforeMs int64, out *[]string) *redisx.Read
 	// DoTogether runs independent reads in one round trip.
 	DoTogether(ctx context.Context, reads ...*redisx.Read) error
 	AcquireLock(ctx context.Context, mode, token string, ttl time.Duration) (int64, error)
 	ExtendLock(ctx context.Context, mode, token string, ttl time.Duration) (bool, error)
 	ReleaseLock(ctx context.Context, mode, token string) (bool, error)
-	Claim(ctx context.Context, mode string, lease redisx.Lease, a redisx.ClaimArgs, matches []redisx.ClaimMatch) ([]bool, error)
+	Claim(ctx context.Context, mode string, lease redisx.Lease, a redisx.ClaimArgs, matches []redisx.ClaimMatch) (redisx.ClaimResult, error)
 	Room(ctx context.Context, mode, matchID string) (redisx.Room, bool, error)
-	MarkReady(ctx context.Context, mode, matchID, player string) (redisx.ReadyResult, error)
-	MarkReadyStart(ctx context.Context, mode, matchID, player string, members []string, nowMs int64, finishedTTL, outcomeTTL time.Duration) (redisx.ReadyResult, error)
+	MarkReady(ctx context.Context, mode, matchID, player string, arrivedMs int64) (redisx.ReadyResult, error)
+	MarkReadyStart(ctx context.Context, mode, matchID, player string, members []string, arrivedMs int64, finishedTTL, outcomeTTL time.Duration) (redisx.ReadyResult, error)
 	Resolve(ctx context.Context, mode, matchID string, members []string, r redisx.Resolution) (redisx.ResolveResult, error)
-	AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string) (bool, error)
-	OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]redisx.RoomRef, error)
+	RecordAlloc(ctx context.Context, mode, matchID string, m redisx.AllocMark, budget time.Duration) (redisx.AllocStatus, *redisx.AllocMark, error)
+	AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string, why redisx.AdoptWhy, adoptAfter, allocBudget time.Duration) (bool, error)
+	OverdueRooms(ctx context.Context, mode string, adoptAfter time.Duration) ([]redisx.RoomRef, error)
 	ForgetRoom(ctx context.Context, mode, matchID string) (redisx.ForgetStatus, []string, error)
 	RoomOwners(ctx context.Context, mode string) (map[string]string, error)
 	// The truth of where players stand, and their untold outcomes.
@@ -58,6 +59,7 @@ type Store interface {
 	TouchNode(ctx context.Context, node string, ttl time.Duration) error
 	DropNode(ctx context.Context, node string) error
 	NodeAlive(ctx context.Context, node string) (bool, error)
+	NodesSeen(ctx context.Context, nodes []string) (map[string]int64, error)
 	Publish(ctx context.Context, node string, payload []byte) error
 	Ping(ctx context.Context) error
 	Epoch(ctx context.Context, candidate string) (string, error)
@@ -79,7 +81,7 @@ type Outbox interface {
 // Allocator picks the game server for a match whose members all loaded.
 // A nil server means none (allocator.mode none).
 type Allocator interface {
-	Allocate(ctx context.Context, matchID, mode string, teams [][]string) (json.RawMessage, error)
+	Allocate(ctx context.Context, r alloc.Request) (json.RawMessage, error)
 }
 
 // Env is what every actor of a node shares. Fields are set once at start-up.
@@ -89,8 +91,9 @@ type Env struct {
 	Store   Store
 	Metrics *Metrics
 	Log     *slog.Logger
-	// Now is the clock; tests may replace it.
-	Now       func() time.Time
+	// Clock is the node's estimate of Redis's clock (the clock of record);
+	// the node's own clock only schedules when to ask Redis.
+	Clock     *redisx.Clock
 	Allocator Allocator
 	Events    *Events
 	Sanctions Sanctions
@@ -106,6 +109,10 @@ type Env struct {
 	sessions    *actor.PID
 	sessionRoot *actor.RootContext
 	host        *sessionHost
+	stall       *stallWatch
+	// incarnation names this process among all that ran as this node (a
+	// node id survives a restart; a call in flight does not).
+	incarnation string
 	// shuttingDown is set while the node stops: its sessions stop then
 	// without being taken for sessions their supervisor gave up on.
 	shuttingDown atomic.Bool
@@ -128,7 +135,15 @@ func (e *Env) modeNames() []string {
 // Cfg is the configuration in force now (live reload swaps it).
 func (e *Env) Cfg() *config.Config { return e.Config.Get() }
 
-func (e *Env) nowMs() int64 { return e.Now().UnixMilli() }
+// nowMs is the estimate of Redis's clock, in unix ms: for what a client is
+// told (server_time_ms, since_ms) and for scheduling; every decision nodes
+// must agree on is made by Redis TIME inside a script.
+func (e *Env) nowMs() int64 { return e.Clock.NowMs() }
+
+// untilMs is how long until the Redis-clock instant atMs, by the estimate.
+func (e *Env) untilMs(atMs int64) time.Duration {
+	return time.Duration(atMs-e.nowMs()) * time.Millisecond
+}
 
 // opCtx bounds one Redis call made inside an actor, so an outage cannot
 // stall a mailbox for longer than redis.op_timeout.

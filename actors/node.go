@@ -14,6 +14,7 @@ import (
 
 	"github.com/matchd/matchd/config"
 	"github.com/matchd/matchd/gateway/protocol"
+	"github.com/matchd/matchd/redisx"
 )
 
 // ErrNotFound reports an actor id that does not exist on this node.
@@ -47,8 +48,8 @@ type Subscriber interface {
 // spawns the coordinator. It returns once the subscription is in place, so
 // no message addressed to this node is missed after start-up.
 func Start(env *Env, sub Subscriber) (*Node, error) {
-	if env.Now == nil {
-		env.Now = time.Now
+	if env.Clock == nil {
+		env.Clock = redisx.NewClock(nil)
 	}
 	if env.Sanctions == nil {
 		env.Sanctions = NoSanctions
@@ -59,6 +60,8 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	env.registry = &registry{}
 	env.bus = &Bus{env: env}
 	env.host = newSessionHost(env)
+	env.stall = newStallWatch(env.Clock)
+	env.incarnation = env.Node + ":" + newID()[:8]
 	env.sessionRoot = actor.NewRootContext(env.system, nil).WithGuardian(supervisor(env.Cfg().Supervision))
 	n := &Node{env: env, system: env.system}
 	env.system.EventStream.Subscribe(func(evt any) {
@@ -300,6 +303,7 @@ func (n *Node) Stop() {
 		}
 		_ = n.system.Root.StopFuture(n.env.sessions).Wait()
 		n.env.host.close()
+		n.env.stall.close()
 		n.cancel()
 		n.wg.Wait()
 		n.system.Shutdown()

@@ -87,7 +87,7 @@ func startTestNodeWith(t testing.TB, rcfg config.Redis, mod func(*config.Config)
 	if wrap != nil {
 		st = wrap(rc)
 	}
-	env := &Env{Node: cfg.NodeID, Config: store, Store: st, Metrics: m, Log: log, Now: time.Now,
+	env := &Env{Node: cfg.NodeID, Config: store, Store: st, Metrics: m, Log: log, Clock: rc.Clock,
 		Events: NewEvents(rc, cfg.NodeID, func() int64 { return 1000 }, func() time.Duration { return cfg.Redis.OpTimeout }, m, nil),
 		Sanctions: redisx.NewSanctions(rc, func() redisx.SanctionPolicy {
 			return redisx.SanctionPolicy{Ladder: cfg.Sanctions.Ladder, Decay: cfg.Sanctions.Decay}
@@ -407,11 +407,11 @@ func toStrings(v any) []string {
 // panics: a stand-in for a bug.
 type panickyStore struct{ *redisx.Client }
 
-func (s panickyStore) Enqueue(ctx context.Context, t redisx.Ticket, nowMs int64) (redisx.EnqueueResult, error) {
+func (s panickyStore) Enqueue(ctx context.Context, t redisx.Ticket) (redisx.EnqueueResult, error) {
 	if t.Player == "boom" {
 		panic("test: injected bug")
 	}
-	return s.Client.Enqueue(ctx, t, nowMs)
+	return s.Client.Enqueue(ctx, t)
 }
 
 func TestBugAnswersInternalWithIncidentAndRecovers(t *testing.T) {

@@ -45,8 +45,11 @@ type queueActor struct {
 	scannedAt time.Time
 	// pool is the leader's copy of the queue, kept current from the
 	// queue's change lists; poolAt is when it was last read whole.
-	pool     map[string]redisx.Ticket
-	poolAt   time.Time
+	pool   map[string]redisx.Ticket
+	poolAt time.Time
+	// nowMs is Redis's clock at this tick's read: the tick matches by it
+	// (rating windows widen with the wait by one clock, whatever the node's).
+	nowMs    int64
 	poolBuf  []redisx.Ticket
 	matchBuf []match.Ticket
 }
@@ -195,18 +198,24 @@ func (a *queueActor) tick() {
 	}()
 	rctx, rcancel := a.env.opCtx()
 	defer rcancel()
-	// The tick's three reads do not depend on one another, so they share one
+	// The tick's reads do not depend on one another, so they share one
 	// round trip: every round trip here adds to the wait of every ticket
-	// matched this tick.
+	// matched this tick. The queue's changes (and the waits past max_wait,
+	// and Redis's clock, which the tick matches by) come from one fenced
+	// script: a leader that stalled past its lease reads nothing and
+	// consumes nothing its successor needs.
 	var (
 		changes redisx.QueueChanges
-		waited  []string
 		banIdx  []string
 	)
 	err := a.env.Store.DoTogether(rctx,
-		a.env.Store.QueueChangesRead(mode.Name, &changes),
-		a.env.Store.WaitedSinceRead(mode.Name, a.env.nowMs()-mode.MaxWait.Milliseconds(), &waited),
+		a.env.Store.QueueChangesRead(mode.Name, *a.lease, mode.MaxWait, &changes),
 		a.env.Sanctions.BanIndexRead(&banIdx))
+	if errors.Is(err, redisx.ErrLeaseLost) {
+		a.env.Log.Warn("matching lease lost: the queue's changes are its successor's", "mode", mode.Name, "fence", a.lease.Fence)
+		a.lease, a.pool = nil, nil
+		return
+	}
 	if err == nil {
 		err = a.syncPool(rctx, mode.Name, changes)
 	}
@@ -215,7 +224,8 @@ func (a *queueActor) tick() {
 		a.pool = nil
 		return
 	}
-	a.expire(rctx, waited)
+	a.nowMs = changes.NowMs
+	a.expire(rctx, changes.Expired)
 	if len(a.pool) == 0 {
 		a.orphans = nil
 		return
@@ -430,7 +440,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs})
 	}
 	a.matchBuf = in
-	now := a.env.nowMs()
+	now := a.nowMs
 	groups := a.matcher.Form(in, match.Params{
 		Teams: mode.Teams, TeamSize: mode.TeamSize,
 		InitialWindow: mode.Rating.InitialWindow, WidenPerSecond: mode.Rating.WidenPerSecond, MaxWindow: mode.Rating.MaxWindow,
@@ -495,10 +505,9 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 			a.env.registry.rooms.CompareAndDelete(c.MatchID, pendings[i])
 		}
 	}
-	deadline := now + mode.LoadingTimeout.Milliseconds()
 	rooms := a.env.Cfg().Rooms
-	formed, err := a.env.Store.Claim(ctx, mode.Name, *a.lease, redisx.ClaimArgs{
-		Owner: a.env.Node, DeadlineMs: deadline, NowMs: now,
+	claimed, err := a.env.Store.Claim(ctx, mode.Name, *a.lease, redisx.ClaimArgs{
+		Owner: a.env.Node, LoadingTimeout: mode.LoadingTimeout,
 		// Long enough that a room outlives its deadline until a sweeper
 		// adopts it; a resolved room is shortened to rooms.finished_ttl.
 		RoomTTL: mode.LoadingTimeout + 2*rooms.AdoptAfter + 2*rooms.SweepInterval + rooms.NodeTTL + rooms.FinishedTTL,
@@ -518,7 +527,9 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		a.env.redisErr("claim", err, "mode", mode.Name)
 		return
 	}
-	for i, ok := range formed {
+	// The rooms' deadline is Redis's clock's, which judges every member.
+	deadline := claimed.DeadlineMs
+	for i, ok := range claimed.Formed {
 		if !ok {
 			a.env.registry.rooms.CompareAndDelete(claims[i].MatchID, pendings[i])
 			a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "ticket_gone").Inc()

@@ -31,7 +31,7 @@ func BenchmarkLeaderTick(b *testing.B) {
 					for i := w; i < size; i += workers {
 						p := fmt.Sprintf("b%07d", i)
 						t := redisx.Ticket{ID: newID(), Player: p, Mode: "duel", Rating: float64(i) * 2000, QueuedAtMs: now}
-						if _, err := n.rc.Enqueue(ctx, t, now); err != nil {
+						if _, err := n.rc.Enqueue(ctx, t); err != nil {
 							b.Error(err)
 							return
 						}

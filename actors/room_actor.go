@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"time"
@@ -13,7 +12,9 @@ import (
 )
 
 // roomSeed is what a room actor keeps across restarts: whether the members
-// were already told of the match, so a restart never sends match_found twice.
+// were already told of the match, so a restart never sends match_found
+// twice, and the allocation this process has in flight or has finished, so
+// a restart never asks for a second game server.
 type roomSeed struct {
 	mode, match string
 	adopted     bool
@@ -24,6 +25,15 @@ type roomSeed struct {
 	restarts int
 	// fresh is the room as its claim wrote it, used once instead of a read.
 	fresh *redisx.Room
+	// allocating is set while this process's allocator call is in flight
+	// (its result reaches the room's actor, whichever incarnation); server
+	// holds a result whose start is not recorded yet.
+	allocating bool
+	allocSince time.Time
+	server     json.RawMessage
+	// handover is the drain waiting for this room to be given up (after an
+	// allocation in flight ends).
+	handover *actor.PID
 }
 
 // roomActor drives one loading room through its deadline: it relays each
@@ -36,16 +46,10 @@ type roomActor struct {
 	room  redisx.Room
 	timer *time.Timer
 	gen   int
-	// allocating is true while an allocation call is in flight.
-	allocating bool
 }
 
 type roomDeadline struct{ gen int }
 
-type allocResult struct {
-	server json.RawMessage
-	err    error
-}
 
 func newRoomProps(env *Env, seed *roomSeed) *actor.Props {
 	return env.props(func() actor.Actor { return &roomActor{env: env, seed: seed} })
@@ -72,8 +76,12 @@ func (a *roomActor) Receive(ctx actor.Context) {
 		a.allocated(ctx, m)
 	case *RoomResolvedMsg:
 		ctx.Stop(ctx.Self())
+	case *HandOver:
+		a.handOver(ctx)
 	case *SnapshotRequest:
 		ctx.Respond(a.snapshot())
+	case *nodePing:
+		ctx.Respond(true)
 	case *Crash:
 		panic("room: crash injected by /debug/crash")
 	}
@@ -112,7 +120,7 @@ func (a *roomActor) start(ctx actor.Context) {
 		return
 	}
 	if !open {
-		ctx.Stop(ctx.Self())
+		a.stop(ctx)
 		return
 	}
 	if !a.seed.notified && !a.seed.adopted {
@@ -126,15 +134,29 @@ func (a *roomActor) start(ctx actor.Context) {
 			DeadlineMs: a.room.DeadlineMs, Owner: a.env.Node,
 		}, nil)
 	}
-	if a.room.State == redisx.RoomAllocating {
+	a.advance(ctx)
+}
+
+// advance moves an open room on from what a.room holds: on with its
+// allocation, to the start once everyone loaded, or to its deadline.
+func (a *roomActor) advance(ctx actor.Context) {
+	switch {
+	case a.room.State == redisx.RoomAllocating:
 		a.allocate(ctx)
-		return
-	}
-	if a.allReady() {
+	case a.allReady():
 		a.startMatch(ctx)
-		return
+	default:
+		a.schedule(ctx, a.env.untilMs(a.room.DeadlineMs))
 	}
-	a.schedule(ctx, time.Until(time.UnixMilli(a.room.DeadlineMs)))
+}
+
+// stop ends the actor; a drain waiting for the room is told.
+func (a *roomActor) stop(ctx actor.Context) {
+	if h := a.seed.handover; h != nil {
+		a.seed.handover = nil
+		ctx.Send(h, &HandedOver{Match: a.seed.match})
+	}
+	ctx.Stop(ctx.Self())
 }
 
 func (a *roomActor) schedule(ctx actor.Context, d time.Duration) {
@@ -197,7 +219,7 @@ func (a *roomActor) memberReady(ctx actor.Context, m *MemberReadyMsg) {
 		// before match_ready.
 		a.room.State = redisx.RoomStarted
 		a.env.bus.ToPlayers(kindMatchReady, a.room.Members, &MatchReadyMsg{MatchID: a.room.MatchID, Server: json.RawMessage("null")}, nil)
-		ctx.Stop(ctx.Self())
+		a.stop(ctx)
 		return
 	}
 	if a.allReady() {
@@ -213,59 +235,25 @@ func (a *roomActor) startMatch(ctx actor.Context) {
 	}
 	rctx, cancel := a.env.opCtx()
 	out, err := a.env.Store.Resolve(rctx, a.room.Mode, a.room.MatchID, a.room.Members, redisx.Resolution{
-		Outcome: redisx.ResolveAllocating, NowMs: a.env.nowMs(), FinishedTTL: a.env.Cfg().Rooms.FinishedTTL, OutcomeTTL: a.env.Cfg().Session.OutcomeTTL})
+		Outcome: redisx.ResolveAllocating, FinishedTTL: a.env.Cfg().Rooms.FinishedTTL, OutcomeTTL: a.env.Cfg().Session.OutcomeTTL})
 	cancel()
 	if err != nil {
 		a.env.redisErr("resolve_room", err, a.log()...)
 		a.schedule(ctx, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
-	switch out.Status {
-	case redisx.ResolveOK:
+	switch {
+	case out.Status == redisx.ResolveOK, out.Status == redisx.ResolveAlready && out.State == redisx.RoomAllocating:
 		a.room.State = redisx.RoomAllocating
 		a.allocate(ctx)
-	case redisx.ResolveAlready:
-		if out.State == redisx.RoomAllocating {
-			a.room.State = redisx.RoomAllocating
-			a.allocate(ctx)
-			return
-		}
-		ctx.Stop(ctx.Self())
 	default:
-		ctx.Stop(ctx.Self())
+		a.stop(ctx)
 	}
 }
 
-// allocate asks the allocator off the mailbox (it may take seconds), and
-// hands the answer back as a message.
-func (a *roomActor) allocate(ctx actor.Context) {
-	if a.allocating {
-		return
-	}
-	a.allocating = true
-	a.stopTimer()
-	self, sys := ctx.Self(), ctx.ActorSystem()
-	alloc := a.env.Allocator
-	match, mode, teams := a.room.MatchID, a.room.Mode, a.room.Teams
-	budget := a.env.Cfg().Allocator.RequestTimeout * time.Duration(a.env.Cfg().Allocator.MaxAttempts+1)
-	go func() {
-		actx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		server, err := alloc.Allocate(actx, match, mode, teams)
-		sys.Root.Send(self, &allocResult{server: server, err: err})
-	}()
-}
-
-func (a *roomActor) allocated(ctx actor.Context, m *allocResult) {
-	a.allocating = false
-	if m.err != nil {
-		a.env.Log.Warn("allocation failed", append(a.log(), "err", m.err)...)
-		a.finish(ctx, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: protocol.ReasonAllocationFailed, RequeueAll: true})
-		return
-	}
-	a.finish(ctx, redisx.Resolution{Outcome: redisx.ResolveStart, Server: m.server})
-}
-
+// deadline runs when the room's deadline is due by the node's estimate of
+// Redis's clock; Redis's own clock decides (a resolve asked early is
+// refused, with the time left).
 func (a *roomActor) deadline(ctx actor.Context) {
 	open, err := a.load()
 	if err != nil {
@@ -273,18 +261,21 @@ func (a *roomActor) deadline(ctx actor.Context) {
 		return
 	}
 	if !open {
-		ctx.Stop(ctx.Self())
+		a.stop(ctx)
 		return
 	}
-	if a.room.State == redisx.RoomAllocating {
-		a.allocate(ctx)
+	if a.room.State == redisx.RoomAllocating || a.allReady() {
+		a.advance(ctx)
 		return
 	}
-	if a.allReady() {
-		a.startMatch(ctx)
+	if wait := a.env.untilMs(a.room.DeadlineMs); wait > 0 {
+		a.schedule(ctx, wait)
 		return
 	}
-	if wait := time.Until(time.UnixMilli(a.room.DeadlineMs)); wait > 0 {
+	if wait := a.stalledMembers(); wait > 0 {
+		// A member's node was stalled across the deadline and may yet
+		// deliver a loading_complete that reached it in time: judge once it
+		// has caught up.
 		a.schedule(ctx, wait)
 		return
 	}
@@ -297,11 +288,16 @@ func (a *roomActor) finish(ctx actor.Context, res redisx.Resolution) {
 		a.schedule(ctx, a.env.Cfg().Redis.RetryInterval)
 		return
 	}
-	if out.Status == redisx.ResolveNotReady {
-		a.schedule(ctx, time.Until(time.UnixMilli(a.room.DeadlineMs)))
+	switch out.Status {
+	case redisx.ResolveNotReady:
+		a.schedule(ctx, a.env.untilMs(a.room.DeadlineMs))
+		return
+	case redisx.ResolveNotDue:
+		// This node's clock ran ahead of Redis's: wait out the rest.
+		a.schedule(ctx, out.Left)
 		return
 	}
-	ctx.Stop(ctx.Self())
+	a.stop(ctx)
 }
 
 func (a *roomActor) snapshot() *Snapshot {

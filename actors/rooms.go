@@ -14,7 +14,6 @@ import (
 func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveResult, error) {
 	ctx, cancel := e.opCtx()
 	defer cancel()
-	res.NowMs = e.nowMs()
 	res.FinishedTTL = e.Cfg().Rooms.FinishedTTL
 	res.OutcomeTTL = e.Cfg().Session.OutcomeTTL
 	out, err := e.Store.Resolve(ctx, r.Mode, r.MatchID, r.Members, res)

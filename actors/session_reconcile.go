@@ -278,7 +278,7 @@ func (a *sessionActor) reassertTicket(ctx actor.Context) {
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
 	res, err := a.env.Store.Enqueue(rctx, redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: st.Mode, Rating: p.Rating,
-		Device: p.Device, QueuedAtMs: st.QueuedAtMs}, a.env.nowMs())
+		Device: p.Device, QueuedAtMs: st.QueuedAtMs})
 	if err != nil {
 		a.env.redisErr("enqueue", err, a.logAttrs()...)
 		a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
@@ -301,9 +301,9 @@ func (a *sessionActor) roomLost(ctx actor.Context, e *matchEnd) (sessionState, b
 	defer cancel()
 	t := redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: e.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: st.QueuedAtMs}
 	if t.ID == "" {
-		t.ID, t.QueuedAtMs = newID(), a.env.nowMs()
+		t.ID, t.QueuedAtMs = newID(), 0
 	}
-	res, err := a.env.Store.Enqueue(rctx, t, a.env.nowMs())
+	res, err := a.env.Store.Enqueue(rctx, t)
 	if err != nil {
 		a.env.redisErr("enqueue", err, a.logAttrs()...)
 		a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)

@@ -110,10 +110,11 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (ses
 		d, err := a.env.Sanctions.BannedFor(rctx, p.ID, p.Device)
 		banc <- banCheck{d, err}
 	}()
-	now := a.env.nowMs()
+	// The queue time is Redis's (QueuedAtMs 0): tickets of every node are
+	// ordered by one clock.
 	res, err := a.env.Store.Enqueue(rctx, redisx.Ticket{
-		ID: id, Player: p.ID, Mode: m.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: now,
-	}, now)
+		ID: id, Player: p.ID, Mode: m.Mode, Rating: p.Rating, Device: p.Device,
+	})
 	ban := <-banc
 	if err != nil {
 		a.env.redisErr("enqueue", err, a.logAttrs()...)
@@ -318,15 +319,18 @@ func (a *sessionActor) dodge(ctx actor.Context, m protocol.ClientMessage) (sessi
 // idempotent: the same reply, nothing recorded twice.
 func (a *sessionActor) markReady(ctx actor.Context, m protocol.ClientMessage) {
 	st := a.st()
+	// Redis's clock judges the deadline; a frame this node read late
+	// because the node itself was stalled counts from the stall's start.
+	arrived := a.env.stall.arrivedMs()
 	rctx, cancel := a.env.opCtx()
 	var res redisx.ReadyResult
 	var err error
 	if a.env.Allocator == nil {
 		// No server to ask for: the last member's mark starts the match.
-		res, err = a.env.Store.MarkReadyStart(rctx, st.Mode, st.MatchID, a.seed.player.ID, members(st.Teams), a.env.nowMs(),
+		res, err = a.env.Store.MarkReadyStart(rctx, st.Mode, st.MatchID, a.seed.player.ID, members(st.Teams), arrived,
 			a.env.Cfg().Rooms.FinishedTTL, a.env.Cfg().Session.OutcomeTTL)
 	} else {
-		res, err = a.env.Store.MarkReady(rctx, st.Mode, st.MatchID, a.seed.player.ID)
+		res, err = a.env.Store.MarkReady(rctx, st.Mode, st.MatchID, a.seed.player.ID, arrived)
 	}
 	cancel()
 	if err != nil {
@@ -355,6 +359,10 @@ func (a *sessionActor) markReady(ctx actor.Context, m protocol.ClientMessage) {
 			// The room tells the others, and announces a start after that.
 			a.env.bus.ToRoom(res.Owner, st.MatchID, kindMemberReady, &MemberReadyMsg{Player: a.seed.player.ID, Ready: ready, Waiting: waiting, Started: res.Started})
 		}
+	case redisx.RoomLate:
+		// Past the deadline by Redis's clock: refused; the room ends as a
+		// timeout, which the client hears next.
+		a.invalidState(m.Rid, "The loading deadline has passed.")
 	default:
 		a.reconcile(ctx)
 		a.invalidState(m.Rid, "No such match is loading.")

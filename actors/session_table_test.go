@@ -161,12 +161,11 @@ func (tb *tableBench) claim(t *testing.T, sub *subject, ticket string) string {
 	}
 	match := tb.id("m")
 	sub.teams = [][]string{{sub.p.id}, {sub.partner.id}}
-	now := time.Now().UnixMilli()
-	formed, err := tb.n.rc.Claim(ctx, "duel", tb.lease, redisx.ClaimArgs{Owner: tb.n.env.Node, DeadlineMs: now + time.Hour.Milliseconds(),
-		RoomTTL: time.Hour, NowMs: now}, []redisx.ClaimMatch{{MatchID: match, Teams: sub.teams,
+	claimed, err := tb.n.rc.Claim(ctx, "duel", tb.lease, redisx.ClaimArgs{Owner: tb.n.env.Node, LoadingTimeout: time.Hour,
+		RoomTTL: time.Hour}, []redisx.ClaimMatch{{MatchID: match, Teams: sub.teams,
 		Tickets: []redisx.Ticket{{ID: ticket, Player: sub.p.id}, {ID: pt.Ref, Player: sub.partner.id}}}})
-	if err != nil || !formed[0] {
-		t.Fatalf("claim: %v, %v", formed, err)
+	if err != nil || !claimed.Formed[0] {
+		t.Fatalf("claim: %v, %v", claimed, err)
 	}
 	return match
 }
@@ -273,21 +272,25 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 	noSuch := func() *matchEnd {
 		return &matchEnd{Match: tb.id("gone"), Mode: "duel", Reason: protocol.ReasonPlayerLeft, NoShows: []string{}, Teams: [][]string{{sub.p.id}, {"x"}}}
 	}
-	// resolve ends the subject's match in Redis (ready marks the subject
-	// loaded first) and returns its end as the outcome records it.
-	resolve := func(outcome redisx.ResolveOutcome, ready bool) *matchEnd {
-		if ready {
-			if _, err := rc.MarkReady(ctx, "duel", sub.match, sub.p.id); err != nil {
-				t.Fatal(err)
-			}
+	// resolve ends the subject's match in Redis and returns its end as the
+	// outcome records it: started, or cancelled with the subject requeued
+	// (its partner left) or not (the subject left). The deadline is an
+	// hour away, so no timeout is due.
+	resolve := func(outcome redisx.ResolveOutcome, requeued bool) *matchEnd {
+		leaver := sub.p.id
+		if requeued {
+			leaver = sub.partner.id
 		}
 		if outcome == redisx.ResolveStart {
-			if _, err := rc.MarkReady(ctx, "duel", sub.match, sub.partner.id); err != nil {
-				t.Fatal(err)
+			leaver = ""
+			for _, p := range []string{sub.p.id, sub.partner.id} {
+				if _, err := rc.MarkReady(ctx, "duel", sub.match, p, 0); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		res, err := rc.Resolve(ctx, "duel", sub.match, []string{sub.p.id, sub.partner.id}, redisx.Resolution{Outcome: outcome,
-			Reason: protocol.ReasonLoadingTimeout, FinishedTTL: time.Hour, OutcomeTTL: time.Hour, NowMs: time.Now().UnixMilli()})
+			Reason: protocol.ReasonPlayerLeft, Leaver: leaver, FinishedTTL: time.Hour, OutcomeTTL: time.Hour})
 		if err != nil || res.Status != redisx.ResolveOK {
 			t.Fatalf("resolve: %+v, %v", res, err)
 		}
@@ -432,7 +435,7 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 		end := noSuch()
 		end.Requeued, end.Ticket = true, redisx.Ticket{ID: sub.ticket, QueuedAtMs: sub.queuedAt}
 		if s == stIdle {
-			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 1}, 1)
+			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -458,7 +461,7 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 	case tQueuedSame, tQueuedOther:
 		switch s {
 		case stIdle:
-			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 7}, 7)
+			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 7})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -468,7 +471,7 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 				return &position{Mode: "duel", Entry: redisx.Entry{Kind: redisx.EntryQueued, Ref: sub.ticket}}, exp
 			}
 			silentlyRemove()
-			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 7}, 7)
+			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 7})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -490,7 +493,7 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 			resolve(redisx.ResolveCancel, true)
 			sub.partner = nil
 		case stIdle:
-			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 7}, 7)
+			res, err := rc.Enqueue(ctx, redisx.Ticket{ID: tb.id("t"), Player: sub.p.id, Mode: "duel", Rating: 1500, QueuedAtMs: 7})
 			if err != nil {
 				t.Fatal(err)
 			}

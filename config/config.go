@@ -270,6 +270,11 @@ type Debug struct {
 	// publishing (e.g. dequeued), to test that players still learn what
 	// happened from Redis. Refused unless fault_injection. Default none.
 	DropBus []string `koanf:"drop_bus" json:"drop_bus"`
+	// ClockOffset shifts this node's own clock (may be negative), so tests
+	// can run nodes whose clocks disagree: decisions that must agree across
+	// nodes are made by Redis's clock, so it changes none of them. Refused
+	// unless fault_injection. Default 0s.
+	ClockOffset time.Duration `koanf:"clock_offset" json:"clock_offset"`
 }
 
 // Log configures logging.

@@ -156,6 +156,9 @@ func (c *Config) Validate() error {
 	if len(c.Debug.DropBus) > 0 && !c.Debug.FaultInjection {
 		v.add("debug.drop_bus", "is a fault-injection switch: set debug.fault_injection too")
 	}
+	if c.Debug.ClockOffset != 0 && !c.Debug.FaultInjection {
+		v.add("debug.clock_offset", "is a testing switch: set debug.fault_injection too")
+	}
 
 	// Sessions.
 	v.positive("session.reconnect_grace", c.Session.ReconnectGrace)

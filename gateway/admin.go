@@ -49,9 +49,9 @@ type Admin struct {
 
 // ServerRegistry is the game-server registry of allocator.mode http.
 type ServerRegistry interface {
-	RegisterServer(ctx context.Context, g redisx.GameServer, ttl time.Duration, now time.Time) error
+	RegisterServer(ctx context.Context, g redisx.GameServer, ttl time.Duration) error
 	RemoveServer(ctx context.Context, id string) error
-	Servers(ctx context.Context, now time.Time) ([]redisx.GameServer, error)
+	Servers(ctx context.Context) ([]redisx.GameServer, error)
 }
 
 // SanctionAdmin is what the sanctions endpoints need.
@@ -243,7 +243,7 @@ func (a *Admin) drain(w http.ResponseWriter, _ *http.Request) {
 func (a *Admin) listServers(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), a.Config.Get().Redis.OpTimeout)
 	defer cancel()
-	list, err := a.Servers.Servers(ctx, time.Now())
+	list, err := a.Servers.Servers(ctx)
 	if err != nil {
 		a.Log.Error("list game servers", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "UNAVAILABLE", "message": "redis unavailable"})
@@ -272,8 +272,10 @@ func (a *Admin) registerServer(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.Redis.OpTimeout)
 	defer cancel()
 	ttl := 3 * cfg.Allocator.Heartbeat
+	// The registration expires by Redis's clock; the reply's expiry is this
+	// node's view of it.
 	now := time.Now()
-	if err := a.Servers.RegisterServer(ctx, g, ttl, now); err != nil {
+	if err := a.Servers.RegisterServer(ctx, g, ttl); err != nil {
 		a.Log.Error("register game server", "id", g.ID, "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "UNAVAILABLE", "message": "redis unavailable"})
 		return

@@ -92,3 +92,42 @@ var OutcomePush string
 //
 //go:embed queue_changes.lua
 var QueueChanges string
+
+// NodeTouch renews a node's liveness key with Redis's clock as its value.
+//
+//go:embed node_touch.lua
+var NodeTouch string
+
+// RoomAlloc records an allocation in flight in its room before the
+// allocator is asked, so that nobody asks twice.
+//
+//go:embed room_alloc.lua
+var RoomAlloc string
+
+// RoomsOverdue lists a mode's unresolved rooms past deadline + adopt_after
+// by Redis's clock.
+//
+//go:embed rooms_overdue.lua
+var RoomsOverdue string
+
+// ServerRegister registers or renews a game server, expiring by Redis's
+// clock.
+//
+//go:embed server_register.lua
+var ServerRegister string
+
+// ServerCount counts a match sent to a registered game server, never
+// recreating a registration that lapsed.
+//
+//go:embed server_count.lua
+var ServerCount string
+
+// ServersLive lists the live registrations by Redis's clock.
+//
+//go:embed servers_live.lua
+var ServersLive string
+
+// ServerRemove deregisters a game server.
+//
+//go:embed server_remove.lua
+var ServerRemove string

@@ -9,16 +9,18 @@
 -- KEYS[8] owners  {m:<mode>}:own HASH match_id -> owner node (unresolved rooms)
 -- KEYS[8+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
 -- ARGV[1] lease owner token      ARGV[2] fencing number of that lease
--- ARGV[3] owner node id          ARGV[4] loading deadline (ms)
+-- ARGV[3] owner node id          ARGV[4] loading timeout (ms)
 -- ARGV[5] room TTL (ms)          ARGV[6] mode name
--- ARGV[7] now (ms)               ARGV[8] number of matches N
+-- ARGV[7] (unused)               ARGV[8] number of matches N
 -- then for each match: match_id, teams (opaque JSON), member count M,
 --                      then M pairs of (ticket id, player id)
 -- Reply: {0} when the caller's lease or fence is no longer current (nothing
---        changed); else {1, ok_1, ..., ok_N} where ok_i is 1 when match i was
---        formed and 0 when one of its tickets had already left the queue, or
---        it names a player twice (that match alone is skipped; its other
---        tickets stay queued).
+--        changed); else {1, deadline, ok_1, ..., ok_N} where deadline is the
+--        rooms' loading deadline (Redis's clock now + the loading timeout:
+--        one clock judges every member, whichever node it is on) and ok_i is
+--        1 when match i was formed and 0 when one of its tickets had already
+--        left the queue, or it names a player twice (that match alone is
+--        skipped; its other tickets stay queued).
 -- The work is done in a few calls for the whole batch rather than a few per
 -- ticket: a tick claims hundreds of matches, and Redis runs nothing else
 -- while this script runs.
@@ -28,6 +30,9 @@ end
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then
   return {0}
 end
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local deadline = now + tonumber(ARGV[4])
 
 -- Calls with one argument per item, in chunks that stay within Lua's limit
 -- on unpacked values.
@@ -70,7 +75,7 @@ local bodies = #tids > 0 and each('HMGET', KEYS[4], tids, true) or {}
 -- A match forms when each of its players still holds exactly its ticket,
 -- which is still queued, and no player appears twice in the batch's formed
 -- matches.
-local reply = {1}
+local reply = {1, deadline}
 local taken = {}
 local gone, moved, roomsZ, owners = {}, {}, {}, {}
 for i = 1, n do
@@ -102,11 +107,11 @@ for i = 1, n do
       fields[#fields + 1] = bodies[k]
     end
     local room = KEYS[8 + i]
-    redis.call('HSET', room, 'state', 'loading', 'owner', ARGV[3], 'deadline', ARGV[4],
+    redis.call('HSET', room, 'state', 'loading', 'owner', ARGV[3], 'deadline', deadline,
       'mode', ARGV[6], 'match', mt.id, 'teams', mt.teams,
-      'members', table.concat(members, ','), 'created', ARGV[7], unpack(fields))
+      'members', table.concat(members, ','), 'created', now, unpack(fields))
     redis.call('PEXPIRE', room, ARGV[5])
-    roomsZ[#roomsZ + 1] = ARGV[4]
+    roomsZ[#roomsZ + 1] = deadline
     roomsZ[#roomsZ + 1] = mt.id
     owners[#owners + 1] = mt.id
     owners[#owners + 1] = ARGV[3]

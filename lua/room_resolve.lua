@@ -13,7 +13,7 @@
 -- ARGV[3] the leaving player for 'player_left', else ''
 -- ARGV[4] TTL of the finished record (ms)
 -- ARGV[5] server JSON for 'start' ('null' when none)
--- ARGV[6] now (ms)
+-- ARGV[6] (unused: Redis's clock decides)
 -- ARGV[7] requeue policy for 'cancel': 'ready' (loaded members are requeued)
 --         or 'all' (every member but the leaver is requeued)
 -- ARGV[8] TTL of the outcome lists (ms)
@@ -22,8 +22,9 @@
 --   status 'ok' when this call resolved the room (the caller notifies the
 --   members and counts it); 'already' when it was resolved before (state says
 --   how); 'gone' when there is no such room; 'not_ready' for 'start' or
---   'allocating' while a member has not loaded. requeued and no_shows are
---   comma-separated player ids.
+--   'allocating' while a member has not loaded; 'not_due' for a cancel as
+--   'loading_timeout' before the deadline by Redis's clock (the third field
+--   is then the ms left). requeued and no_shows are comma-separated ids.
 -- Requeued members get back their ticket with its original priority, all in
 -- this one step, so they keep their place in the queue. Every member's
 -- outcome is recorded in the same step: a member that misses the news finds
@@ -52,6 +53,7 @@ for _, pid in ipairs(members) do
 end
 local t = redis.call('TIME')
 local at = t[1] * 1000 + math.floor(t[2] / 1000)
+local now = at
 local mode, deadline, teams = redis.call('HGET', room, 'mode'), redis.call('HGET', room, 'deadline'), redis.call('HGET', room, 'teams')
 -- Outcome record: id|at|mode|reason|requeued|no_shows|ticket|queued_at|deadline|teams|server
 local function record(pid, rec)
@@ -80,11 +82,14 @@ if outcome == 'start' or outcome == 'allocating' then
     end
     record(pid, table.concat({'s:' .. match, at, mode, '', '0', '', '', '0', deadline, teams, ARGV[5]}, '|'))
   end
-  redis.call('HSET', room, 'state', 'started', 'server', ARGV[5], 'ended', ARGV[6])
+  redis.call('HSET', room, 'state', 'started', 'server', ARGV[5], 'ended', now)
   redis.call('ZREM', KEYS[6], match)
   redis.call('HDEL', KEYS[7], match)
   redis.call('PEXPIRE', room, ARGV[4])
   return {'ok', 'started', '', ''}
+end
+if ARGV[2] == 'loading_timeout' and now < tonumber(deadline) then
+  return {'not_due', st, tostring(tonumber(deadline) - now), ''}
 end
 local requeued, noshows, back = {}, {}, {}
 for _, pid in ipairs(members) do
@@ -102,7 +107,7 @@ for _, pid in ipairs(members) do
     local tid = redis.call('HGET', room, 'i:' .. pid)
     redis.call('ZADD', KEYS[2], redis.call('HGET', room, 's:' .. pid), tid)
     redis.call('HSET', KEYS[3], tid, redis.call('HGET', room, 't:' .. pid))
-    redis.call('ZADD', KEYS[5], ARGV[6], tid)
+    redis.call('ZADD', KEYS[5], now, tid)
     redis.call('HSET', KEYS[4], pid, 'q:' .. tid)
     redis.call('RPUSH', KEYS[8], tid)
     requeued[#requeued + 1] = pid
@@ -127,7 +132,7 @@ for _, pid in ipairs(members) do
   record(pid, table.concat({'c:' .. match, at, mode, ARGV[2], again, ns, tid, qat, deadline, teams, 'null'}, '|'))
 end
 redis.call('HSET', room, 'state', 'cancelled', 'reason', ARGV[2], 'leaver', ARGV[3],
-  'requeued', rq, 'no_shows', ns, 'ended', ARGV[6])
+  'requeued', rq, 'no_shows', ns, 'ended', now)
 redis.call('ZREM', KEYS[6], match)
 redis.call('HDEL', KEYS[7], match)
 redis.call('PEXPIRE', room, ARGV[4])

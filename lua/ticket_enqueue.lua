@@ -7,33 +7,42 @@
 -- KEYS[6] outcomes {m:<mode>}:o:<player> LIST the player's outcomes not yet told
 -- ARGV[1] player id
 -- ARGV[2] new ticket id
--- ARGV[3] priority score (ms)
--- ARGV[4] ticket JSON
--- ARGV[5] wait start (ms)
--- Reply: {status, id, json, outcome...}
---   status 1: created; id/json are the new ticket; the outcomes are the
---             player's records in this mode, handed over and removed: a new
---             ticket supersedes them, and the caller tells those it has not
---             told yet before its reply
---   status 0: the player already has a ticket here; id/json are that ticket
+-- ARGV[3] queue time (ms), '0' for now: a ticket put back after Redis lost
+--         it keeps its original time; a new one is stamped with Redis's
+--         clock, so tickets of every node are ordered by one clock
+-- ARGV[4] ticket JSON, whose "queued_at_ms":0 is stamped likewise
+-- Reply: {status, id, json, queued_at, outcome...}
+--   status 1: created; id/json/queued_at are the new ticket; the outcomes
+--             are the player's records in this mode, handed over and
+--             removed: a new ticket supersedes them, and the caller tells
+--             those it has not told yet before its reply
+--   status 0: the player already has a ticket here; id/json/queued_at are
+--             that ticket
 --   status -1: the player sits in a loading room of this mode; id is the match id
 local cur = redis.call('HGET', KEYS[3], ARGV[1])
 if cur then
   local kind, ref = string.sub(cur, 1, 2), string.sub(cur, 3)
   if kind == 'm:' then
-    return {-1, ref, ''}
+    return {-1, ref, '', 0}
   end
   local js = redis.call('HGET', KEYS[2], ref)
   if js then
-    return {0, ref, js}
+    return {0, ref, js, redis.call('ZSCORE', KEYS[1], ref) or '0'}
   end
 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local at, js = ARGV[3], ARGV[4]
+if at == '0' then
+  at = tostring(now)
+  js = string.gsub(js, '"queued_at_ms":0', '"queued_at_ms":' .. at, 1)
+end
+redis.call('ZADD', KEYS[1], at, ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], js)
 redis.call('HSET', KEYS[3], ARGV[1], 'q:' .. ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+redis.call('ZADD', KEYS[4], now, ARGV[2])
 redis.call('RPUSH', KEYS[5], ARGV[2])
-local reply = {1, ARGV[2], ARGV[4]}
+local reply = {1, ARGV[2], js, at}
 local outcomes = redis.call('LRANGE', KEYS[6], 0, -1)
 if #outcomes > 0 then
   for _, o in ipairs(outcomes) do

@@ -35,7 +35,7 @@ func fill(b *testing.B, c *redisx.Client, mode string, n int) []redisx.Ticket {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
-				if _, err := c.Enqueue(context.Background(), tks[i], tks[i].QueuedAtMs); err != nil {
+				if _, err := c.Enqueue(context.Background(), tks[i]); err != nil {
 					errs <- err
 					return
 				}
@@ -88,7 +88,7 @@ func BenchmarkEnqueue(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			tk := ticket("duel", fmt.Sprintf("b%07d", i), t0+int64(i))
-			if r, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil || r.Status != redisx.EnqueueCreated {
+			if r, err := c.Enqueue(ctx, tk); err != nil || r.Status != redisx.EnqueueCreated {
 				b.Fatalf("Enqueue: %d, %v", r.Status, err)
 			}
 		}
@@ -110,7 +110,7 @@ func BenchmarkEnqueue(b *testing.B) {
 				next++
 				mu.Unlock()
 				tk := ticket("duel", fmt.Sprintf("b%07d", i), t0+int64(i))
-				if _, err := c.Enqueue(ctx, tk, tk.QueuedAtMs); err != nil {
+				if _, err := c.Enqueue(ctx, tk); err != nil {
 					b.Error(err)
 					return
 				}

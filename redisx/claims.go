@@ -18,26 +18,34 @@ type ClaimMatch struct {
 
 // ClaimArgs are the room parameters shared by one batch of claims.
 type ClaimArgs struct {
-	Owner      string
+	Owner string
+	// LoadingTimeout is added to Redis's clock for the rooms' deadline.
+	LoadingTimeout time.Duration
+	RoomTTL        time.Duration
+}
+
+// ClaimResult is what one batch of claims did.
+type ClaimResult struct {
+	// Formed says, per match, whether it was formed.
+	Formed []bool
+	// DeadlineMs is the formed rooms' loading deadline, by Redis's clock.
 	DeadlineMs int64
-	RoomTTL    time.Duration
-	NowMs      int64
 }
 
 // Claim forms the given matches in one script call. Each match is formed
-// only if all its tickets are still queued; formed[i] says whether match i
-// was. A stale lease forms nothing and returns ErrLeaseLost.
-func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArgs, matches []ClaimMatch) ([]bool, error) {
+// only if all its tickets are still queued. A stale lease forms nothing and
+// returns ErrLeaseLost.
+func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArgs, matches []ClaimMatch) (ClaimResult, error) {
 	k := c.Keys
 	keys := make([]string, 0, 8+len(matches))
 	keys = append(keys, k.Lock(mode), k.Fence(mode), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode))
 	args := make([]string, 0, 8+len(matches)*8)
-	args = append(args, lease.Token, i64(lease.Fence), a.Owner, i64(a.DeadlineMs), ms(a.RoomTTL), mode, i64(a.NowMs), strconv.Itoa(len(matches)))
+	args = append(args, lease.Token, i64(lease.Fence), a.Owner, ms(a.LoadingTimeout), ms(a.RoomTTL), mode, "", strconv.Itoa(len(matches)))
 	for _, m := range matches {
 		keys = append(keys, k.Room(mode, m.MatchID))
 		teams, err := json.Marshal(m.Teams)
 		if err != nil {
-			return nil, err
+			return ClaimResult{}, err
 		}
 		args = append(args, m.MatchID, string(teams), strconv.Itoa(len(m.Tickets)))
 		for _, t := range m.Tickets {
@@ -46,26 +54,29 @@ func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArg
 	}
 	arr, err := c.scripts.claim.Exec(ctx, c.R, keys, args).ToArray()
 	if err != nil {
-		return nil, fmt.Errorf("redisx: claim: %w", err)
+		return ClaimResult{}, fmt.Errorf("redisx: claim: %w", err)
 	}
 	if len(arr) == 0 {
-		return nil, ErrBadReply
+		return ClaimResult{}, ErrBadReply
 	}
 	if ok, err := arr[0].AsInt64(); err != nil {
-		return nil, fmt.Errorf("%w: claim status: %v", ErrBadReply, err)
+		return ClaimResult{}, fmt.Errorf("%w: claim status: %v", ErrBadReply, err)
 	} else if ok != 1 {
-		return nil, ErrLeaseLost
+		return ClaimResult{}, ErrLeaseLost
 	}
-	if len(arr) != len(matches)+1 {
-		return nil, ErrBadReply
+	if len(arr) != len(matches)+2 {
+		return ClaimResult{}, ErrBadReply
 	}
-	formed := make([]bool, len(matches))
+	out := ClaimResult{Formed: make([]bool, len(matches))}
+	if out.DeadlineMs, err = arr[1].AsInt64(); err != nil {
+		return ClaimResult{}, fmt.Errorf("%w: claim deadline: %v", ErrBadReply, err)
+	}
 	for i := range matches {
-		v, err := arr[i+1].AsInt64()
+		v, err := arr[i+2].AsInt64()
 		if err != nil {
-			return nil, fmt.Errorf("%w: claim result: %v", ErrBadReply, err)
+			return ClaimResult{}, fmt.Errorf("%w: claim result: %v", ErrBadReply, err)
 		}
-		formed[i] = v == 1
+		out.Formed[i] = v == 1
 	}
-	return formed, nil
+	return out, nil
 }

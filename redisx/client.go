@@ -28,6 +28,10 @@ type Client struct {
 	R    rueidis.Client
 	Keys Keys
 
+	// Clock is the node's estimate of Redis's clock, measured at each
+	// TouchNode.
+	Clock *Clock
+
 	embedded *miniredis.Miniredis
 	scripts  scripts
 	// retry is redis.retry_interval, the pause before resubscribing.
@@ -121,7 +125,7 @@ func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, on
 			onChange(open)
 		}
 	}})
-	return &Client{R: wrapped, Keys: NewKeys(cfg.KeyPrefix), embedded: embedded, scripts: newScripts(), retry: max(cfg.RetryInterval, time.Millisecond)}, nil
+	return &Client{R: wrapped, Keys: NewKeys(cfg.KeyPrefix), Clock: NewClock(nil), embedded: embedded, scripts: newScripts(), retry: max(cfg.RetryInterval, time.Millisecond)}, nil
 }
 
 // Close releases the connections and stops an embedded server.

@@ -65,7 +65,7 @@ func TestEnqueueConcurrent(t *testing.T) {
 		race(n, func(i int) {
 			tk := ticket("duel", "p1", t0+int64(i))
 			tk.ID = fmt.Sprint("tk-", i)
-			r, err := c.Enqueue(t.Context(), tk, t0+int64(i))
+			r, err := c.Enqueue(t.Context(), tk)
 			res[i].st, res[i].tk, res[i].err = r.Status, r.Ticket, err
 		})
 		created, id := 0, ""

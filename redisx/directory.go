@@ -105,11 +105,6 @@ func (c *Client) DirNodes(ctx context.Context, players []string) (map[string]str
 	return out, nil
 }
 
-// TouchNode renews this node's liveness key.
-func (c *Client) TouchNode(ctx context.Context, node string, ttl time.Duration) error {
-	return c.R.Do(ctx, c.R.B().Set().Key(c.Keys.Node(node)).Value("1").Px(ttl).Build()).Error()
-}
-
 // DropNode removes this node's liveness key at shutdown so that other nodes
 // adopt its rooms at once.
 func (c *Client) DropNode(ctx context.Context, node string) error {

@@ -78,11 +78,13 @@ func (k Keys) DeviceViolations(device string) string { return k.prefix + ":{d:" 
 // which the matching leader reads once a tick to dequeue sanctioned tickets.
 func (k Keys) Bans() string { return k.prefix + ":bans" }
 
-// Servers is the ZSET of registered game servers by registration expiry.
-func (k Keys) Servers() string { return k.prefix + ":gs" }
+// Servers is the ZSET of registered game servers by registration expiry
+// (Redis's clock). It shares a hash tag with the registrations, so one
+// script registers a server in both.
+func (k Keys) Servers() string { return k.prefix + ":{gs}:idx" }
 
 // Server is one game server's registration HASH.
-func (k Keys) Server(id string) string { return k.prefix + ":gs:" + id }
+func (k Keys) Server(id string) string { return k.prefix + ":{gs}:" + id }
 
 // Node is a node's liveness key.
 func (k Keys) Node(node string) string { return k.prefix + ":node:" + node }

@@ -50,7 +50,7 @@ func lifecycle(t *testing.T, c *redisx.Client, mode string) {
 	}
 	again := ticket(mode, "p4", t0+90_000)
 	again.ID = "tk-p4-again"
-	if er, err := c.Enqueue(ctx, again, again.QueuedAtMs); err != nil || er.Status != redisx.EnqueueCreated || len(er.Outcomes) != 1 {
+	if er, err := c.Enqueue(ctx, again); err != nil || er.Status != redisx.EnqueueCreated || len(er.Outcomes) != 1 {
 		t.Fatalf("Enqueue(p4) again: got %+v, %v; want created with m2's outcome handed over", er, err)
 	}
 	if rm, err := c.RemoveTicket(ctx, mode, "p4", again.ID, "timeout", outcomeTTL); err != nil || !rm.Removed {

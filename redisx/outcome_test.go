@@ -161,7 +161,7 @@ func TestEnqueueHandsOverOutcomes(t *testing.T) {
 
 		again := ticket(mode, "p1", t0+50)
 		again.ID = "tk-p1-again"
-		r, err := c.Enqueue(ctx, again, t0+50)
+		r, err := c.Enqueue(ctx, again)
 		if err != nil || r.Status != redisx.EnqueueCreated || r.Ticket != again {
 			t.Fatalf("Enqueue: got %+v, %v; want created", r, err)
 		}
@@ -196,7 +196,7 @@ func TestEnqueueHandsOverOutcomes(t *testing.T) {
 			player string
 			want   redisx.EnqueueStatus
 		}{{"p1", redisx.EnqueueExisting}, {"p2", redisx.EnqueueInRoom}} {
-			r, err := c.Enqueue(ctx, ticket(mode, tc.player, t0+99), t0+99)
+			r, err := c.Enqueue(ctx, ticket(mode, tc.player, t0+99))
 			if err != nil || r.Status != tc.want || r.Outcomes != nil {
 				t.Errorf("Enqueue(%s): got %+v, %v; want status %d, nothing handed over", tc.player, r, err, tc.want)
 			}

@@ -4,32 +4,40 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/redis/rueidis"
 )
 
 // QueueChanges is what changed in a mode's queue since the last call.
 type QueueChanges struct {
+	// NowMs is Redis's clock when the changes were taken: the leader
+	// matches (rating windows, max_wait) by it, not by its own clock.
+	NowMs int64
 	// Queued is the queue's size when the changes were taken.
 	Queued  int64
 	Added   []Ticket
 	Removed []string
+	// Expired are the tickets whose current wait passed max_wait.
+	Expired []string
 }
 
 // TakeQueueChanges hands out, once, the tickets added to and removed from
-// the mode's queue since the last call. Only the matching leader calls it.
-func (c *Client) TakeQueueChanges(ctx context.Context, mode string) (QueueChanges, error) {
+// the mode's queue since the last call, for the holder of lease only.
+func (c *Client) TakeQueueChanges(ctx context.Context, mode string, lease Lease, maxWait time.Duration) (QueueChanges, error) {
 	var out QueueChanges
-	err := c.DoTogether(ctx, c.QueueChangesRead(mode, &out))
+	err := c.DoTogether(ctx, c.QueueChangesRead(mode, lease, maxWait, &out))
 	return out, err
 }
 
 // QueueChangesRead is TakeQueueChanges as a Read, to share a round trip;
-// out is filled when the read succeeds.
-func (c *Client) QueueChangesRead(mode string, out *QueueChanges) *Read {
+// out is filled when the read succeeds. A lease that is no longer current
+// reads nothing and fails with ErrLeaseLost.
+func (c *Client) QueueChangesRead(mode string, lease Lease, maxWait time.Duration, out *QueueChanges) *Read {
 	k := c.Keys
-	keys := []string{k.Added(mode), k.Removed(mode), k.Tickets(mode), k.Queue(mode)}
-	return c.scriptRead(c.scripts.queueChanges, c.scripts.queueChangesSHA, keys, nil, func(r rueidis.RedisResult) error {
+	keys := []string{k.Added(mode), k.Removed(mode), k.Tickets(mode), k.Queue(mode), k.Lock(mode), k.Fence(mode), k.Waits(mode)}
+	args := []string{lease.Token, i64(lease.Fence), ms(maxWait)}
+	return c.scriptRead(c.scripts.queueChanges, c.scripts.queueChangesSHA, keys, args, func(r rueidis.RedisResult) error {
 		arr, err := r.ToArray()
 		if err != nil {
 			return fmt.Errorf("redisx: queue changes: %w", err)
@@ -44,21 +52,33 @@ func (c *Client) QueueChangesRead(mode string, out *QueueChanges) *Read {
 }
 
 func parseQueueChanges(arr []rueidis.RedisMessage) (QueueChanges, error) {
-	if len(arr) < 2 {
+	if len(arr) == 0 {
+		return QueueChanges{}, ErrBadReply
+	}
+	if ok, err := arr[0].AsInt64(); err != nil {
+		return QueueChanges{}, fmt.Errorf("%w: queue changes status: %v", ErrBadReply, err)
+	} else if ok != 1 {
+		return QueueChanges{}, ErrLeaseLost
+	}
+	if len(arr) < 4 {
 		return QueueChanges{}, ErrBadReply
 	}
 	var out QueueChanges
 	var err error
-	if out.Queued, err = arr[0].AsInt64(); err != nil {
+	if out.NowMs, err = arr[1].AsInt64(); err != nil {
+		return QueueChanges{}, fmt.Errorf("%w: queue changes time: %v", ErrBadReply, err)
+	}
+	if out.Queued, err = arr[2].AsInt64(); err != nil {
 		return QueueChanges{}, fmt.Errorf("%w: queue size: %v", ErrBadReply, err)
 	}
-	n, err := arr[1].AsInt64()
-	if err != nil || n < 0 || int64(len(arr)) < 2+2*n {
+	n, err := arr[3].AsInt64()
+	if err != nil || n < 0 || int64(len(arr)) < 5+2*n {
 		return QueueChanges{}, fmt.Errorf("%w: queue changes", ErrBadReply)
 	}
-	for i := int64(0); i < n; i++ {
-		id, err1 := arr[2+2*i].ToString()
-		js, err2 := arr[3+2*i].ToString()
+	i := int64(4)
+	for ; i < 4+2*n; i += 2 {
+		id, err1 := arr[i].ToString()
+		js, err2 := arr[i+1].ToString()
 		if err1 != nil || err2 != nil {
 			return QueueChanges{}, fmt.Errorf("%w: added ticket", ErrBadReply)
 		}
@@ -71,35 +91,33 @@ func parseQueueChanges(arr []rueidis.RedisMessage) (QueueChanges, error) {
 		}
 		out.Added = append(out.Added, t)
 	}
-	for _, m := range arr[2+2*n:] {
+	nr, err := arr[i].AsInt64()
+	if err != nil || nr < 0 || int64(len(arr)) < i+1+nr {
+		return QueueChanges{}, fmt.Errorf("%w: removed tickets", ErrBadReply)
+	}
+	i++
+	for _, m := range arr[i : i+nr] {
 		id, err := m.ToString()
 		if err != nil {
 			return QueueChanges{}, fmt.Errorf("%w: removed ticket", ErrBadReply)
 		}
 		out.Removed = append(out.Removed, id)
 	}
+	for _, m := range arr[i+nr:] {
+		id, err := m.ToString()
+		if err != nil {
+			return QueueChanges{}, fmt.Errorf("%w: expired ticket", ErrBadReply)
+		}
+		out.Expired = append(out.Expired, id)
+	}
 	return out, nil
 }
 
-// WaitedSince lists the tickets whose current wait began at or before
-// beforeMs: the ones past max_wait.
-func (c *Client) WaitedSince(ctx context.Context, mode string, beforeMs int64) ([]string, error) {
-	var ids []string
-	err := c.DoTogether(ctx, c.WaitedSinceRead(mode, beforeMs, &ids))
-	return ids, err
-}
-
-// WaitedSinceRead is WaitedSince as a Read, to share a round trip.
-func (c *Client) WaitedSinceRead(mode string, beforeMs int64, out *[]string) *Read {
-	return &Read{
-		cmds: rueidis.Commands{c.R.B().Zrangebyscore().Key(c.Keys.Waits(mode)).Min("-inf").Max(i64(beforeMs)).Build()},
-		parse: func(r []rueidis.RedisResult) error {
-			ids, err := r[0].AsStrSlice()
-			if err != nil {
-				return fmt.Errorf("redisx: waits: %w", err)
-			}
-			*out = ids
-			return nil
-		},
+// QueueLen counts a mode's queued tickets.
+func (c *Client) QueueLen(ctx context.Context, mode string) (int64, error) {
+	n, err := c.R.Do(ctx, c.R.B().Zcard().Key(c.Keys.Queue(mode)).Build()).AsInt64()
+	if err != nil {
+		return 0, fmt.Errorf("redisx: queue len: %w", err)
 	}
+	return n, nil
 }

@@ -28,6 +28,9 @@ const (
 	RoomGone RoomState = "gone"
 	// RoomNotMember: the room exists but the caller is not one of its members.
 	RoomNotMember RoomState = "not_member"
+	// RoomLate: a mark that came after the loading deadline (Redis's clock),
+	// refused: the room ends as a timeout.
+	RoomLate RoomState = "late"
 )
 
 // Open reports whether the room is unresolved.
@@ -45,6 +48,9 @@ type Room struct {
 	Teams      [][]string
 	Ready      map[string]bool
 	Tickets    map[string]Ticket
+	// Alloc is the game-server allocation in flight, when one was recorded
+	// (allocating rooms).
+	Alloc *AllocMark
 	// Outcome fields, set once the room is resolved.
 	Server   json.RawMessage
 	Reason   string
@@ -84,6 +90,12 @@ func (c *Client) Room(ctx context.Context, mode, matchID string) (Room, bool, er
 	if s := m["server"]; s != "" {
 		r.Server = json.RawMessage(s)
 	}
+	if by := m["alloc_by"]; by != "" {
+		a := &AllocMark{By: by, Server: m["alloc_server"]}
+		a.Attempt, _ = strconv.Atoi(m["alloc_attempt"])
+		a.AtMs, _ = strconv.ParseInt(m["alloc_at"], 10, 64)
+		r.Alloc = a
+	}
 	if err := json.Unmarshal([]byte(m["teams"]), &r.Teams); err != nil {
 		return Room{}, false, fmt.Errorf("redisx: room %s teams: %w", matchID, err)
 	}
@@ -119,22 +131,25 @@ type ReadyResult struct {
 	Started bool
 }
 
-// MarkReady records that player finished loading the match.
-func (c *Client) MarkReady(ctx context.Context, mode, matchID, player string) (ReadyResult, error) {
-	return c.markReady(ctx, []string{c.Keys.Room(mode, matchID)}, []string{player})
+// MarkReady records that player finished loading the match, if it did so
+// before the loading deadline by Redis's clock. arrivedMs, when not 0, is
+// the Redis time by which the mark had reached the node at the latest (a
+// node that was stalled reads late what came in time); 0 judges by now.
+func (c *Client) MarkReady(ctx context.Context, mode, matchID, player string, arrivedMs int64) (ReadyResult, error) {
+	return c.markReady(ctx, []string{c.Keys.Room(mode, matchID)}, []string{player, "", "0", i64(arrivedMs)})
 }
 
 // MarkReadyStart is MarkReady that also starts the match, in the same
 // step, when this mark completes it: what Resolve "start" does, with no
 // server (allocator none). It saves the room a round trip and its members
 // a wait. members are the room's members, whose outcomes the start records.
-func (c *Client) MarkReadyStart(ctx context.Context, mode, matchID, player string, members []string, nowMs int64, finishedTTL, outcomeTTL time.Duration) (ReadyResult, error) {
+func (c *Client) MarkReadyStart(ctx context.Context, mode, matchID, player string, members []string, arrivedMs int64, finishedTTL, outcomeTTL time.Duration) (ReadyResult, error) {
 	if outcomeTTL <= 0 {
 		return ReadyResult{}, ErrOutcomeTTL
 	}
 	k := c.Keys
 	keys := append(make([]string, 0, 4+len(members)), k.Room(mode, matchID), k.Players(mode), k.Rooms(mode), k.Owners(mode))
-	args := append(make([]string, 0, 5+len(members)), player, "start", ms(finishedTTL), i64(nowMs), ms(outcomeTTL))
+	args := append(make([]string, 0, 5+len(members)), player, "start", ms(finishedTTL), i64(arrivedMs), ms(outcomeTTL))
 	for _, p := range members {
 		keys = append(keys, k.Outcomes(mode, p))
 		args = append(args, p)
@@ -190,7 +205,6 @@ type Resolution struct {
 	Server      json.RawMessage
 	FinishedTTL time.Duration
 	OutcomeTTL  time.Duration
-	NowMs       int64
 }
 
 // ResolveStatus says what a Resolve call did.
@@ -206,6 +220,9 @@ const (
 	ResolveGone ResolveStatus = "gone"
 	// ResolveNotReady: a start was asked while a member has not loaded.
 	ResolveNotReady ResolveStatus = "not_ready"
+	// ResolveNotDue: a timeout was asked before the deadline by Redis's
+	// clock (a node whose clock runs ahead asked early); nothing changed.
+	ResolveNotDue ResolveStatus = "not_due"
 )
 
 // ResolveResult is the outcome of Resolve.
@@ -214,6 +231,8 @@ type ResolveResult struct {
 	State    RoomState
 	Requeued []string
 	NoShows  []string
+	// Left is the time to the deadline, for ResolveNotDue.
+	Left time.Duration
 }
 
 // Resolve ends a room exactly once; only the caller that gets ResolveOK may
@@ -235,7 +254,7 @@ func (c *Client) Resolve(ctx context.Context, mode, matchID string, members []st
 	keys := append(make([]string, 0, 8+len(members)),
 		k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode), k.Added(mode))
 	args := append(make([]string, 0, 8+len(members)),
-		string(r.Outcome), r.Reason, r.Leaver, ms(r.FinishedTTL), server, i64(r.NowMs), policy, ms(r.OutcomeTTL))
+		string(r.Outcome), r.Reason, r.Leaver, ms(r.FinishedTTL), server, "", policy, ms(r.OutcomeTTL))
 	for _, p := range members {
 		keys = append(keys, k.Outcomes(mode, p))
 		args = append(args, p)
@@ -256,17 +275,98 @@ func (c *Client) Resolve(ctx context.Context, mode, matchID string, members []st
 			return ResolveResult{}, fmt.Errorf("%w: resolve room: %v", ErrBadReply, e)
 		}
 	}
-	return ResolveResult{Status: ResolveStatus(st), State: RoomState(state), Requeued: splitIDs(rq), NoShows: splitIDs(ns)}, nil
+	out := ResolveResult{Status: ResolveStatus(st), State: RoomState(state)}
+	if out.Status == ResolveNotDue {
+		left, err := strconv.ParseInt(rq, 10, 64)
+		if err != nil {
+			return ResolveResult{}, fmt.Errorf("%w: resolve time left: %v", ErrBadReply, err)
+		}
+		out.Left = time.Duration(left) * time.Millisecond
+		return out, nil
+	}
+	out.Requeued, out.NoShows = splitIDs(rq), splitIDs(ns)
+	return out, nil
 }
 
-// AdoptRoom makes newOwner the room's owner if it is unresolved and still
-// owned by oldOwner.
-func (c *Client) AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string) (bool, error) {
-	n, err := c.scripts.roomAdopt.Exec(ctx, c.R, []string{c.Keys.Room(mode, matchID), c.Keys.Owners(mode)}, []string{oldOwner, newOwner}).AsInt64()
+// AdoptWhy says on what grounds a room changes owner.
+type AdoptWhy string
+
+// Adoption grounds.
+const (
+	// AdoptDead: the owner's liveness key is gone.
+	AdoptDead AdoptWhy = "dead"
+	// AdoptOverdue: the owner lives, but the deadline is adopt_after behind
+	// Redis's clock (the script checks).
+	AdoptOverdue AdoptWhy = "overdue"
+	// AdoptHandover: the owner gives the room up (it drains); newOwner "".
+	AdoptHandover AdoptWhy = "handover"
+)
+
+// AdoptRoom makes newOwner the room's owner if it is unresolved, still
+// owned by oldOwner, and why holds by Redis's clock. A room waiting on a
+// game server is not taken from a living owner within allocBudget.
+func (c *Client) AdoptRoom(ctx context.Context, mode, matchID, oldOwner, newOwner string, why AdoptWhy, adoptAfter, allocBudget time.Duration) (bool, error) {
+	n, err := c.scripts.roomAdopt.Exec(ctx, c.R, []string{c.Keys.Room(mode, matchID), c.Keys.Owners(mode)},
+		[]string{oldOwner, newOwner, string(why), ms(adoptAfter), ms(allocBudget)}).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisx: adopt room: %w", err)
 	}
 	return n == 1, nil
+}
+
+// AllocMark is a game-server allocation recorded in its room before the
+// allocator was asked.
+type AllocMark struct {
+	// By is who asks: a node id and its process incarnation.
+	By string
+	// Server is the server chosen; Attempt the attempt number.
+	Server  string
+	Attempt int
+	// AtMs is when it was recorded, by Redis's clock.
+	AtMs int64
+}
+
+// AllocStatus says what RecordAlloc did.
+type AllocStatus string
+
+// Allocation record outcomes.
+const (
+	// AllocRecorded: the caller may ask the server it recorded.
+	AllocRecorded AllocStatus = "ok"
+	// AllocHeld: another asker's allocation is in flight within its budget.
+	AllocHeld AllocStatus = "held"
+	// AllocNotAllocating: the room is not waiting for a server.
+	AllocNotAllocating AllocStatus = "not_allocating"
+)
+
+// RecordAlloc records in the room that m.By is about to ask m.Server
+// (attempt m.Attempt), unless another asker's allocation is in flight
+// within budget, which it returns instead.
+func (c *Client) RecordAlloc(ctx context.Context, mode, matchID string, m AllocMark, budget time.Duration) (AllocStatus, *AllocMark, error) {
+	arr, err := c.scripts.roomAlloc.Exec(ctx, c.R, []string{c.Keys.Room(mode, matchID)},
+		[]string{m.By, m.Server, strconv.Itoa(m.Attempt), ms(budget)}).ToArray()
+	if err != nil {
+		return "", nil, fmt.Errorf("redisx: record allocation: %w", err)
+	}
+	if len(arr) == 0 {
+		return "", nil, ErrBadReply
+	}
+	st, err := arr[0].ToString()
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: allocation status: %v", ErrBadReply, err)
+	}
+	if AllocStatus(st) != AllocHeld {
+		return AllocStatus(st), nil, nil
+	}
+	if len(arr) != 4 {
+		return "", nil, ErrBadReply
+	}
+	held := &AllocMark{}
+	held.By, _ = arr[1].ToString()
+	held.Server, _ = arr[2].ToString()
+	n, _ := arr[3].ToString()
+	held.Attempt, _ = strconv.Atoi(n)
+	return AllocHeld, held, nil
 }
 
 // RoomRef is an unresolved room and its loading deadline.
@@ -275,16 +375,27 @@ type RoomRef struct {
 	DeadlineMs int64
 }
 
-// OpenRooms lists a mode's unresolved rooms with a deadline at or before
-// beforeMs.
-func (c *Client) OpenRooms(ctx context.Context, mode string, beforeMs int64) ([]RoomRef, error) {
-	zs, err := c.R.Do(ctx, c.R.B().Zrangebyscore().Key(c.Keys.Rooms(mode)).Min("-inf").Max(i64(beforeMs)).Withscores().Build()).AsZScores()
+// OverdueRooms lists a mode's unresolved rooms whose deadline is at least
+// adoptAfter behind Redis's clock.
+func (c *Client) OverdueRooms(ctx context.Context, mode string, adoptAfter time.Duration) ([]RoomRef, error) {
+	arr, err := c.scripts.roomsOverdue.Exec(ctx, c.R, []string{c.Keys.Rooms(mode)}, []string{ms(adoptAfter)}).ToArray()
 	if err != nil {
-		return nil, fmt.Errorf("redisx: open rooms: %w", err)
+		return nil, fmt.Errorf("redisx: overdue rooms: %w", err)
 	}
-	out := make([]RoomRef, len(zs))
-	for i, z := range zs {
-		out[i] = RoomRef{MatchID: z.Member, DeadlineMs: int64(z.Score)}
+	if len(arr)%2 != 0 {
+		return nil, ErrBadReply
+	}
+	out := make([]RoomRef, 0, len(arr)/2)
+	for i := 0; i < len(arr); i += 2 {
+		id, err := arr[i].ToString()
+		if err != nil {
+			return nil, fmt.Errorf("%w: overdue room: %v", ErrBadReply, err)
+		}
+		d, err := replyInt(arr[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("%w: overdue room deadline: %v", ErrBadReply, err)
+		}
+		out = append(out, RoomRef{MatchID: id, DeadlineMs: d})
 	}
 	return out, nil
 }

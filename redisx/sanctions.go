@@ -52,10 +52,12 @@ type Sanctions struct {
 	now    func() time.Time
 }
 
-// NewSanctions returns the sanctions store; now may be nil for time.Now.
+// NewSanctions returns the sanctions store; now may be nil for the
+// client's estimate of Redis's clock (c.Clock), by which every node judges
+// bans alike.
 func NewSanctions(c *Client, policy func() SanctionPolicy, now func() time.Time) *Sanctions {
 	if now == nil {
-		now = time.Now
+		now = c.Clock.Now
 	}
 	return &Sanctions{c: c, policy: policy, now: now}
 }
@@ -88,11 +90,16 @@ func (s *Sanctions) Record(ctx context.Context, player, device, kind string) (ti
 		if err != nil {
 			return 0, fmt.Errorf("redisx: record violation: %w", err)
 		}
-		if len(arr) != 2 {
+		if len(arr) != 3 {
 			return 0, ErrBadReply
 		}
-		n, _ := arr[0].AsInt64()
-		newest, _ := arr[1].AsInt64()
+		n, e1 := arr[0].AsInt64()
+		newest, e2 := arr[1].AsInt64()
+		redisNow, e3 := arr[2].AsInt64()
+		if e1 != nil || e2 != nil || e3 != nil {
+			return 0, fmt.Errorf("%w: record violation", ErrBadReply)
+		}
+		now = time.UnixMilli(redisNow)
 		ban := pol.BanLength(int(n))
 		if ban <= 0 {
 			continue

@@ -16,6 +16,9 @@ type scripts struct {
 	sanctionRecord, roomForget           *rueidis.Lua
 	queueChanges                         *rueidis.Lua
 	outcomeAck, outcomePush              *rueidis.Lua
+	nodeTouch, roomAlloc, roomsOverdue   *rueidis.Lua
+	serverRegister, serverCount          *rueidis.Lua
+	serversLive, serverRemove            *rueidis.Lua
 	// queueChangesSHA names queueChanges in a shared round trip (Read);
 	// dirTouchSHA names dirTouch in a pipelined batch.
 	queueChangesSHA, dirTouchSHA string
@@ -40,6 +43,13 @@ func newScripts() scripts {
 		queueChanges:    rueidis.NewLuaScript(lua.QueueChanges),
 		outcomeAck:      rueidis.NewLuaScript(lua.OutcomeAck),
 		outcomePush:     rueidis.NewLuaScript(lua.OutcomePush),
+		nodeTouch:       rueidis.NewLuaScript(lua.NodeTouch),
+		roomAlloc:       rueidis.NewLuaScript(lua.RoomAlloc),
+		roomsOverdue:    rueidis.NewLuaScript(lua.RoomsOverdue),
+		serverRegister:  rueidis.NewLuaScript(lua.ServerRegister),
+		serverCount:     rueidis.NewLuaScript(lua.ServerCount),
+		serversLive:     rueidis.NewLuaScript(lua.ServersLive),
+		serverRemove:    rueidis.NewLuaScript(lua.ServerRemove),
 		queueChangesSHA: shaOf(lua.QueueChanges),
 		dirTouchSHA:     shaOf(lua.DirTouch),
 	}

@@ -19,83 +19,93 @@ type GameServer struct {
 	Active    int       `json:"active"`
 	Allocated int       `json:"allocated"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Region is where the server runs ("" serves any region).
+	Region string `json:"region,omitempty"`
 }
 
 // Free is the capacity left for new matches.
 func (g GameServer) Free() int { return g.Capacity - g.Active - g.Allocated }
 
-// RegisterServer registers or renews a game server until ttl passes without
-// a renewal. A renewal resets the allocations counted since the last one,
-// because the server's own report of active matches supersedes them.
-func (c *Client) RegisterServer(ctx context.Context, g GameServer, ttl time.Duration, now time.Time) error {
-	k := c.Keys.Server(g.ID)
-	exp := now.Add(ttl)
-	for _, res := range c.R.DoMulti(ctx,
-		c.R.B().Hset().Key(k).FieldValue().FieldValue("addr", g.Addr).FieldValue("capacity", strconv.Itoa(g.Capacity)).
-			FieldValue("active", strconv.Itoa(g.Active)).FieldValue("allocated", "0").Build(),
-		c.R.B().Pexpire().Key(k).Milliseconds(ttl.Milliseconds()).Build(),
-		c.R.B().Zadd().Key(c.Keys.Servers()).ScoreMember().ScoreMember(float64(exp.UnixMilli()), g.ID).Build(),
-	) {
-		if err := res.Error(); err != nil {
-			return fmt.Errorf("redisx: register server: %w", err)
-		}
+// RegisterServer registers or renews a game server until ttl passes (by
+// Redis's clock) without a renewal. A renewal resets the allocations
+// counted since the last one, because the server's own report of active
+// matches supersedes them.
+func (c *Client) RegisterServer(ctx context.Context, g GameServer, ttl time.Duration) error {
+	if err := c.scripts.serverRegister.Exec(ctx, c.R, []string{c.Keys.Server(g.ID), c.Keys.Servers()},
+		[]string{g.ID, g.Addr, strconv.Itoa(g.Capacity), strconv.Itoa(g.Active), ms(ttl), g.Region}).Error(); err != nil {
+		return fmt.Errorf("redisx: register server: %w", err)
 	}
 	return nil
 }
 
 // RemoveServer deregisters a game server.
 func (c *Client) RemoveServer(ctx context.Context, id string) error {
-	for _, res := range c.R.DoMulti(ctx,
-		c.R.B().Del().Key(c.Keys.Server(id)).Build(),
-		c.R.B().Zrem().Key(c.Keys.Servers()).Member(id).Build()) {
-		if err := res.Error(); err != nil {
-			return fmt.Errorf("redisx: remove server: %w", err)
-		}
+	if err := c.scripts.serverRemove.Exec(ctx, c.R, []string{c.Keys.Server(id), c.Keys.Servers()}, []string{id}).Error(); err != nil {
+		return fmt.Errorf("redisx: remove server: %w", err)
 	}
 	return nil
 }
 
-// Servers lists the live registrations, dropping expired ones.
-func (c *Client) Servers(ctx context.Context, now time.Time) ([]GameServer, error) {
-	nowS := strconv.FormatInt(now.UnixMilli(), 10)
-	res := c.R.DoMulti(ctx,
-		c.R.B().Zremrangebyscore().Key(c.Keys.Servers()).Min("-inf").Max(nowS).Build(),
-		c.R.B().Zrangebyscore().Key(c.Keys.Servers()).Min("("+nowS).Max("+inf").Withscores().Build())
-	zs, err := res[1].AsZScores()
+// Servers lists the live registrations (by Redis's clock), dropping
+// expired ones from the index.
+func (c *Client) Servers(ctx context.Context) ([]GameServer, error) {
+	arr, err := c.scripts.serversLive.Exec(ctx, c.R, []string{c.Keys.Servers()}, nil).ToArray()
 	if err != nil {
 		return nil, fmt.Errorf("redisx: servers: %w", err)
 	}
-	if len(zs) == 0 {
+	if len(arr)%2 != 0 {
+		return nil, ErrBadReply
+	}
+	if len(arr) == 0 {
 		return nil, nil
 	}
-	cmds := make([]string, 0, len(zs))
-	for _, z := range zs {
-		cmds = append(cmds, z.Member)
-	}
-	out := make([]GameServer, 0, len(zs))
-	for i, r := range c.R.DoMulti(ctx, hgetalls(c, cmds)...) {
-		m, err := r.AsStrMap()
-		if err != nil || len(m) == 0 {
-			continue
+	ids := make([]string, 0, len(arr)/2)
+	exps := make([]int64, 0, len(arr)/2)
+	cmds := make(rueidis.Commands, 0, len(arr)/2)
+	for i := 0; i < len(arr); i += 2 {
+		id, err := arr[i].ToString()
+		if err != nil {
+			return nil, fmt.Errorf("%w: server id: %v", ErrBadReply, err)
 		}
-		g := GameServer{ID: cmds[i], Addr: m["addr"], ExpiresAt: time.UnixMilli(int64(zs[i].Score))}
-		g.Capacity, _ = strconv.Atoi(m["capacity"])
-		g.Active, _ = strconv.Atoi(m["active"])
-		g.Allocated, _ = strconv.Atoi(m["allocated"])
+		exp, err := replyInt(arr[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("%w: server expiry: %v", ErrBadReply, err)
+		}
+		ids, exps = append(ids, id), append(exps, exp)
+		cmds = append(cmds, c.R.B().Hmget().Key(c.Keys.Server(id)).Field("addr", "capacity", "active", "allocated", "region").Build())
+	}
+	out := make([]GameServer, 0, len(ids))
+	for i, r := range c.R.DoMulti(ctx, cmds...) {
+		f, err := r.ToArray()
+		if err != nil {
+			return nil, fmt.Errorf("redisx: servers: %w", err)
+		}
+		if len(f) != 5 {
+			return nil, ErrBadReply
+		}
+		addr, err := f[0].ToString()
+		if err != nil {
+			continue // lapsed between the two reads
+		}
+		g := GameServer{ID: ids[i], Addr: addr, ExpiresAt: time.UnixMilli(exps[i])}
+		num := func(m rueidis.RedisMessage) int {
+			s, _ := m.ToString() // absent fields read as 0
+			n, _ := strconv.Atoi(s)
+			return n
+		}
+		g.Capacity, g.Active, g.Allocated = num(f[1]), num(f[2]), num(f[3])
+		g.Region, _ = f[4].ToString()
 		out = append(out, g)
 	}
 	return out, nil
 }
 
-// CountAllocation records a match sent to a server.
-func (c *Client) CountAllocation(ctx context.Context, id string) error {
-	return c.R.Do(ctx, c.R.B().Hincrby().Key(c.Keys.Server(id)).Field("allocated").Increment(1).Build()).Error()
-}
-
-func hgetalls(c *Client, ids []string) []rueidis.Completed {
-	out := make([]rueidis.Completed, len(ids))
-	for i, id := range ids {
-		out[i] = c.R.B().Hgetall().Key(c.Keys.Server(id)).Build()
+// CountAllocation records a match sent to a server. It never recreates a
+// registration that lapsed meanwhile (counted reports whether it counted).
+func (c *Client) CountAllocation(ctx context.Context, id string) (counted bool, err error) {
+	n, err := c.scripts.serverCount.Exec(ctx, c.R, []string{c.Keys.Server(id)}, nil).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("redisx: count allocation: %w", err)
 	}
-	return out
+	return n == 1, nil
 }

@@ -70,7 +70,7 @@ func TestExpiredRoomFreesItsPlayers(t *testing.T) {
 		}
 		// p1 queues again, which hands its outcome over; p2's session tells
 		// it and acknowledges.
-		r, err := c.Enqueue(ctx, ticket(mode, "p1", t0+200_000), t0+200_000)
+		r, err := c.Enqueue(ctx, ticket(mode, "p1", t0+200_000))
 		if err != nil || r.Status != redisx.EnqueueCreated || len(r.Outcomes) != 1 || r.Outcomes[0].ID() != "c:m1" {
 			t.Errorf("Enqueue(p1) after its room expired: got %+v, %v; want created, c:m1 handed over", r, err)
 		}

@@ -289,7 +289,7 @@ func ticketJSON(tb testing.TB, tk redisx.Ticket) string {
 
 func enqueue(tb testing.TB, c *redisx.Client, tk redisx.Ticket) redisx.Ticket {
 	tb.Helper()
-	r, err := c.Enqueue(context.Background(), tk, tk.QueuedAtMs)
+	r, err := c.Enqueue(context.Background(), tk)
 	if err != nil || r.Status != redisx.EnqueueCreated {
 		tb.Fatalf("Enqueue(%s): got status %d, err %v; want created", tk.Player, r.Status, err)
 	}

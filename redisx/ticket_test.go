@@ -15,7 +15,7 @@ func TestEnqueue(t *testing.T) {
 		ctx, mode, k := t.Context(), "duel", c.Keys
 		tk := ticket(mode, "p1", t0+5)
 
-		r, err := c.Enqueue(ctx, tk, t0+7)
+		r, err := c.Enqueue(ctx, tk)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestEnqueue(t *testing.T) {
 		retry := tk
 		retry.ID, retry.QueuedAtMs = "tk-p1-retry", t0+500
 		before := dump(t, c, mode)
-		r, err = c.Enqueue(ctx, retry, t0+501)
+		r, err = c.Enqueue(ctx, retry)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,10 +53,10 @@ func TestEnqueue(t *testing.T) {
 		// p2 queued earlier in priority but began this wait later; p3 is
 		// in another mode and must not show up here.
 		tk2 := ticket(mode, "p2", t0+3)
-		if r, err := c.Enqueue(ctx, tk2, t0+20); err != nil || r.Status != redisx.EnqueueCreated {
+		if r, err := c.Enqueue(ctx, tk2); err != nil || r.Status != redisx.EnqueueCreated {
 			t.Fatalf("Enqueue(p2): got %d, %v", r.Status, err)
 		}
-		if _, err := c.Enqueue(ctx, ticket("other", "p3", t0), t0); err != nil {
+		if _, err := c.Enqueue(ctx, ticket("other", "p3", t0)); err != nil {
 			t.Fatal(err)
 		}
 
@@ -121,7 +121,7 @@ func TestEnqueueOverStaleEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 		tk := ticket(mode, "p1", t0)
-		r, err := c.Enqueue(ctx, tk, t0)
+		r, err := c.Enqueue(ctx, tk)
 		if err != nil || r.Status != redisx.EnqueueCreated || r.Ticket != tk {
 			t.Fatalf("Enqueue over a stale entry: got (%+v, %v), want (created, %+v)", r, err, tk)
 		}
@@ -242,7 +242,7 @@ func TestTicketWhileInRoom(t *testing.T) {
 				t.Errorf("RemoveTicket(%q) in a room: got %+v, %v; want not removed, m:m1", id, r, err)
 			}
 		}
-		r, err := c.Enqueue(ctx, ticket(mode, "p1", t0+99), t0+99)
+		r, err := c.Enqueue(ctx, ticket(mode, "p1", t0+99))
 		if err != nil || r.Status != redisx.EnqueueInRoom || r.Match != "m1" || r.Ticket != (redisx.Ticket{}) || r.Outcomes != nil {
 			t.Errorf("Enqueue in a room: got %+v, %v; want in room m1, no ticket", r, err)
 		}

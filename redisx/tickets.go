@@ -87,8 +87,10 @@ type EnqueueResult struct {
 }
 
 // Enqueue queues t unless its player is already queued or loading in the
-// mode, which makes a retried enqueue idempotent across nodes.
-func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueResult, error) {
+// mode, which makes a retried enqueue idempotent across nodes. A ticket
+// with QueuedAtMs 0 is stamped with Redis's clock (the result carries the
+// stamp); one put back after Redis lost it keeps its own.
+func (c *Client) Enqueue(ctx context.Context, t Ticket) (EnqueueResult, error) {
 	js, err := json.Marshal(t)
 	if err != nil {
 		return EnqueueResult{}, err
@@ -96,11 +98,11 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueRes
 	k := c.Keys
 	arr, err := c.scripts.enqueue.Exec(ctx, c.R,
 		[]string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode), k.Added(t.Mode), k.Outcomes(t.Mode, t.Player)},
-		[]string{t.Player, t.ID, i64(t.QueuedAtMs), string(js), i64(nowMs)}).ToArray()
+		[]string{t.Player, t.ID, i64(t.QueuedAtMs), string(js)}).ToArray()
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("redisx: enqueue: %w", err)
 	}
-	if len(arr) < 3 {
+	if len(arr) < 4 {
 		return EnqueueResult{}, ErrBadReply
 	}
 	st, err := arr[0].AsInt64()
@@ -115,8 +117,14 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueRes
 	case EnqueueInRoom:
 		return EnqueueResult{Status: EnqueueInRoom, Match: ref}, nil
 	case EnqueueCreated:
-		// The script stored exactly t: no need to parse it back.
-		out, err := parseOutcomes(arr[3:])
+		// The script stored t as given but for the stamp: no need to parse
+		// the JSON back.
+		at, err := replyInt(arr[3])
+		if err != nil {
+			return EnqueueResult{}, fmt.Errorf("%w: enqueue time: %v", ErrBadReply, err)
+		}
+		t.QueuedAtMs = at
+		out, err := parseOutcomes(arr[4:])
 		if err != nil {
 			return EnqueueResult{}, err
 		}
@@ -133,6 +141,19 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket, nowMs int64) (EnqueueRes
 		return EnqueueResult{Status: EnqueueExisting, Ticket: got}, nil
 	}
 	return EnqueueResult{}, ErrBadReply
+}
+
+// replyInt reads an integer reply element, sent as an integer or as a
+// string (a sorted-set score, which Redis may print in exponent form).
+func replyInt(m rueidis.RedisMessage) (int64, error) {
+	if n, err := m.AsInt64(); err == nil {
+		return n, nil
+	}
+	s, err := m.ToString()
+	if err != nil {
+		return 0, err
+	}
+	return parseScore(s)
 }
 
 // RemoveResult is what RemoveTicket did.
@@ -224,13 +245,4 @@ func (c *Client) Pool(ctx context.Context, mode string) ([]Ticket, error) {
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// QueueLen counts a mode's queued tickets.
-func (c *Client) QueueLen(ctx context.Context, mode string) (int64, error) {
-	n, err := c.R.Do(ctx, c.R.B().Zcard().Key(c.Keys.Queue(mode)).Build()).AsInt64()
-	if err != nil {
-		return 0, fmt.Errorf("redisx: queue len: %w", err)
-	}
-	return n, nil
 }

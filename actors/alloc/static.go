@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync/atomic"
 )
 
@@ -23,8 +24,19 @@ func NewStatic(servers []string) (*Static, error) {
 	return &Static{servers: servers}, nil
 }
 
-// Allocate returns the next server as {"addr": "host:port"}.
-func (s *Static) Allocate(context.Context, string, string, [][]string) (json.RawMessage, error) {
-	i := s.next.Add(1) - 1
-	return json.Marshal(map[string]string{"addr": s.servers[i%uint64(len(s.servers))]})
+// Allocate returns the next server as {"addr": "host:port"}, or the one an
+// earlier asker recorded for the match (a static pick asks nobody, but one
+// match must still get one server, whichever node finishes it).
+func (s *Static) Allocate(ctx context.Context, r Request) (json.RawMessage, error) {
+	addr := ""
+	if r.Resume != nil && slices.Contains(s.servers, r.Resume.Server) {
+		addr = r.Resume.Server
+	} else {
+		i := s.next.Add(1) - 1
+		addr = s.servers[i%uint64(len(s.servers))]
+	}
+	if err := r.record(ctx, addr, 1); err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]string{"addr": addr})
 }

@@ -117,6 +117,12 @@ func run(args, environ []string) int {
 		return 1
 	}
 	defer rc.Close()
+	if off := cfg.Debug.ClockOffset; off != 0 {
+		// Testing only (validated): this node's own clock is off by off;
+		// every decision nodes must agree on is Redis's clock's.
+		log.Warn("debug.clock_offset: this node's clock is shifted", "offset", off.String())
+		rc.Clock = redisx.NewClock(func() time.Time { return time.Now().Add(off) })
+	}
 
 	for _, m := range cfg.Matchmaking.Modes {
 		metrics.InitMode(m.Name)
@@ -148,7 +154,7 @@ func run(args, environ []string) int {
 		return redisx.SanctionPolicy{Ladder: s.Ladder, Decay: s.Decay}
 	}, nil)
 	env := &actors.Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: metrics, Log: log,
-		Now: time.Now, Allocator: allocator, Events: events, Sanctions: sanctions}
+		Clock: rc.Clock, Allocator: allocator, Events: events, Sanctions: sanctions}
 	node, err := actors.Start(env, rc)
 	if err != nil {
 		log.Error("start actors", "err", err)
