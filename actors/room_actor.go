@@ -50,7 +50,6 @@ type roomActor struct {
 
 type roomDeadline struct{ gen int }
 
-
 func newRoomProps(env *Env, seed *roomSeed) *actor.Props {
 	return env.props(func() actor.Actor { return &roomActor{env: env, seed: seed} })
 }

@@ -35,7 +35,9 @@ func NewClock(local func() time.Time) *Clock {
 func (c *Clock) Local() time.Time { return c.local() }
 
 // Now is the estimate of Redis's clock.
-func (c *Clock) Now() time.Time { return c.local().Add(time.Duration(c.offset.Load()) * time.Millisecond) }
+func (c *Clock) Now() time.Time {
+	return c.local().Add(time.Duration(c.offset.Load()) * time.Millisecond)
+}
 
 // NowMs is Now in unix milliseconds.
 func (c *Clock) NowMs() int64 { return c.Now().UnixMilli() }
