@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
@@ -92,6 +94,25 @@ const (
 // is on the allow-list below.
 func TestNoKeyLeaks(t *testing.T) {
 	t.Parallel()
+	runKeyLeaks(t, nil)
+}
+
+// TestNoKeyLeaksHTTPAllocator is TestNoKeyLeaks with the http allocator:
+// the game-server registry, the allocation records in the rooms and the
+// rooms that wait for a server leave nothing behind either.
+func TestNoKeyLeaksHTTPAllocator(t *testing.T) {
+	t.Parallel()
+	g, calls := gameServer(t, http.StatusOK)
+	runKeyLeaks(t, g)
+	if calls.Load() == 0 {
+		t.Error("no match reached the game server: the allocator was not exercised")
+	}
+}
+
+// runKeyLeaks runs the key-leak check; with game, on the http allocator
+// with that game server registered (its registration renewed by the test,
+// as a fleet would, until the load ends).
+func runKeyLeaks(t *testing.T, game *httptest.Server) {
 	be := StandaloneBackend(t)
 	prefix := KeyPrefix(t)
 	// Pairs are fixed by rating: each pair has a rating of its own, 5 apart
@@ -112,6 +133,11 @@ func TestNoKeyLeaks(t *testing.T) {
 		// What a player was not told (it left for good) is kept this long.
 		"session.outcome_ttl": "3s",
 		"sanctions.decay":     "2s",
+	}
+	if game != nil {
+		set["allocator.mode"] = "http"
+		set["allocator.request_timeout"] = "1s"
+		set["allocator.heartbeat"] = "1s"
 	}
 	n1 := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{duel}, Set: set}))
 	n2 := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{duel}, Set: set}))
@@ -145,6 +171,33 @@ func TestNoKeyLeaks(t *testing.T) {
 		}
 		return nil
 	})
+	// With the http allocator, a game server registers (after the
+	// baseline: its keys must lapse once it stops renewing).
+	stopHeartbeat := func() {}
+	if game != nil {
+		register := func() {
+			if code, body := n1.Post(t, "/admin/servers", map[string]any{"id": "gs1", "addr": game.Listener.Addr().String(), "capacity": 1000}); code/100 != 2 {
+				t.Errorf("register the game server: %d %s", code, body)
+			}
+		}
+		register()
+		done := make(chan struct{})
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					register()
+				}
+			}
+		}()
+		stopHeartbeat = func() { close(done); <-stopped }
+	}
 	t.Logf("baseline (%d keys): %v", len(baseline), scan())
 
 	// Behaviours: 60% normal, 10% each of the others, shuffled and paired.
@@ -282,6 +335,8 @@ func TestNoKeyLeaks(t *testing.T) {
 		go func() { defer closeWG.Done(); c.Close() }()
 	}
 	closeWG.Wait()
+	// The fleet stops renewing: its registration must lapse too.
+	stopHeartbeat()
 	afterLoad := time.Now()
 
 	// Keys that may legitimately have no TTL, and when. Each of them but the

@@ -12,4 +12,9 @@ local exp = now + tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'addr', ARGV[2], 'capacity', ARGV[3], 'active', ARGV[4], 'allocated', 0, 'region', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], exp, ARGV[1])
+-- The index lives as long as its longest registration: no registry key is
+-- ever left without a TTL once the fleet stops renewing.
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[5]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
 return exp
