@@ -35,6 +35,8 @@ type sessionSeed struct {
 	// failure. stash holds the requests that arrived meanwhile, in order.
 	pending *pendingReq
 	stash   []ClientRequest
+	// unread is set while the last read of Redis failed.
+	unread bool
 	// stopping is set before the actor stops itself (grace expired,
 	// replaced); a stop without it is the supervisor giving up on the actor.
 	stopping bool

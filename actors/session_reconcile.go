@@ -37,6 +37,7 @@ func (a *sessionActor) readTruth() (redisx.Truth, error) {
 // a doubtful request. A read that fails is retried shortly.
 func (a *sessionActor) reconcile(ctx actor.Context) {
 	t, err := a.readTruth()
+	a.seed.unread = err != nil
 	if err != nil {
 		a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
 		return
@@ -338,7 +339,9 @@ func (a *sessionActor) roomLost(ctx actor.Context, e *matchEnd) (sessionState, b
 // request still pending, so whatever answers it takes its rid.
 func (a *sessionActor) settle(ctx actor.Context) {
 	p := a.seed.pending
-	if p == nil {
+	if p == nil || a.seed.unread {
+		// Nothing in doubt, or Redis did not answer the read yet: a doubt is
+		// settled by what Redis says, never by a call that failed to reach it.
 		return
 	}
 	if p.banned {
@@ -383,8 +386,13 @@ func (a *sessionActor) settled(m protocol.ClientMessage) {
 // A failure Redis never saw (the circuit breaker refused the call, or no
 // connection could be made) is no doubt: the caller reports it.
 func (a *sessionActor) doubtful(m protocol.ClientMessage, err error, ticket string) bool {
+	if a.pendingIs(m) {
+		// A re-run of a request still in doubt: whatever this attempt did,
+		// the first one's outcome is still unknown.
+		a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
+		return true
+	}
 	if redisx.NotSent(err) {
-		a.settled(m)
 		return false
 	}
 	a.seed.pending = &pendingReq{msg: m, ticket: ticket}

@@ -18,6 +18,8 @@ type stallWatch struct {
 	// the one at the last tick before the latest stall, wokeAt when it
 	// ended (unix ns, local).
 	lastMs, stallFromMs, wokeAt atomic.Int64
+	// lastTick is when the watch last ticked (unix ns, local).
+	lastTick atomic.Int64
 	stop                        chan struct{}
 }
 
@@ -30,6 +32,7 @@ const (
 func newStallWatch(clock interface{ NowMs() int64 }) *stallWatch {
 	w := &stallWatch{clock: clock, stop: make(chan struct{})}
 	w.lastMs.Store(clock.NowMs())
+	w.lastTick.Store(time.Now().UnixNano())
 	go w.run()
 	return w
 }
@@ -49,22 +52,36 @@ func (w *stallWatch) run() {
 			}
 			last = now
 			w.lastMs.Store(w.clock.NowMs())
+			w.lastTick.Store(now.UnixNano())
 		}
 	}
 }
 
 func (w *stallWatch) close() { close(w.stop) }
 
-// wokeWithin reports whether the process woke from a stall within d.
+// wokeWithin reports whether the process woke from a stall within d, or
+// is waking from one now (the watch has not ticked since).
 func (w *stallWatch) wokeWithin(d time.Duration) bool {
+	if w.stalledNow() {
+		return true
+	}
 	at := w.wokeAt.Load()
 	return at != 0 && time.Since(time.Unix(0, at)) < d
+}
+
+// stalledNow reports a stall the watch has not ticked past yet: whoever
+// runs first after a stall sees it before the watch does.
+func (w *stallWatch) stalledNow() bool {
+	return time.Since(time.Unix(0, w.lastTick.Load())) >= stallGap
 }
 
 // arrivedMs is when a frame read now reached this node at the latest, by
 // Redis's clock, when the node just woke from a stall: the stall's start
 // (the frame may have waited unread all along). 0 otherwise: now.
 func (w *stallWatch) arrivedMs() int64 {
+	if w.stalledNow() {
+		return w.lastMs.Load()
+	}
 	if w.wokeWithin(time.Second) {
 		return w.stallFromMs.Load()
 	}

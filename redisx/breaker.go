@@ -21,9 +21,9 @@ var ErrCircuitOpen = errors.New("redisx: redis circuit open")
 type breakerClient struct {
 	rueidis.Client
 	cb *gobreaker.TwoStepCircuitBreaker[struct{}]
-	// stallAfter: a timeout whose call took longer than this was not
-	// Redis's doing but this process's (it was stopped or starved and could
-	// not even notice its own deadline), and does not count against Redis.
+	// stallAfter: a failed call that took longer than this (longer than any
+	// deadline it had) failed because this process was stopped or starved,
+	// not because of Redis, and does not count against Redis.
 	stallAfter time.Duration
 }
 
@@ -79,7 +79,7 @@ func (b *breakerClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.R
 
 // blame is the error the breaker counts for a call that began at start.
 func (b *breakerClient) blame(err error, start time.Time) error {
-	if err != nil && b.stallAfter > 0 && errors.Is(err, context.DeadlineExceeded) && time.Since(start) > b.stallAfter {
+	if err != nil && b.stallAfter > 0 && time.Since(start) > b.stallAfter {
 		return nil
 	}
 	return err

@@ -22,7 +22,8 @@ func TestBreakerBlamesStallsOnTheProcess(t *testing.T) {
 	}{
 		{"a timeout noticed in time", timeout, 10 * time.Millisecond, true},
 		{"a timeout after a stall", timeout, 300 * time.Millisecond, false},
-		{"another failure after a stall", errors.New("connection reset"), 300 * time.Millisecond, true},
+		{"another failure after a stall", errors.New("i/o timeout"), 300 * time.Millisecond, false},
+		{"another failure noticed in time", errors.New("connection reset"), 10 * time.Millisecond, true},
 		{"success", nil, 300 * time.Millisecond, false},
 	} {
 		got := b.blame(tc.err, time.Now().Add(-tc.took))

@@ -84,7 +84,7 @@ func (k Keys) Bans() string { return k.prefix + ":bans" }
 func (k Keys) Servers() string { return k.prefix + ":{gs}:idx" }
 
 // Server is one game server's registration HASH.
-func (k Keys) Server(id string) string { return k.prefix + ":{gs}:" + id }
+func (k Keys) Server(id string) string { return k.prefix + ":{gs}:s:" + id }
 
 // Node is a node's liveness key.
 func (k Keys) Node(node string) string { return k.prefix + ":node:" + node }
