@@ -13,10 +13,10 @@ import (
 // longer than the room TTL, about 155s with the defaults; or Redis evicting
 // a key with a TTL under maxmemory) must not strand its players. The
 // sweeper's path (actors/coordinator_actor.go, forget) is: RoomOwners lists
-// the match under its dead owner, Room reports it gone, ForgetRoom forgets it and frees its
-// players, PushOutcomes tells them room_lost. Afterwards the players are free
-// to queue again, are told, and no key of the room remains once the players
-// acknowledged.
+// the match under its dead owner, Room reports it gone, ForgetRoom forgets
+// it and frees its players, PushOutcomes tells them room_lost. Afterwards
+// the players are free to queue again, are told, and no key of the room
+// remains once the players acknowledged.
 func TestExpiredRoomFreesItsPlayers(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {

@@ -342,20 +342,28 @@ func cm(id string, tks ...redisx.Ticket) redisx.ClaimMatch {
 // formRoom queues players in mode and forms them into one loading room.
 func formRoom(tb testing.TB, c *redisx.Client, mode, match string, players ...string) map[string]redisx.Ticket {
 	tb.Helper()
+	tks, _ := formRoomWith(tb, c, mode, match, claimArgs, players...)
+	return tks
+}
+
+// formRoomWith is formRoom with the given claim arguments; it returns the
+// claim's result too (the room's deadline).
+func formRoomWith(tb testing.TB, c *redisx.Client, mode, match string, a redisx.ClaimArgs, players ...string) (map[string]redisx.Ticket, redisx.ClaimResult) {
+	tb.Helper()
 	tks := enqueueAll(tb, c, mode, players...)
 	l := lease(tb, c, mode, time.Minute)
 	list := make([]redisx.Ticket, len(players))
 	for i, p := range players {
 		list[i] = tks[p]
 	}
-	cr, err := c.Claim(context.Background(), mode, l, claimArgs, []redisx.ClaimMatch{cm(match, list...)})
+	cr, err := c.Claim(context.Background(), mode, l, a, []redisx.ClaimMatch{cm(match, list...)})
 	if err != nil || len(cr.Formed) != 1 || !cr.Formed[0] {
 		tb.Fatalf("Claim(%s): got %+v, %v; want [true]", match, cr, err)
 	}
 	if _, err := c.ReleaseLock(context.Background(), mode, l.Token); err != nil {
 		tb.Fatal(err)
 	}
-	return tks
+	return tks, cr
 }
 
 func markReady(tb testing.TB, c *redisx.Client, mode, match string, players ...string) {
