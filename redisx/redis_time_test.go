@@ -100,6 +100,13 @@ func TestLateMark(t *testing.T) {
 		if r, _ := c.MarkReady(ctx, mode, "m1", "p1", deadline); r.State != redisx.RoomCancelled || r.New {
 			t.Errorf("MarkReady in time but after the cancel: got %+v, want cancelled", r)
 		}
+
+		// A time of arrival in the future is taken as now: before the
+		// deadline, the mark counts.
+		formRoom(t, c, mode, "m2", "q1", "q2")
+		if r, err := c.MarkReady(ctx, mode, "m2", "q1", redisTime(t, c)+time.Hour.Milliseconds()); err != nil || r.State != redisx.RoomLoading || !r.New {
+			t.Errorf("MarkReady arrived in the future, before the deadline: got %+v, %v; want marked", r, err)
+		}
 	})
 }
 
