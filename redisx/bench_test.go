@@ -66,12 +66,14 @@ func rooms(b *testing.B, c *redisx.Client, mode string, n int) ([]string, [][2]s
 			batch = append(batch, cm(ids[i], tks[2*i], tks[2*i+1]))
 		}
 		a := claimArgs
-		a.RoomTTL = time.Hour
-		formed, err := c.Claim(context.Background(), mode, l, a, batch)
+		// Long enough for any benchtime: a mark after the deadline is
+		// refused.
+		a.RoomTTL, a.LoadingTimeout = time.Hour, time.Hour
+		cr, err := c.Claim(context.Background(), mode, l, a, batch)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i, ok := range formed {
+		for i, ok := range cr.Formed {
 			if !ok {
 				b.Fatalf("setup: match %s not formed", batch[i].MatchID)
 			}
@@ -138,9 +140,9 @@ func BenchmarkClaim(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				formed, err := c.Claim(ctx, mode, l, a, batches[i])
-				if err != nil || len(formed) != perCall || !formed[0] {
-					b.Fatalf("Claim: %v, %v", formed, err)
+				cr, err := c.Claim(ctx, mode, l, a, batches[i])
+				if err != nil || len(cr.Formed) != perCall || !cr.Formed[0] {
+					b.Fatalf("Claim: %+v, %v", cr, err)
 				}
 			}
 			b.StopTimer()
@@ -156,7 +158,7 @@ func BenchmarkMarkReady(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r, err := c.MarkReady(ctx, mode, ids[i/2], members[i/2][i%2])
+		r, err := c.MarkReady(ctx, mode, ids[i/2], members[i/2][i%2], 0)
 		if err != nil || !r.New {
 			b.Fatalf("MarkReady: %+v, %v", r, err)
 		}
@@ -170,8 +172,8 @@ func BenchmarkResolve(b *testing.B) {
 		r     redisx.Resolution
 		want  redisx.RoomState
 	}{
-		{"start", 2, redisx.Resolution{Outcome: redisx.ResolveStart, FinishedTTL: time.Minute, OutcomeTTL: time.Minute, NowMs: t0}, redisx.RoomStarted},
-		{"cancel_requeue_one", 1, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: "loading_timeout", FinishedTTL: time.Minute, OutcomeTTL: time.Minute, NowMs: t0}, redisx.RoomCancelled},
+		{"start", 2, redisx.Resolution{Outcome: redisx.ResolveStart, FinishedTTL: time.Minute, OutcomeTTL: time.Minute}, redisx.RoomStarted},
+		{"cancel_requeue_one", 1, redisx.Resolution{Outcome: redisx.ResolveCancel, Reason: "loading_timeout", FinishedTTL: time.Minute, OutcomeTTL: time.Minute}, redisx.RoomCancelled},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			c := benchClient(b)
@@ -179,9 +181,13 @@ func BenchmarkResolve(b *testing.B) {
 			ids, members := rooms(b, c, mode, b.N)
 			for i := range ids {
 				for _, p := range members[i][:tc.ready] {
-					if _, err := c.MarkReady(ctx, mode, ids[i], p); err != nil {
-						b.Fatal(err)
+					if r, err := c.MarkReady(ctx, mode, ids[i], p, 0); err != nil || !r.New {
+						b.Fatalf("MarkReady: %+v, %v", r, err)
 					}
+				}
+				// A timeout is refused before the deadline (Redis's clock).
+				if tc.r.Reason == "loading_timeout" {
+					expireDeadline(b, c, mode, ids[i])
 				}
 			}
 			b.ReportAllocs()

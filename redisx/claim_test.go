@@ -18,15 +18,24 @@ func TestClaimForms(t *testing.T) {
 		tks := enqueueAll(t, c, mode, "p1", "p2", "p3", "p4")
 		l := lease(t, c, mode, time.Minute)
 
-		formed, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{
+		before := redisTime(t, c)
+		cr, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{
 			cm("m1", tks["p1"], tks["p2"]),
 			cm("m2", tks["p3"], tks["p4"]),
 		})
+		after := redisTime(t, c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []bool{true, true}; !slices.Equal(formed, want) {
-			t.Fatalf("Claim: got %v, want %v", formed, want)
+		if want := []bool{true, true}; !slices.Equal(cr.Formed, want) {
+			t.Fatalf("Claim: got %v, want %v", cr.Formed, want)
+		}
+		// The deadline is Redis's clock at the claim plus the loading
+		// timeout; the rooms were created at that clock reading.
+		deadline := cr.DeadlineMs
+		created := deadline - loadingTimeout.Milliseconds()
+		if !inWindow(created, before, after) {
+			t.Errorf("Claim deadline %d: minus the loading timeout %d, want Redis's clock during the call, in [%d, %d]", deadline, created, before, after)
 		}
 
 		// The queue is empty, and its keys with it.
@@ -49,7 +58,7 @@ func TestClaimForms(t *testing.T) {
 				"match":    tc.match,
 				"teams":    fmt.Sprintf(`[[%q],[%q]]`, tc.players[0], tc.players[1]),
 				"members":  tc.players[0] + "," + tc.players[1],
-				"created":  itoa(claimArgs.NowMs),
+				"created":  itoa(created),
 			}
 			for _, p := range tc.players {
 				want["i:"+p] = tks[p].ID
@@ -88,7 +97,7 @@ func TestClaimForms(t *testing.T) {
 				t.Fatalf("Room(%s): got ok %v, err %v", tc.match, ok, err)
 			}
 			if r.MatchID != tc.match || r.Mode != mode || r.State != redisx.RoomLoading || r.Owner != owner ||
-				r.DeadlineMs != deadline || r.CreatedMs != claimArgs.NowMs ||
+				r.DeadlineMs != deadline || r.CreatedMs != created ||
 				!slices.Equal(r.Members, tc.players) || len(r.Ready) != 0 {
 				t.Errorf("Room(%s): got %+v", tc.match, r)
 			}
@@ -165,12 +174,12 @@ func TestClaimLeaseLost(t *testing.T) {
 				tks := enqueueAll(t, c, mode, "p1", "p2", "p3", "p4")
 				stale := tc.lose(t, mode)
 				before := dump(t, c, mode)
-				formed, err := c.Claim(t.Context(), mode, stale, claimArgs, []redisx.ClaimMatch{
+				cr, err := c.Claim(t.Context(), mode, stale, claimArgs, []redisx.ClaimMatch{
 					cm("m1", tks["p1"], tks["p2"]),
 					cm("m2", tks["p3"], tks["p4"]),
 				})
-				if !errors.Is(err, redisx.ErrLeaseLost) || formed != nil {
-					t.Fatalf("Claim with a stale lease: got (%v, %v), want (nil, ErrLeaseLost)", formed, err)
+				if !errors.Is(err, redisx.ErrLeaseLost) || cr.Formed != nil || cr.DeadlineMs != 0 {
+					t.Fatalf("Claim with a stale lease: got (%+v, %v), want (nothing, ErrLeaseLost)", cr, err)
 				}
 				sameDump(t, before, dump(t, c, mode))
 			})
@@ -187,9 +196,9 @@ func TestClaimLeaseLost(t *testing.T) {
 			if _, err := c.Claim(t.Context(), mode, old, claimArgs, []redisx.ClaimMatch{cm("m1", tks["p1"], tks["p2"])}); !errors.Is(err, redisx.ErrLeaseLost) {
 				t.Fatalf("Claim with the old lease: got %v, want ErrLeaseLost", err)
 			}
-			formed, err := c.Claim(t.Context(), mode, cur, claimArgs, []redisx.ClaimMatch{cm("m1", tks["p1"], tks["p2"])})
-			if err != nil || !slices.Equal(formed, []bool{true}) {
-				t.Fatalf("Claim with the current lease: got (%v, %v), want [true]", formed, err)
+			cr, err := c.Claim(t.Context(), mode, cur, claimArgs, []redisx.ClaimMatch{cm("m1", tks["p1"], tks["p2"])})
+			if err != nil || !slices.Equal(cr.Formed, []bool{true}) {
+				t.Fatalf("Claim with the current lease: got (%+v, %v), want [true]", cr, err)
 			}
 		})
 	})
@@ -217,9 +226,9 @@ func TestClaimSkips(t *testing.T) {
 			}, []bool{false, true, true}, []string{"p1"}},
 
 			{"claimed_before", func(t *testing.T, mode string, l redisx.Lease, tks map[string]redisx.Ticket) []redisx.ClaimMatch {
-				formed, err := c.Claim(t.Context(), mode, l, claimArgs, []redisx.ClaimMatch{cm("m0", tks["p4"], tks["p5"])})
-				if err != nil || !formed[0] {
-					t.Fatalf("first claim: %v %v", formed, err)
+				cr, err := c.Claim(t.Context(), mode, l, claimArgs, []redisx.ClaimMatch{cm("m0", tks["p4"], tks["p5"])})
+				if err != nil || !cr.Formed[0] {
+					t.Fatalf("first claim: %+v %v", cr, err)
 				}
 				return []redisx.ClaimMatch{cm("m1", tks["p1"], tks["p2"]), cm("m2", tks["p3"], tks["p4"]), cm("m3", tks["p6"], tks["p3"])}
 			}, []bool{true, false, true}, nil},
@@ -262,10 +271,11 @@ func TestClaimSkips(t *testing.T) {
 					queuedBefore[p], _ = c.PlayerEntry(ctx, mode, p)
 				}
 
-				formed, err := c.Claim(ctx, mode, l, claimArgs, batch)
+				cr, err := c.Claim(ctx, mode, l, claimArgs, batch)
 				if err != nil {
 					t.Fatal(err)
 				}
+				formed := cr.Formed
 				if !slices.Equal(formed, tc.want) {
 					t.Fatalf("Claim: got %v, want %v", formed, tc.want)
 				}
@@ -339,10 +349,11 @@ func testClaimBatch(t *testing.T, matches int) {
 			}
 			batch = append(batch, cm(fmt.Sprintf("m%04d", i), list...))
 		}
-		formed, err := c.Claim(ctx, mode, l, claimArgs, batch)
+		cr, err := c.Claim(ctx, mode, l, claimArgs, batch)
 		if err != nil {
 			t.Fatal(err)
 		}
+		formed := cr.Formed
 		for i, ok := range formed {
 			if !ok {
 				t.Errorf("formed[%d]: got false, want true", i)
@@ -379,9 +390,9 @@ func testClaimBatch(t *testing.T, matches int) {
 		}
 
 		// An empty batch is a valid no-op under a current lease.
-		formed, err = c.Claim(ctx, mode, l, claimArgs, nil)
-		if err != nil || len(formed) != 0 {
-			t.Errorf("empty Claim: got (%v, %v), want ([], nil)", formed, err)
+		cr, err = c.Claim(ctx, mode, l, claimArgs, nil)
+		if err != nil || len(cr.Formed) != 0 {
+			t.Errorf("empty Claim: got (%+v, %v), want ([], nil)", cr, err)
 		}
 	})
 }

@@ -100,6 +100,7 @@ func TestResolveExactlyOnce(t *testing.T) {
 		mode := "duel"
 		formRoom(t, c, mode, "m1", "p1", "p2")
 		markReady(t, c, mode, "m1", "p1", "p2")
+		expireDeadline(t, c, mode, "m1") // the timeout is due
 		const n = 16
 		members := roomMembers(t, c, mode, "m1")
 		out := make([]redisx.ResolveResult, n)

@@ -73,6 +73,9 @@ var scriptSources = map[string]string{
 	"dir_claim": lua.DirClaim, "dir_touch": lua.DirTouch, "dir_release": lua.DirRelease,
 	"sanction_record": lua.SanctionRecord, "room_forget": lua.RoomForget, "queue_changes": lua.QueueChanges,
 	"outcome_ack": lua.OutcomeAck, "outcome_push": lua.OutcomePush,
+	"node_touch": lua.NodeTouch, "room_alloc": lua.RoomAlloc, "rooms_overdue": lua.RoomsOverdue,
+	"server_register": lua.ServerRegister, "server_count": lua.ServerCount, "servers_live": lua.ServersLive,
+	"server_remove": lua.ServerRemove,
 }
 
 // Every key a script touches must be one it was given in KEYS (else Cluster
@@ -140,7 +143,8 @@ func TestKeySchema(t *testing.T) {
 			}
 		}
 	}
-	for key, tag := range map[string]string{k.Dir("p1"): "{p:p1}", k.PlayerViolations("p1"): "{s:p1}", k.DeviceViolations("d1"): "{d:d1}"} {
+	for key, tag := range map[string]string{k.Dir("p1"): "{p:p1}", k.PlayerViolations("p1"): "{s:p1}", k.DeviceViolations("d1"): "{d:d1}",
+		k.Servers(): "{gs}", k.Server("gs-1"): "{gs}", k.Server("10.0.0.1:7777"): "{gs}"} {
 		if slot(key) != slot(tag) {
 			t.Errorf("key %s: slot %d, want the %s slot %d", key, slot(key), tag, slot(tag))
 		}
@@ -197,15 +201,27 @@ func TestScriptKeysShareASlot(t *testing.T) {
 	_, err = c.DirTouchBatch(ctx, "node-a", []redisx.DirLease{{Player: "p1", Session: "s1"}, {Player: "p2", Session: "s2"}}, time.Minute)
 	must("DirTouchBatch", err)
 	must("DirRelease", c.DirRelease(ctx, "p1", "s1"))
-	_, err = c.AdoptRoom(ctx, "duel", "m1", owner, "node-b")
+	_, err = c.AdoptRoom(ctx, "duel", "m1", owner, "node-b", redisx.AdoptDead, time.Minute, time.Minute)
 	must("AdoptRoom", err)
+	_, _, err = c.RecordAlloc(ctx, "duel", "m1", redisx.AllocMark{By: "node-a/1", Server: "gs-1", Attempt: 1}, time.Minute)
+	must("RecordAlloc", err)
+	_, err = c.OverdueRooms(ctx, "duel", time.Minute)
+	must("OverdueRooms", err)
+	must("TouchNode", c.TouchNode(ctx, "node-a", time.Minute))
+	must("RegisterServer", c.RegisterServer(ctx, redisx.GameServer{ID: "gs-1", Addr: "10.0.0.1:7777", Capacity: 4}, time.Minute))
+	_, err = c.CountAllocation(ctx, "gs-1")
+	must("CountAllocation", err)
+	_, err = c.Servers(ctx)
+	must("Servers", err)
+	must("RemoveServer", c.RemoveServer(ctx, "gs-1"))
 	_, _, err = c.ForgetRoom(ctx, "duel", "never-formed")
 	must("ForgetRoom", err)
 	must("PushOutcomes", c.PushOutcomes(ctx, "duel", map[string]redisx.Outcome{
 		"p1": {Kind: redisx.OutcomeCancelled, Ref: "lost", Mode: "duel", Reason: "room_lost"},
 		"p2": {Kind: redisx.OutcomeCancelled, Ref: "lost", Mode: "duel", Reason: "room_lost"},
 	}, time.Minute))
-	_, err = c.TakeQueueChanges(ctx, "duel")
+	// The lifecycle released its lease; the reader of the changes holds one.
+	_, err = c.TakeQueueChanges(ctx, "duel", lease(t, c, "duel", time.Minute), time.Minute)
 	must("TakeQueueChanges", err)
 	sanctions := redisx.NewSanctions(c, func() redisx.SanctionPolicy {
 		return redisx.SanctionPolicy{Ladder: []time.Duration{time.Minute}, Decay: time.Hour}

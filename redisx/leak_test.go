@@ -25,22 +25,23 @@ func lifecycle(t *testing.T, c *redisx.Client, mode string) {
 	if ok, err := c.ExtendLock(ctx, mode, l.Token, time.Minute); err != nil || !ok {
 		t.Fatalf("ExtendLock: got %v, %v", ok, err)
 	}
-	formed, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{
+	cr, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{
 		cm("m1", tks["p1"], tks["p2"]), cm("m2", tks["p3"], tks["p4"]), cm("m3", tks["p5"], tks["p6"]),
 	})
-	if err != nil || !slices.Equal(formed, []bool{true, true, true}) {
-		t.Fatalf("Claim: got %v, %v; want [true true true]", formed, err)
+	if err != nil || !slices.Equal(cr.Formed, []bool{true, true, true}) {
+		t.Fatalf("Claim: got %+v, %v; want [true true true]", cr, err)
 	}
 	markReady(t, c, mode, "m1", "p1", "p2")
 	if r, err := c.Resolve(ctx, mode, "m1", []string{"p1", "p2"}, res(redisx.ResolveStart)); err != nil || r.Status != redisx.ResolveOK {
 		t.Fatalf("Resolve m1 start: got %+v, %v", r, err)
 	}
 	for _, p := range []string{"p5", "p6"} {
-		if _, err := c.MarkReadyStart(ctx, mode, "m3", p, []string{"p5", "p6"}, t0, finishedTTL, outcomeTTL); err != nil {
+		if _, err := c.MarkReadyStart(ctx, mode, "m3", p, []string{"p5", "p6"}, 0, finishedTTL, outcomeTTL); err != nil {
 			t.Fatalf("MarkReadyStart(m3, %s): %v", p, err)
 		}
 	}
 	markReady(t, c, mode, "m2", "p3")
+	expireDeadline(t, c, mode, "m2")
 	r, err := c.Resolve(ctx, mode, "m2", []string{"p3", "p4"}, cancel("loading_timeout", "", false))
 	if err != nil || !slices.Equal(r.Requeued, []string{"p3"}) || !slices.Equal(r.NoShows, []string{"p4"}) {
 		t.Fatalf("Resolve m2 cancel: got %+v, %v; want p3 requeued, p4 a no-show", r, err)
@@ -58,7 +59,7 @@ func lifecycle(t *testing.T, c *redisx.Client, mode string) {
 	}
 	// The matching leader takes the queue's change lists every tick, which
 	// empties them.
-	if _, err := c.TakeQueueChanges(ctx, mode); err != nil {
+	if _, err := c.TakeQueueChanges(ctx, mode, l, time.Minute); err != nil {
 		t.Fatalf("TakeQueueChanges: %v", err)
 	}
 	if ok, err := c.ReleaseLock(ctx, mode, l.Token); err != nil || !ok {
@@ -136,12 +137,12 @@ func TestNoKeyLeaks(t *testing.T) {
 		tks := enqueueAll(t, c, mode, "p1", "p2", "p3", "p4")
 		check("enqueue")
 		l := lease(t, c, mode, time.Minute)
-		if formed, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{cm("m1", tks["p1"], tks["p2"]), cm("m2", tks["p3"], tks["p4"])}); err != nil || !formed[0] || !formed[1] {
-			t.Fatalf("Claim: %v, %v", formed, err)
+		if cr, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{cm("m1", tks["p1"], tks["p2"]), cm("m2", tks["p3"], tks["p4"])}); err != nil || !cr.Formed[0] || !cr.Formed[1] {
+			t.Fatalf("Claim: %+v, %v", cr, err)
 		}
 		check("claim")
 		markReady(t, c, mode, "m1", "p1")
-		if _, err := c.MarkReadyStart(ctx, mode, "m1", "p2", []string{"p1", "p2"}, t0, finishedTTL, outcomeTTL); err != nil {
+		if _, err := c.MarkReadyStart(ctx, mode, "m1", "p2", []string{"p1", "p2"}, 0, finishedTTL, outcomeTTL); err != nil {
 			t.Fatal(err)
 		}
 		check("start")
@@ -153,7 +154,7 @@ func TestNoKeyLeaks(t *testing.T) {
 			t.Fatalf("RemoveTicket(p3): %+v, %v", r, err)
 		}
 		check("remove")
-		if _, err := c.TakeQueueChanges(ctx, mode); err != nil {
+		if _, err := c.TakeQueueChanges(ctx, mode, l, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.ReleaseLock(ctx, mode, l.Token); err != nil {

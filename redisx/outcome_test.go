@@ -212,7 +212,7 @@ func TestPushOutcomes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, mode := t.Context(), "duel"
 		full := redisx.Outcome{Kind: redisx.OutcomeCancelled, Ref: "m-1", Mode: mode, Reason: "room_lost", Requeued: true,
-			NoShows: []string{"p3", "p4"}, Ticket: "tk-p1", QueuedAtMs: t0, DeadlineMs: deadline,
+			NoShows: []string{"p3", "p4"}, Ticket: "tk-p1", QueuedAtMs: t0, DeadlineMs: t0 + 30_000,
 			Teams: [][]string{{"p1", "p2"}, {"p3", "p4"}}, Server: json.RawMessage(`{"a":"|@|","b":"x|y"}`)}
 		bare := redisx.Outcome{Kind: redisx.OutcomeStarted, Ref: "m2", Mode: mode}
 		if err := c.PushOutcomes(ctx, mode, map[string]redisx.Outcome{"p1": full, "p2": bare}, outcomeTTL); err != nil {

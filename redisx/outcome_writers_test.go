@@ -79,6 +79,10 @@ func TestResolveOutcomes(t *testing.T) {
 				if len(tc.ready) > 0 {
 					markReady(t, c, mode, "m1", tc.ready...)
 				}
+				if tc.r.Reason == "loading_timeout" {
+					expireDeadline(t, c, mode, "m1")
+				}
+				deadline := roomDeadline(t, c, mode, "m1")
 				for _, p := range tc.players {
 					if exists(t, c, c.Keys.Outcomes(mode, p)) {
 						t.Fatalf("outcomes of %s before the resolve", p)
@@ -159,7 +163,7 @@ func TestMarkReadyStartOutcomes(t *testing.T) {
 		members := []string{"p1", "p2", "p3"}
 		formRoom(t, c, mode, "m1", members...)
 		for _, p := range []string{"p1", "p2"} {
-			if r, err := c.MarkReadyStart(ctx, mode, "m1", p, members, t0, finishedTTL, outcomeTTL); err != nil || r.Started {
+			if r, err := c.MarkReadyStart(ctx, mode, "m1", p, members, 0, finishedTTL, outcomeTTL); err != nil || r.Started {
 				t.Fatalf("MarkReadyStart(%s): got %+v, %v; want marked, not started", p, r, err)
 			}
 		}
@@ -168,7 +172,8 @@ func TestMarkReadyStartOutcomes(t *testing.T) {
 				t.Fatalf("outcomes of %s before the start", p)
 			}
 		}
-		if r, err := c.MarkReadyStart(ctx, mode, "m1", "p3", members, t0, finishedTTL, outcomeTTL); err != nil || !r.Started {
+		deadline := roomDeadline(t, c, mode, "m1")
+		if r, err := c.MarkReadyStart(ctx, mode, "m1", "p3", members, 0, finishedTTL, outcomeTTL); err != nil || !r.Started {
 			t.Fatalf("MarkReadyStart(p3): got %+v, %v; want started", r, err)
 		}
 		for _, p := range members {
@@ -183,7 +188,7 @@ func TestMarkReadyStartOutcomes(t *testing.T) {
 		}
 		// Repeated marks of the started room record nothing more.
 		before := dump(t, c, mode)
-		if r, _ := c.MarkReadyStart(ctx, mode, "m1", "p3", members, t0, finishedTTL, outcomeTTL); r.Started || r.State != redisx.RoomStarted {
+		if r, _ := c.MarkReadyStart(ctx, mode, "m1", "p3", members, 0, finishedTTL, outcomeTTL); r.Started || r.State != redisx.RoomStarted {
 			t.Errorf("repeated MarkReadyStart: got %+v, want state started, not started by this call", r)
 		}
 		sameDump(t, before, dump(t, c, mode))
@@ -203,12 +208,12 @@ func TestMarkReadyStartMemberMissing(t *testing.T) {
 		formRoom(t, c, mode, "m1", members...)
 		markReady(t, c, mode, "m1", "p1", "p2")
 		before := dump(t, c, mode)
-		if r, err := c.MarkReadyStart(ctx, mode, "m1", "p3", []string{"p1", "p3"}, t0, finishedTTL, outcomeTTL); err == nil {
+		if r, err := c.MarkReadyStart(ctx, mode, "m1", "p3", []string{"p1", "p3"}, 0, finishedTTL, outcomeTTL); err == nil {
 			t.Errorf("MarkReadyStart without p2's outcome key: got %+v, want an error", r)
 		}
 		sameDump(t, before, dump(t, c, mode))
 		// With the full list, p3's mark starts the match.
-		if r, err := c.MarkReadyStart(ctx, mode, "m1", "p3", members, t0, finishedTTL, outcomeTTL); err != nil || !r.Started {
+		if r, err := c.MarkReadyStart(ctx, mode, "m1", "p3", members, 0, finishedTTL, outcomeTTL); err != nil || !r.Started {
 			t.Errorf("MarkReadyStart(p3) with every member: got %+v, %v; want started", r, err)
 		}
 	})
@@ -269,6 +274,7 @@ func TestOutcomeListCapAndTTL(t *testing.T) {
 			{"resolve_cancel", func(t *testing.T, mode string) string {
 				formRoom(t, c, mode, "m1", "p1", "p2")
 				prefill(t, c, mode, "p1", 8, short)
+				expireDeadline(t, c, mode, "m1")
 				if r, err := c.Resolve(t.Context(), mode, "m1", []string{"p1", "p2"}, cancel("loading_timeout", "", false)); err != nil || r.Status != redisx.ResolveOK {
 					t.Fatalf("Resolve: %+v, %v", r, err)
 				}
@@ -278,7 +284,7 @@ func TestOutcomeListCapAndTTL(t *testing.T) {
 				formRoom(t, c, mode, "m1", "p1", "p2")
 				markReady(t, c, mode, "m1", "p2")
 				prefill(t, c, mode, "p1", 8, short)
-				if r, err := c.MarkReadyStart(t.Context(), mode, "m1", "p1", []string{"p1", "p2"}, t0, finishedTTL, outcomeTTL); err != nil || !r.Started {
+				if r, err := c.MarkReadyStart(t.Context(), mode, "m1", "p1", []string{"p1", "p2"}, 0, finishedTTL, outcomeTTL); err != nil || !r.Started {
 					t.Fatalf("MarkReadyStart: %+v, %v", r, err)
 				}
 				return "s:m1"

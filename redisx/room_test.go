@@ -36,7 +36,7 @@ func TestMarkReady(t *testing.T) {
 			{"stranger", "not_member", false, nil},
 			{"p1", "loading", false, []string{"p1", "p2"}},
 		} {
-			r, err := c.MarkReady(ctx, mode, "m1", tc.player)
+			r, err := c.MarkReady(ctx, mode, "m1", tc.player, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func TestMarkReady(t *testing.T) {
 		}
 
 		before := dump(t, c, mode)
-		r, err := c.MarkReady(ctx, mode, "nope", "p1")
+		r, err := c.MarkReady(ctx, mode, "nope", "p1", 0)
 		if err != nil || r.State != "gone" || r.New {
 			t.Errorf("MarkReady on a missing room: got %+v, %v; want state gone", r, err)
 		}
@@ -66,27 +66,28 @@ func TestMarkReady(t *testing.T) {
 
 		// After a resolve the mark no longer applies; the state says why.
 		markReady(t, c, mode, "m1", "p3")
-		if res, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), redisx.Resolution{Outcome: "allocating", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0}); res.Status != "ok" {
+		if res, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), redisx.Resolution{Outcome: "allocating", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL}); res.Status != "ok" {
 			t.Fatalf("Resolve allocating: got %+v", res)
 		}
 		for _, want := range []redisx.RoomState{redisx.RoomAllocating, redisx.RoomStarted} {
 			if want == "started" {
-				if res, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), redisx.Resolution{Outcome: "start", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0}); res.Status != "ok" {
+				if res, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), redisx.Resolution{Outcome: "start", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL}); res.Status != "ok" {
 					t.Fatalf("Resolve start: got %+v", res)
 				}
 			}
-			r, err := c.MarkReady(ctx, mode, "m1", "p1")
+			r, err := c.MarkReady(ctx, mode, "m1", "p1", 0)
 			if err != nil || r.State != want || r.New || r.Owner != owner || !slices.Equal(r.Ready, members) {
 				t.Errorf("MarkReady in %s: got %+v, %v; want state %s, not new, all ready", want, r, err, want)
 			}
 		}
 
 		formRoom(t, c, mode, "m2", "q1", "q2")
-		if res, _ := c.Resolve(ctx, mode, "m2", roomMembers(t, c, mode, "m2"), redisx.Resolution{Outcome: "cancel", Reason: "loading_timeout", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0}); res.Status != "ok" {
+		expireDeadline(t, c, mode, "m2")
+		if res, _ := c.Resolve(ctx, mode, "m2", roomMembers(t, c, mode, "m2"), redisx.Resolution{Outcome: "cancel", Reason: "loading_timeout", FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL}); res.Status != "ok" {
 			t.Fatalf("Resolve cancel: got %+v", res)
 		}
 		before = dump(t, c, mode)
-		r, err = c.MarkReady(ctx, mode, "m2", "q1")
+		r, err = c.MarkReady(ctx, mode, "m2", "q1", 0)
 		if err != nil || r.State != "cancelled" || r.New || len(r.Ready) != 0 {
 			t.Errorf("MarkReady in a cancelled room: got %+v, %v; want state cancelled, nothing marked", r, err)
 		}
@@ -106,8 +107,10 @@ func entries(t *testing.T, c *redisx.Client, mode string, players ...string) map
 }
 
 // assertRequeued checks that each player is back in the queue with the very
-// ticket they had, at its original priority, with a fresh wait from nowMs.
-func assertRequeued(t *testing.T, c *redisx.Client, mode string, nowMs int64, tks map[string]redisx.Ticket, players ...string) {
+// ticket they had, at its original priority, with a fresh wait from
+// Redis's clock at the resolve, read as before and after it; the room's end
+// is stamped with the same reading.
+func assertRequeued(t *testing.T, c *redisx.Client, mode, match string, before, after int64, tks map[string]redisx.Ticket, players ...string) {
 	t.Helper()
 	k := c.Keys
 	for _, p := range players {
@@ -121,8 +124,9 @@ func assertRequeued(t *testing.T, c *redisx.Client, mode string, nowMs int64, tk
 		if e, _ := hget(t, c, k.Players(mode), p); e != "q:"+tk.ID {
 			t.Errorf("requeued %s: HGET pl got %q, want %q", p, e, "q:"+tk.ID)
 		}
-		if s, ok := zscore(t, c, k.Waits(mode), tk.ID); !ok || int64(s) != nowMs {
-			t.Errorf("requeued %s: ZSCORE w got %d (present %v), want a fresh wait %d", p, int64(s), ok, nowMs)
+		ended, _ := hget(t, c, k.Room(mode, match), "ended")
+		if s, ok := zscore(t, c, k.Waits(mode), tk.ID); !ok || !inWindow(int64(s), before, after) || itoa(int64(s)) != ended {
+			t.Errorf("requeued %s: ZSCORE w got %d (present %v), want a fresh wait from Redis's clock, in [%d, %d], the room's end %s", p, int64(s), ok, before, after, ended)
 		}
 	}
 }
@@ -159,7 +163,7 @@ func assertFinished(t *testing.T, c *redisx.Client, mode, match string, state re
 }
 
 func res(outcome redisx.ResolveOutcome) redisx.Resolution {
-	return redisx.Resolution{Outcome: outcome, FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0 + 60_000}
+	return redisx.Resolution{Outcome: outcome, FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL}
 }
 
 func cancel(reason, leaver string, all bool) redisx.Resolution {
@@ -201,7 +205,9 @@ func TestResolve(t *testing.T) {
 			markReady(t, c, mode, "m1", "p1", "p2")
 			r := res("start")
 			r.Server = json.RawMessage(`{"addr":"10.0.0.1:7777","token":"x"}`)
+			before := redisTime(t, c)
 			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
+			after := redisTime(t, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,8 +222,8 @@ func TestResolve(t *testing.T) {
 			if string(room.Server) != string(r.Server) {
 				t.Errorf("room server: got %s, want %s", room.Server, r.Server)
 			}
-			if ended, _ := hget(t, c, c.Keys.Room(mode, "m1"), "ended"); ended != itoa(r.NowMs) {
-				t.Errorf("room ended: got %q, want %d", ended, r.NowMs)
+			if ended, _ := hget(t, c, c.Keys.Room(mode, "m1"), "ended"); !inWindow(atoi(t, ended), before, after) {
+				t.Errorf("room ended: got %q, want Redis's clock during the resolve, in [%d, %d]", ended, before, after)
 			}
 			// The players are free to queue again.
 			enqueue(t, c, ticket(mode, "p1", t0+70_000))
@@ -281,12 +287,14 @@ func TestResolve(t *testing.T) {
 				t.Fatalf("Resolve allocating: got %+v", got)
 			}
 			r := cancel("allocation_failed", "", true)
+			before := redisTime(t, c)
 			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
+			after := redisTime(t, c)
 			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p2", "p3", "p4"}}
 			if err != nil || !sameResult(got, want) {
 				t.Fatalf("Resolve cancel allocation_failed: got %+v, %v; want %+v", got, err, want)
 			}
-			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p2", "p3", "p4")
+			assertRequeued(t, c, mode, "m1", before, after, tks, "p1", "p2", "p3", "p4")
 			assertFinished(t, c, mode, "m1", "cancelled")
 			room, _, _ := c.Room(ctx, mode, "m1")
 			if room.Reason != "allocation_failed" || room.Leaver != "" || !slices.Equal(room.Requeued, want.Requeued) || len(room.NoShows) != 0 {
@@ -300,13 +308,16 @@ func TestResolve(t *testing.T) {
 			tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3", "p4")
 			bystander := enqueue(t, c, ticket(mode, "p9", t0+5))
 			markReady(t, c, mode, "m1", "p1", "p3")
+			expireDeadline(t, c, mode, "m1")
 			r := cancel("loading_timeout", "", false)
+			before := redisTime(t, c)
 			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
+			after := redisTime(t, c)
 			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p3"}, NoShows: []string{"p2", "p4"}}
 			if err != nil || !sameResult(got, want) {
 				t.Fatalf("Resolve cancel loading_timeout: got %+v, %v; want %+v", got, err, want)
 			}
-			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p3")
+			assertRequeued(t, c, mode, "m1", before, after, tks, "p1", "p3")
 			assertGoneFromMode(t, c, mode, tks, "p2", "p4")
 			assertFinished(t, c, mode, "m1", "cancelled")
 			if n, _ := c.QueueLen(ctx, mode); n != 3 {
@@ -333,12 +344,14 @@ func TestResolve(t *testing.T) {
 			tks := formRoom(t, c, mode, "m1", "p1", "p2", "p3")
 			markReady(t, c, mode, "m1", "p1", "p2") // p3 has not loaded
 			r := cancel("player_left", "p2", false)
+			before := redisTime(t, c)
 			got, err := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
+			after := redisTime(t, c)
 			want := redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p3"}}
 			if err != nil || !sameResult(got, want) {
 				t.Fatalf("Resolve cancel player_left: got %+v, %v; want %+v", got, err, want)
 			}
-			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p3")
+			assertRequeued(t, c, mode, "m1", before, after, tks, "p1", "p3")
 			assertGoneFromMode(t, c, mode, tks, "p2")
 			assertFinished(t, c, mode, "m1", "cancelled")
 			room, _, _ := c.Room(ctx, mode, "m1")
@@ -352,11 +365,13 @@ func TestResolve(t *testing.T) {
 			ctx, mode := t.Context(), "all_loading"
 			tks := formRoom(t, c, mode, "m1", "p1", "p2")
 			r := cancel("allocation_failed", "", true)
+			before := redisTime(t, c)
 			got, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), r)
+			after := redisTime(t, c)
 			if want := (redisx.ResolveResult{Status: "ok", State: "cancelled", Requeued: []string{"p1", "p2"}}); !sameResult(got, want) {
 				t.Fatalf("Resolve: got %+v, want %+v", got, want)
 			}
-			assertRequeued(t, c, mode, r.NowMs, tks, "p1", "p2")
+			assertRequeued(t, c, mode, "m1", before, after, tks, "p1", "p2")
 		})
 
 		t.Run("gone", func(t *testing.T) {
@@ -391,6 +406,8 @@ func TestResolve(t *testing.T) {
 				markReady(t, c, mode, "m1", "p1", "p2")
 				if fin.name == "started" {
 					markReady(t, c, mode, "m1", "p3")
+				} else {
+					expireDeadline(t, c, mode, "m1")
 				}
 				if got, _ := c.Resolve(ctx, mode, "m1", roomMembers(t, c, mode, "m1"), fin.r); got.Status != "ok" {
 					t.Fatalf("first Resolve: got %+v", got)
@@ -435,6 +452,7 @@ func TestAdoptRoom(t *testing.T) {
 				}
 			}, owner, false},
 			{"cancelled", func(t *testing.T, mode string) {
+				expireDeadline(t, c, mode, "m1")
 				if got, _ := c.Resolve(t.Context(), mode, "m1", roomMembers(t, c, mode, "m1"), cancel("loading_timeout", "", false)); got.Status != "ok" {
 					t.Fatalf("Resolve cancel: got %+v", got)
 				}
@@ -446,7 +464,7 @@ func TestAdoptRoom(t *testing.T) {
 				formRoom(t, c, mode, "m1", "p1", "p2")
 				tc.state(t, mode)
 				before := dump(t, c, mode)
-				ok, err := c.AdoptRoom(ctx, mode, "m1", tc.oldOwner, "node-b")
+				ok, err := c.AdoptRoom(ctx, mode, "m1", tc.oldOwner, "node-b", redisx.AdoptDead, time.Minute, time.Minute)
 				if err != nil || ok != tc.want {
 					t.Fatalf("AdoptRoom(%s -> node-b): got %v, %v; want %v", tc.oldOwner, ok, err, tc.want)
 				}
@@ -461,17 +479,17 @@ func TestAdoptRoom(t *testing.T) {
 					t.Errorf("RoomOwners after adoption: got %v, want m1 -> node-b", owners)
 				}
 				// The old owner cannot adopt it back on a stale read.
-				if ok, _ := c.AdoptRoom(ctx, mode, "m1", owner, "node-c"); ok {
+				if ok, _ := c.AdoptRoom(ctx, mode, "m1", owner, "node-c", redisx.AdoptDead, time.Minute, time.Minute); ok {
 					t.Errorf("second AdoptRoom from the old owner: got true, want false")
 				}
-				if r, _ := c.MarkReady(ctx, mode, "m1", "p1"); r.Owner != "node-b" {
+				if r, _ := c.MarkReady(ctx, mode, "m1", "p1", 0); r.Owner != "node-b" {
 					t.Errorf("MarkReady owner after adoption: got %q, want node-b", r.Owner)
 				}
 			})
 		}
 		t.Run("gone", func(t *testing.T) {
 			t.Parallel()
-			if ok, err := c.AdoptRoom(t.Context(), "gone", "nope", owner, "node-b"); err != nil || ok {
+			if ok, err := c.AdoptRoom(t.Context(), "gone", "nope", owner, "node-b", redisx.AdoptDead, time.Minute, time.Minute); err != nil || ok {
 				t.Errorf("AdoptRoom of a missing room: got %v, %v; want false", ok, err)
 			}
 			if exists(t, c, c.Keys.Room("gone", "nope")) {
@@ -481,38 +499,47 @@ func TestAdoptRoom(t *testing.T) {
 	})
 }
 
-func TestOpenRooms(t *testing.T) {
+// OverdueRooms lists the unresolved rooms whose deadline is at least
+// adopt_after behind Redis's clock, by deadline. The rooms here are formed
+// with deadlines already far behind it (negative loading timeouts), 100s
+// apart, so that the cut of each adopt_after is clear whatever the test's
+// own pace.
+func TestOverdueRooms(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, mode := t.Context(), "duel"
 		tks := enqueueAll(t, c, mode, "p1", "p2", "p3", "p4", "p5", "p6")
 		l := lease(t, c, mode, time.Minute)
+		deadlines := map[string]int64{}
 		for i, m := range []redisx.ClaimMatch{cm("late", tks["p1"], tks["p2"]), cm("early", tks["p3"], tks["p4"]), cm("mid", tks["p5"], tks["p6"])} {
 			a := claimArgs
-			a.DeadlineMs = []int64{t0 + 3000, t0 + 1000, t0 + 2000}[i]
-			if formed, err := c.Claim(ctx, mode, l, a, []redisx.ClaimMatch{m}); err != nil || !formed[0] {
-				t.Fatalf("Claim(%s): %v %v", m.MatchID, formed, err)
+			a.LoadingTimeout = []time.Duration{-100 * time.Second, -300 * time.Second, -200 * time.Second}[i]
+			cr, err := c.Claim(ctx, mode, l, a, []redisx.ClaimMatch{m})
+			if err != nil || !cr.Formed[0] {
+				t.Fatalf("Claim(%s): %+v %v", m.MatchID, cr, err)
 			}
+			deadlines[m.MatchID] = cr.DeadlineMs
 		}
+		early, mid, late := ref("early", deadlines["early"]), ref("mid", deadlines["mid"]), ref("late", deadlines["late"])
 		for _, tc := range []struct {
-			before int64
-			want   []redisx.RoomRef
+			adoptAfter time.Duration
+			want       []redisx.RoomRef
 		}{
-			{t0 + 999, []redisx.RoomRef{}},
-			{t0 + 1000, []redisx.RoomRef{ref("early", t0+1000)}},
-			{t0 + 2500, []redisx.RoomRef{ref("early", t0+1000), ref("mid", t0+2000)}},
-			{t0 + 9999, []redisx.RoomRef{ref("early", t0+1000), ref("mid", t0+2000), ref("late", t0+3000)}},
+			{350 * time.Second, []redisx.RoomRef{}},
+			{250 * time.Second, []redisx.RoomRef{early}},
+			{150 * time.Second, []redisx.RoomRef{early, mid}},
+			{50 * time.Second, []redisx.RoomRef{early, mid, late}},
 		} {
-			got, err := c.OpenRooms(ctx, mode, tc.before)
+			got, err := c.OverdueRooms(ctx, mode, tc.adoptAfter)
 			if err != nil || !slices.Equal(got, tc.want) {
-				t.Errorf("OpenRooms(t0+%d): got %v, %v; want %v", tc.before-t0, got, err, tc.want)
+				t.Errorf("OverdueRooms(%v): got %v, %v; want %v", tc.adoptAfter, got, err, tc.want)
 			}
 		}
 		// A room whose record exists is never forgotten: it must be resolved.
 		if st, freed, err := c.ForgetRoom(ctx, mode, "mid"); err != nil || st != redisx.ForgetExists || freed != nil {
 			t.Fatalf("ForgetRoom of a live room: got %d, %v, %v; want exists", st, freed, err)
 		}
-		if got, _ := c.OpenRooms(ctx, mode, t0+9999); len(got) != 3 {
+		if got, _ := c.OverdueRooms(ctx, mode, 0); len(got) != 3 {
 			t.Errorf("ForgetRoom of a live room changed the open set: got %v, want all 3", got)
 		}
 		// Once its record is gone, the references go too.
@@ -525,22 +552,22 @@ func TestOpenRooms(t *testing.T) {
 		if st, _, err := c.ForgetRoom(ctx, mode, "never"); err != nil || st != redisx.ForgetNotIndexed {
 			t.Errorf("ForgetRoom of an unknown match: got %d, %v; want not indexed", st, err)
 		}
-		got, _ := c.OpenRooms(ctx, mode, t0+9999)
-		if want := []redisx.RoomRef{ref("early", t0+1000), ref("late", t0+3000)}; !slices.Equal(got, want) {
-			t.Errorf("OpenRooms after ForgetRoom(mid): got %v, want %v", got, want)
+		got, _ := c.OverdueRooms(ctx, mode, 0)
+		if want := []redisx.RoomRef{early, late}; !slices.Equal(got, want) {
+			t.Errorf("OverdueRooms after ForgetRoom(mid): got %v, want %v", got, want)
 		}
 		owners, err := c.RoomOwners(ctx, mode)
 		if want := map[string]string{"early": owner, "late": owner}; err != nil || !maps.Equal(owners, want) {
 			t.Errorf("RoomOwners after ForgetRoom(mid): got %v, %v; want %v", owners, err, want)
 		}
-		// A resolve takes a room out of the open set.
-		markReady(t, c, mode, "early", "p3", "p4")
-		if r, _ := c.Resolve(ctx, mode, "early", roomMembers(t, c, mode, "early"), res("start")); r.Status != "ok" {
+		// A resolve takes a room out of the open set (its deadline passed:
+		// the timeout is due).
+		if r, _ := c.Resolve(ctx, mode, "early", roomMembers(t, c, mode, "early"), cancel("loading_timeout", "", false)); r.Status != "ok" {
 			t.Fatalf("Resolve: %+v", r)
 		}
-		got, _ = c.OpenRooms(ctx, mode, t0+9999)
-		if want := []redisx.RoomRef{ref("late", t0+3000)}; !slices.Equal(got, want) {
-			t.Errorf("OpenRooms after resolve: got %v, want %v", got, want)
+		got, _ = c.OverdueRooms(ctx, mode, 0)
+		if want := []redisx.RoomRef{late}; !slices.Equal(got, want) {
+			t.Errorf("OverdueRooms after resolve: got %v, want %v", got, want)
 		}
 		if owners, _ := c.RoomOwners(ctx, mode); !maps.Equal(owners, map[string]string{"late": owner}) {
 			t.Errorf("RoomOwners after resolve: got %v, want late only", owners)
@@ -548,8 +575,8 @@ func TestOpenRooms(t *testing.T) {
 		if owners, err := c.RoomOwners(ctx, "empty"); err != nil || len(owners) != 0 {
 			t.Errorf("RoomOwners(empty): got %v, %v; want none", owners, err)
 		}
-		if got, err := c.OpenRooms(ctx, "empty", t0); err != nil || len(got) != 0 {
-			t.Errorf("OpenRooms(empty): got %v, %v; want none", got, err)
+		if got, err := c.OverdueRooms(ctx, "empty", 0); err != nil || len(got) != 0 {
+			t.Errorf("OverdueRooms(empty): got %v, %v; want none", got, err)
 		}
 	})
 }
@@ -598,8 +625,8 @@ func TestRequeuedOutcome(t *testing.T) {
 		}
 		// p2 and p3 are matched again: their outcome stays until told.
 		l := lease(t, c, mode, time.Minute)
-		if formed, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{cm("m2", tks["p2"], tks["p3"])}); err != nil || !formed[0] {
-			t.Fatalf("claim m2: %v, %v", formed, err)
+		if cr, err := c.Claim(ctx, mode, l, claimArgs, []redisx.ClaimMatch{cm("m2", tks["p2"], tks["p3"])}); err != nil || !cr.Formed[0] {
+			t.Fatalf("claim m2: %+v, %v", cr, err)
 		}
 		for _, p := range []string{"p2", "p3"} {
 			if out := readOutcomes(t, c, mode, p); len(out) != 1 || out[0].ID() != "c:m1" || !out[0].Requeued {
@@ -624,7 +651,7 @@ func TestMarkReadyStartIsMarkThenStart(t *testing.T) {
 			markReady(t, c, "foldref", "m1", p)
 		}
 		members := []string{"p1", "p2", "p3"}
-		res, err := c.Resolve(ctx, "foldref", "m1", members, redisx.Resolution{Outcome: redisx.ResolveStart, FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL, NowMs: t0 + 5})
+		res, err := c.Resolve(ctx, "foldref", "m1", members, redisx.Resolution{Outcome: redisx.ResolveStart, FinishedTTL: finishedTTL, OutcomeTTL: outcomeTTL})
 		if err != nil || res.Status != redisx.ResolveOK {
 			t.Fatalf("Resolve start: got %+v, %v", res, err)
 		}
@@ -641,21 +668,27 @@ func TestMarkReadyStartIsMarkThenStart(t *testing.T) {
 			{"p3", "started", false, false},
 			{"p1", "started", false, false},
 		} {
-			r, err := c.MarkReadyStart(ctx, "foldnew", "m1", tc.player, members, t0+5, finishedTTL, outcomeTTL)
+			r, err := c.MarkReadyStart(ctx, "foldnew", "m1", tc.player, members, 0, finishedTTL, outcomeTTL)
 			if err != nil || r.State != tc.wantState || r.New != tc.wantNew || r.Started != tc.wantStarted || r.Owner != owner {
 				t.Fatalf("step %d MarkReadyStart(%s): got %+v, %v; want state %s, new %v, started %v", i+1, tc.player, r, err, tc.wantState, tc.wantNew, tc.wantStarted)
 			}
 		}
 
-		// The outcome records match but for the time each was written at.
-		at := regexp.MustCompile(`(?m)^((?:list\|(?:ttl|persist)\|)?[dsc]:[^|\n]*)\|\d+\|`)
+		// The two match but for the times Redis's clock stamped, which
+		// differ between the two rooms: each room's creation, deadline and
+		// end, and each outcome record's time and (the room's) deadline.
+		at := regexp.MustCompile(`(?m)^((?:list\|(?:ttl|persist)\|)?[dsc]:[^|\n]*)\|\d+\|((?:[^|\n]*\|){6})\d+\|`)
+		field := regexp.MustCompile(`(?m)(^|\|)(created|deadline|ended)=\d+$`)
+		norm := func(v string) string {
+			return field.ReplaceAllString(at.ReplaceAllString(v, "$1|@|$2@|"), "$1$2=@")
+		}
 		want := map[string]string{}
 		for k, v := range dump(t, c, "foldref") {
-			want[strings.ReplaceAll(k, "foldref", "foldnew")] = at.ReplaceAllString(strings.ReplaceAll(v, "foldref", "foldnew"), "$1|@|")
+			want[strings.ReplaceAll(k, "foldref", "foldnew")] = norm(strings.ReplaceAll(v, "foldref", "foldnew"))
 		}
 		got := dump(t, c, "foldnew")
 		for k, v := range got {
-			got[k] = at.ReplaceAllString(v, "$1|@|")
+			got[k] = norm(v)
 		}
 		for _, p := range members {
 			if _, ok := got[c.Keys.Outcomes("foldnew", p)]; !ok {
@@ -694,7 +727,7 @@ func TestMarkReadyStartOnce(t *testing.T) {
 			var wg sync.WaitGroup
 			for _, p := range players {
 				wg.Go(func() {
-					r, err := c.MarkReadyStart(ctx, mode, match, p, players, t0, finishedTTL, outcomeTTL)
+					r, err := c.MarkReadyStart(ctx, mode, match, p, players, 0, finishedTTL, outcomeTTL)
 					if err != nil {
 						t.Error(err)
 					}

@@ -1,6 +1,8 @@
 package redisx_test
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"testing"
@@ -20,18 +22,50 @@ func (f *fakeClock) Now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f
 
 func (f *fakeClock) Set(t time.Time) { f.mu.Lock(); f.now = t; f.mu.Unlock() }
 
+// newest is the time of the newest violation stored in key: Record stamps
+// violations with Redis's clock, so a test reads the stamp back to know
+// when a ban ends.
+func newest(tb testing.TB, c *redisx.Client, key string) time.Time {
+	tb.Helper()
+	zs, err := do(tb, c, c.R.B().Zrange().Key(key).Min("-1").Max("-1").Withscores().Build()).AsZScores()
+	if err != nil || len(zs) != 1 {
+		tb.Fatalf("newest violation in %s: got %v, %v", key, zs, err)
+	}
+	return time.UnixMilli(int64(zs[0].Score))
+}
+
+// backdate stores a violation of kind as if Record had recorded it at at:
+// Record stamps violations with Redis's clock, which a test cannot move,
+// so a past is written this way (as Record writes it: a member that names
+// the time and kind, and the key living decay).
+func backdate(tb testing.TB, c *redisx.Client, key string, at time.Time, kind string, decay time.Duration) {
+	tb.Helper()
+	member := fmt.Sprintf("%d:%s:%s", at.UnixMilli(), kind, token())
+	for _, r := range c.R.DoMulti(context.Background(),
+		c.R.B().Zadd().Key(key).ScoreMember().ScoreMember(float64(at.UnixMilli()), member).Build(),
+		c.R.B().Pexpire().Key(key).Milliseconds(decay.Milliseconds()).Build()) {
+		if err := r.Error(); err != nil {
+			tb.Fatalf("backdate a violation in %s: %v", key, err)
+		}
+	}
+}
+
+// The reads judge by the store's clock (here a fake one, set to the times
+// of interest); Record judges by Redis's clock, and its stamps are read
+// back.
 func TestSanctions(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, k := t.Context(), c.Keys
 		const decay = time.Hour
-		at := func(ms int64) time.Time { return time.UnixMilli(t0 + ms) }
-		clock := &fakeClock{now: at(0)}
+		clock := &fakeClock{}
 		s := redisx.NewSanctions(c, func() redisx.SanctionPolicy {
 			return redisx.SanctionPolicy{Ladder: []time.Duration{0, time.Minute, 10 * time.Minute}, Decay: decay}
 		}, clock.Now)
 
+		before := redisTime(t, c)
 		ban, err := s.Record(ctx, "p1", "d1", "dodge")
+		after := redisTime(t, c)
 		if err != nil || ban != 0 {
 			t.Fatalf("first violation: got ban %v, %v; want none", ban, err)
 		}
@@ -42,28 +76,38 @@ func TestSanctions(t *testing.T) {
 			if p := pttl(t, c, key); p <= 0 || p > decay.Milliseconds() {
 				t.Errorf("PTTL %s: got %d, want in (0, %d]", key, p, decay.Milliseconds())
 			}
+			if at := newest(t, c, key).UnixMilli(); !inWindow(at, before, after) {
+				t.Errorf("violation in %s stamped %d, want Redis's clock during Record, in [%d, %d]", key, at, before, after)
+			}
 		}
 		if exists(t, c, k.Bans()) {
 			t.Errorf("bans index written for a violation that earns no ban")
 		}
 
-		clock.Set(at(1000))
+		// Record's ban is exact whatever the store's clock: it is judged
+		// by Redis's.
+		clock.Set(time.UnixMilli(t0))
 		ban, err = s.Record(ctx, "p1", "d1", "afk")
 		if err != nil || ban != time.Minute {
 			t.Fatalf("second violation: got ban %v, %v; want 1m", ban, err)
 		}
-		until := at(1000).Add(time.Minute)
-		for _, m := range []string{"p:p1", "d:d1"} {
-			if sc, ok := zscore(t, c, k.Bans(), m); !ok || int64(sc) != until.UnixMilli() {
-				t.Errorf("ZSCORE bans %s: got %d (present %v), want %d", m, int64(sc), ok, until.UnixMilli())
+		until := map[string]time.Time{
+			"p:p1": newest(t, c, k.PlayerViolations("p1")).Add(time.Minute),
+			"d:d1": newest(t, c, k.DeviceViolations("d1")).Add(time.Minute),
+		}
+		for m, u := range until {
+			if sc, ok := zscore(t, c, k.Bans(), m); !ok || int64(sc) != u.UnixMilli() {
+				t.Errorf("ZSCORE bans %s: got %d (present %v), want %d", m, int64(sc), ok, u.UnixMilli())
 			}
 		}
+		clock.Set(until["p:p1"].Add(-time.Minute)) // the time of p1's newest violation
+		left := func(m string) time.Duration { return until[m].Sub(clock.Now()) }
 		for _, tc := range []struct {
 			player, device string
 			want           time.Duration
 		}{
-			{"p1", "", time.Minute},
-			{"p2", "d1", time.Minute}, // a device ban applies to another player on it
+			{"p1", "", left("p:p1")},
+			{"p2", "d1", left("d:d1")}, // a device ban applies to another player on it
 			{"p2", "d2", 0},
 			{"p2", "", 0},
 		} {
@@ -71,17 +115,24 @@ func TestSanctions(t *testing.T) {
 				t.Errorf("BannedFor(%s, %s): got %v, %v; want %v", tc.player, tc.device, got, err, tc.want)
 			}
 		}
+		if left("p:p1") != time.Minute {
+			t.Errorf("p1's ban from its newest violation: %v, want 1m", left("p:p1"))
+		}
 		st, err := s.Status(ctx, "player", "p1")
 		if err != nil || len(st.Violations) != 2 || st.Violations[0].Kind != "dodge" || st.Violations[1].Kind != "afk" ||
-			st.BannedUntil == nil || !st.BannedUntil.Equal(until) || st.BannedForMs != time.Minute.Milliseconds() {
-			t.Errorf("Status(p1): got %+v, %v; want dodge, afk, banned until %v", st, err, until)
+			st.BannedUntil == nil || !st.BannedUntil.Equal(until["p:p1"]) || st.BannedForMs != time.Minute.Milliseconds() {
+			t.Errorf("Status(p1): got %+v, %v; want dodge, afk, banned until %v", st, err, until["p:p1"])
 		}
 		if got, err := s.ActiveBans(ctx); err != nil || !maps.Equal(got, map[string]bool{"p:p1": true, "d:d1": true}) {
 			t.Errorf("ActiveBans: got %v, %v; want p:p1 and d:d1", got, err)
 		}
 
-		// The ban runs out; the index drops it.
-		clock.Set(until.Add(time.Millisecond))
+		// The bans run out; the index drops them.
+		later := until["p:p1"]
+		if until["d:d1"].After(later) {
+			later = until["d:d1"]
+		}
+		clock.Set(later.Add(time.Millisecond))
 		if got, _ := s.ActiveBans(ctx); len(got) != 0 {
 			t.Errorf("ActiveBans after the ban: got %v, want none", got)
 		}
@@ -92,9 +143,17 @@ func TestSanctions(t *testing.T) {
 			t.Errorf("BannedFor after the ban: got %v, want 0", got)
 		}
 
-		// Decay: past the first violation's life, a new one counts two, not
-		// three (one step at a time).
-		clock.Set(at(decay.Milliseconds() + 500))
+		// Decay, by Redis's clock: past the first violation's life (it is
+		// aged past it here, as Redis's clock cannot be moved), a new one
+		// counts two, not three (one step at a time).
+		first, err := do(t, c, c.R.B().Zrange().Key(k.PlayerViolations("p1")).Min("0").Max("0").Build()).AsStrSlice()
+		if err != nil || len(first) != 1 {
+			t.Fatalf("first violation: %v, %v", first, err)
+		}
+		aged := redisTime(t, c) - decay.Milliseconds() - 1000
+		if err := do(t, c, c.R.B().Zadd().Key(k.PlayerViolations("p1")).Xx().ScoreMember().ScoreMember(float64(aged), first[0]).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
 		ban, err = s.Record(ctx, "p1", "", "dodge")
 		if err != nil || ban != time.Minute {
 			t.Errorf("violation after decay: got ban %v, %v; want 1m (two live violations)", ban, err)
@@ -142,14 +201,15 @@ func TestSanctionsLadderByCount(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx := t.Context()
-		clock := &fakeClock{now: time.UnixMilli(t0)}
+		clock := &fakeClock{}
 		s := redisx.NewSanctions(c, ladderPolicy(time.Hour, 0, time.Minute, 10*time.Minute), clock.Now)
 		for i, want := range []time.Duration{0, time.Minute, 10 * time.Minute, 10 * time.Minute, 10 * time.Minute} {
-			clock.Set(time.UnixMilli(t0 + int64(i)*1000))
 			ban, err := s.Record(ctx, "p1", "", "no_show")
 			if err != nil || ban != want {
 				t.Fatalf("violation %d: Record = %v, %v; want %v", i+1, ban, err, want)
 			}
+			// The reads, at the time of this violation.
+			clock.Set(newest(t, c, c.Keys.PlayerViolations("p1")))
 			if got, err := s.BannedFor(ctx, "p1", ""); err != nil || got != want {
 				t.Errorf("violation %d: BannedFor = %v, %v; want %v", i+1, got, err, want)
 			}
@@ -172,14 +232,17 @@ func TestSanctionsDecayStepByStep(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx := t.Context()
 		const decay = 10 * time.Minute
-		at := func(d time.Duration) time.Time { return time.UnixMilli(t0).Add(d) }
+		// Four violations a minute apart, the first decay+2m+2s before
+		// Redis's clock now (written in the past: Record stamps with
+		// Redis's clock, which a test cannot move), so the reads below can
+		// step through their decay and a Record at the end finds one live.
+		base := time.UnixMilli(redisTime(t, c)).Add(-(decay + 2*time.Minute + 2*time.Second))
+		at := func(d time.Duration) time.Time { return base.Add(d) }
 		clock := &fakeClock{now: at(0)}
 		s := redisx.NewSanctions(c, ladderPolicy(decay, 0, time.Hour, 2*time.Hour, 3*time.Hour), clock.Now)
 		for i := range 4 {
-			clock.Set(at(time.Duration(i) * time.Minute))
-			if _, err := s.Record(ctx, "p1", "d1", "dodge"); err != nil {
-				t.Fatal(err)
-			}
+			backdate(t, c, c.Keys.PlayerViolations("p1"), at(time.Duration(i)*time.Minute), "dodge", decay)
+			backdate(t, c, c.Keys.DeviceViolations("d1"), at(time.Duration(i)*time.Minute), "dodge", decay)
 		}
 		newest := at(3 * time.Minute)
 		for _, step := range []struct {
@@ -211,13 +274,12 @@ func TestSanctionsDecayStepByStep(t *testing.T) {
 				t.Errorf("at +%v: BannedFor = %v, %v; want %v", step.now, got, err, want)
 			}
 		}
-		// A new violation after the decay counts the live ones only: one
-		// live plus this one is the 1h step, not the 4h end of the ladder.
-		clock.Set(at(decay + 2*time.Minute + time.Second))
+		// A new violation after the decay (Redis's clock now stands at
+		// 12m2s) counts the live ones only: one live plus this one is the
+		// 1h step, not the 4h end of the ladder.
 		if ban, err := s.Record(ctx, "p2", "", "dodge"); err != nil || ban != 0 {
 			t.Fatalf("p2: %v, %v", ban, err)
 		}
-		clock.Set(at(decay + 2*time.Minute + 2*time.Second))
 		// p1 has one live violation (at 3m, expiring at 13m) left.
 		if ban, err := s.Record(ctx, "p1", "", "dodge"); err != nil || ban != time.Hour {
 			t.Errorf("a violation with one still live: ban %v, %v; want 1h", ban, err)
@@ -230,8 +292,9 @@ func TestSanctionsPlayerOrDevice(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx := t.Context()
-		clock := &fakeClock{now: time.UnixMilli(t0)}
+		clock := &fakeClock{}
 		s := redisx.NewSanctions(c, ladderPolicy(time.Hour, 0, time.Minute, 10*time.Minute), clock.Now)
+		first := redisTime(t, c)
 		record := func(player, device string) {
 			t.Helper()
 			if _, err := s.Record(ctx, player, device, "no_show"); err != nil {
@@ -252,6 +315,17 @@ func TestSanctionsPlayerOrDevice(t *testing.T) {
 		record("z2", "dz")
 		record("z3", "dz")
 		record("z1", "dY")
+		// The reads at a time just after the last violation: a ban then
+		// has at most the time the records took less than its length left.
+		last := redisTime(t, c)
+		clock.Set(time.UnixMilli(last))
+		spread := time.Duration(last-first) * time.Millisecond
+		banned := func(got, want time.Duration) bool {
+			if want == 0 {
+				return got == 0
+			}
+			return got <= want && got >= want-spread
+		}
 		for _, tc := range []struct {
 			player, device string
 			want           time.Duration
@@ -268,8 +342,8 @@ func TestSanctionsPlayerOrDevice(t *testing.T) {
 			{"z1", "dY", time.Minute},
 			{"z2", "dY", 0},
 		} {
-			if got, err := s.BannedFor(ctx, tc.player, tc.device); err != nil || got != tc.want {
-				t.Errorf("BannedFor(%q, %q) = %v, %v; want %v", tc.player, tc.device, got, err, tc.want)
+			if got, err := s.BannedFor(ctx, tc.player, tc.device); err != nil || !banned(got, tc.want) {
+				t.Errorf("BannedFor(%q, %q) = %v, %v; want %v (less at most %v)", tc.player, tc.device, got, err, tc.want, spread)
 			}
 		}
 		bans, err := s.ActiveBans(ctx)
@@ -285,7 +359,7 @@ func TestSanctionsPlayerOrDevice(t *testing.T) {
 		if err := s.Lift(ctx, "player", "z1"); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.BannedFor(ctx, "z1", "dz"); got != 10*time.Minute {
+		if got, _ := s.BannedFor(ctx, "z1", "dz"); !banned(got, 10*time.Minute) {
 			t.Errorf("after lifting player z1: BannedFor(z1, dz) = %v, want the device's 10m", got)
 		}
 		if got, _ := s.BannedFor(ctx, "z1", "dY"); got != 0 {
@@ -306,7 +380,7 @@ func TestSanctionsConcurrentRecords(t *testing.T) {
 	t.Parallel()
 	cfg := redistest.Config(t)
 	nodes := []*redisx.Client{open(t, cfg), open(t, cfg)}
-	clock := &fakeClock{now: time.UnixMilli(t0)}
+	clock := &fakeClock{}
 	pol := ladderPolicy(time.Hour, 0, time.Minute, 10*time.Minute)
 	stores := []*redisx.Sanctions{redisx.NewSanctions(nodes[0], pol, clock.Now), redisx.NewSanctions(nodes[1], pol, clock.Now)}
 	const goroutines, each = 8, 25
@@ -332,6 +406,11 @@ func TestSanctionsConcurrentRecords(t *testing.T) {
 	}
 	for i, s := range stores {
 		for _, sub := range [][2]string{{"player", "hot"}, {"device", "hot-dev"}} {
+			key := k.PlayerViolations(sub[1])
+			if sub[0] == "device" {
+				key = k.DeviceViolations(sub[1])
+			}
+			clock.Set(newest(t, nodes[0], key)) // read at the newest violation's time
 			st, err := s.Status(t.Context(), sub[0], sub[1])
 			if err != nil || len(st.Violations) != goroutines*each || st.BannedForMs != (10*time.Minute).Milliseconds() {
 				t.Errorf("node %d: Status(%s) = %d violations, banned %dms, %v; want %d, 600000ms", i, sub[1], len(st.Violations), st.BannedForMs, err, goroutines*each)
@@ -352,15 +431,25 @@ func TestSanctionsActiveBansFollowDecay(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx := t.Context()
 		const decay = 5 * time.Minute
-		at := func(d time.Duration) time.Time { return time.UnixMilli(t0).Add(d) }
-		clock := &fakeClock{now: at(0)}
-		s := redisx.NewSanctions(c, ladderPolicy(decay, 0, time.Minute, 10*time.Minute), clock.Now)
-		for _, d := range []time.Duration{0, 4 * time.Minute, 4*time.Minute + time.Second} {
-			clock.Set(at(d))
-			if _, err := s.Record(ctx, "p1", "d1", "no_show"); err != nil {
-				t.Fatal(err)
-			}
+		// Violations at 0 and 4m (written in the past: Record stamps with
+		// Redis's clock, which a test cannot move), and one recorded now,
+		// at 4m1s.
+		now := time.UnixMilli(redisTime(t, c))
+		for _, ago := range []time.Duration{4*time.Minute + time.Second, time.Second} {
+			backdate(t, c, c.Keys.PlayerViolations("p1"), now.Add(-ago), "no_show", decay)
+			backdate(t, c, c.Keys.DeviceViolations("d1"), now.Add(-ago), "no_show", decay)
 		}
+		clock := &fakeClock{}
+		s := redisx.NewSanctions(c, ladderPolicy(decay, 0, time.Minute, 10*time.Minute), clock.Now)
+		if ban, err := s.Record(ctx, "p1", "d1", "no_show"); err != nil || ban != 10*time.Minute {
+			t.Fatalf("third violation: got ban %v, %v; want 10m", ban, err)
+		}
+		// 4m1s is the later of the two stamps of that violation.
+		anchor := newest(t, c, c.Keys.PlayerViolations("p1"))
+		if d := newest(t, c, c.Keys.DeviceViolations("d1")); d.After(anchor) {
+			anchor = d
+		}
+		at := func(d time.Duration) time.Time { return anchor.Add(d - (4*time.Minute + time.Second)) }
 		// Banned 10m (three live). At 5m the first decays: the 1m step
 		// from the newest (4m1s) leaves 1s of ban.
 		clock.Set(at(decay))

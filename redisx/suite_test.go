@@ -321,11 +321,14 @@ const (
 	// outcomeTTL is the lifetime of the outcome lists the writers keep.
 	outcomeTTL = time.Minute
 	owner      = "node-a"
-	deadline   = t0 + 30_000
-	roomTTL    = time.Minute
+	// loadingTimeout is long enough that no test's marks come late by
+	// accident; a test that needs a deadline behind it moves it there
+	// (expireDeadline) or forms its room with a short one.
+	loadingTimeout = 30 * time.Second
+	roomTTL        = time.Minute
 )
 
-var claimArgs = redisx.ClaimArgs{Owner: owner, DeadlineMs: deadline, RoomTTL: roomTTL, NowMs: t0 + 1}
+var claimArgs = redisx.ClaimArgs{Owner: owner, LoadingTimeout: loadingTimeout, RoomTTL: roomTTL}
 
 // cm is a match of tickets split into two teams (first half, second half).
 func cm(id string, tks ...redisx.Ticket) redisx.ClaimMatch {
@@ -339,30 +342,102 @@ func cm(id string, tks ...redisx.Ticket) redisx.ClaimMatch {
 // formRoom queues players in mode and forms them into one loading room.
 func formRoom(tb testing.TB, c *redisx.Client, mode, match string, players ...string) map[string]redisx.Ticket {
 	tb.Helper()
+	tks, _ := formRoomWith(tb, c, mode, match, claimArgs, players...)
+	return tks
+}
+
+// formRoomWith is formRoom with the given claim arguments; it returns the
+// claim's result too (the room's deadline).
+func formRoomWith(tb testing.TB, c *redisx.Client, mode, match string, a redisx.ClaimArgs, players ...string) (map[string]redisx.Ticket, redisx.ClaimResult) {
+	tb.Helper()
 	tks := enqueueAll(tb, c, mode, players...)
 	l := lease(tb, c, mode, time.Minute)
 	list := make([]redisx.Ticket, len(players))
 	for i, p := range players {
 		list[i] = tks[p]
 	}
-	formed, err := c.Claim(context.Background(), mode, l, claimArgs, []redisx.ClaimMatch{cm(match, list...)})
-	if err != nil || len(formed) != 1 || !formed[0] {
-		tb.Fatalf("Claim(%s): got %v, %v; want [true]", match, formed, err)
+	cr, err := c.Claim(context.Background(), mode, l, a, []redisx.ClaimMatch{cm(match, list...)})
+	if err != nil || len(cr.Formed) != 1 || !cr.Formed[0] {
+		tb.Fatalf("Claim(%s): got %+v, %v; want [true]", match, cr, err)
 	}
 	if _, err := c.ReleaseLock(context.Background(), mode, l.Token); err != nil {
 		tb.Fatal(err)
 	}
-	return tks
+	return tks, cr
 }
 
 func markReady(tb testing.TB, c *redisx.Client, mode, match string, players ...string) {
 	tb.Helper()
 	for _, p := range players {
-		r, err := c.MarkReady(context.Background(), mode, match, p)
+		r, err := c.MarkReady(context.Background(), mode, match, p, 0)
 		if err != nil || r.State != redisx.RoomLoading {
 			tb.Fatalf("MarkReady(%s, %s): got %+v, %v; want state loading", match, p, r, err)
 		}
 	}
+}
+
+// ---- Redis's clock ----
+
+// redisTime reads Redis's clock (TIME) in unix ms, as the scripts compute
+// it: a script's reading lies between two of these taken around its call.
+func redisTime(tb testing.TB, c *redisx.Client) int64 {
+	tb.Helper()
+	ts, err := do(tb, c, c.R.B().Time().Build()).AsStrSlice()
+	if err != nil || len(ts) != 2 {
+		tb.Fatalf("TIME: got %v, %v", ts, err)
+	}
+	sec, err1 := strconv.ParseInt(ts[0], 10, 64)
+	usec, err2 := strconv.ParseInt(ts[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		tb.Fatalf("TIME: unparsable %v", ts)
+	}
+	return sec*1000 + usec/1000
+}
+
+// inWindow reports whether a time a script stamped lies between the TIME
+// readings taken before and after its call.
+func inWindow(v, before, after int64) bool { return v >= before && v <= after }
+
+// waitRedisPast polls Redis's clock until it is past ms.
+func waitRedisPast(tb testing.TB, c *redisx.Client, ms int64) {
+	tb.Helper()
+	limit := time.Now().Add(10 * time.Second)
+	for redisTime(tb, c) <= ms {
+		if time.Now().After(limit) {
+			tb.Fatalf("Redis's clock did not pass %d within 10s", ms)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// roomDeadline reads a room's loading deadline as stored.
+func roomDeadline(tb testing.TB, c *redisx.Client, mode, match string) int64 {
+	tb.Helper()
+	s, ok := hget(tb, c, c.Keys.Room(mode, match), "deadline")
+	v, err := strconv.ParseInt(s, 10, 64)
+	if !ok || err != nil {
+		tb.Fatalf("room %s deadline: %q (present %v)", match, s, ok)
+	}
+	return v
+}
+
+// expireDeadline moves a loading room's deadline (its hash and the rooms
+// index) to just behind Redis's clock, as if its loading timeout had run
+// out, and returns it. The scripts judge deadlines by Redis TIME, which no
+// test can move on a real server; waiting out a real timeout would make
+// every test of a timed-out room slow, or flaky when marks made before it
+// are slowed past it.
+func expireDeadline(tb testing.TB, c *redisx.Client, mode, match string) int64 {
+	tb.Helper()
+	d := redisTime(tb, c) - 1
+	for _, r := range c.R.DoMulti(context.Background(),
+		c.R.B().Hset().Key(c.Keys.Room(mode, match)).FieldValue().FieldValue("deadline", itoa(d)).Build(),
+		c.R.B().Zadd().Key(c.Keys.Rooms(mode)).Xx().ScoreMember().ScoreMember(float64(d), match).Build()) {
+		if err := r.Error(); err != nil {
+			tb.Fatalf("expire deadline of %s: %v", match, err)
+		}
+	}
+	return d
 }
 
 func entry(kind redisx.EntryKind, ref string) redisx.Entry { return redisx.Entry{Kind: kind, Ref: ref} }
@@ -435,3 +510,12 @@ func assertOutcomeTTL(tb testing.TB, c *redisx.Client, mode, player string, floo
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func atoi(tb testing.TB, s string) int64 {
+	tb.Helper()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		tb.Fatalf("not an integer: %q", s)
+	}
+	return v
+}
