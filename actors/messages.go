@@ -36,6 +36,11 @@ type ClientRequest struct {
 	SessionID string
 	Msg       protocol.ClientMessage
 	Refused   *Refusal
+	// ArrivedMs is when the frame was read, by the node's estimate of
+	// Redis's clock (the start of a stall the node was waking from, for a
+	// frame it read then): a loading_complete is judged against the
+	// deadline by it, however long the session took to serve it.
+	ArrivedMs int64
 }
 
 // Refusal is the gateway's answer to a frame it did not pass on (over the

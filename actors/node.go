@@ -60,7 +60,9 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	env.registry = &registry{}
 	env.bus = &Bus{env: env}
 	env.host = newSessionHost(env)
-	env.stall = newStallWatch(env.Clock)
+	env.stall = newStallWatch(env.Clock, func(gap time.Duration) {
+		env.Log.Warn("this node was stalled (stopped or starved): late reads count from the stall's start", "stalled_for", gap.String())
+	})
 	env.incarnation = env.Node + ":" + newID()[:8]
 	env.sessionRoot = actor.NewRootContext(env.system, nil).WithGuardian(supervisor(env.Cfg().Supervision))
 	n := &Node{env: env, system: env.system}
@@ -170,7 +172,7 @@ func (n *Node) Attach(ctx context.Context, p PlayerInfo, out Outbox) (*actor.PID
 
 // Request hands a decoded client frame to the session actor.
 func (n *Node) Request(pid *actor.PID, sessionID string, m protocol.ClientMessage) {
-	n.system.Root.Send(pid, &ClientRequest{SessionID: sessionID, Msg: m})
+	n.system.Root.Send(pid, &ClientRequest{SessionID: sessionID, Msg: m, ArrivedMs: n.env.stall.arrivalMs()})
 }
 
 // Refuse hands the session the gateway's refusal of a frame, which the

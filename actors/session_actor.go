@@ -37,6 +37,8 @@ type sessionSeed struct {
 	stash   []ClientRequest
 	// unread is set while the last read of Redis failed.
 	unread bool
+	// arrivedMs is when the request being served reached the node.
+	arrivedMs int64
 	// stopping is set before the actor stops itself (grace expired,
 	// replaced); a stop without it is the supervisor giving up on the actor.
 	stopping bool
@@ -67,7 +69,8 @@ func (r *toldRing) ended(match string) bool {
 
 // pendingReq is a request whose outcome is not known yet.
 type pendingReq struct {
-	msg protocol.ClientMessage
+	msg       protocol.ClientMessage
+	arrivedMs int64
 	// banned is set for an enqueue whose ticket must be taken back (the
 	// player turned out banned) once Redis answers.
 	banned   bool

@@ -395,7 +395,7 @@ func (a *sessionActor) doubtful(m protocol.ClientMessage, err error, ticket stri
 	if redisx.NotSent(err) {
 		return false
 	}
-	a.seed.pending = &pendingReq{msg: m, ticket: ticket}
+	a.seed.pending = &pendingReq{msg: m, ticket: ticket, arrivedMs: a.seed.arrivedMs}
 	a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
 	return true
 }

@@ -36,6 +36,7 @@ func (a *sessionActor) serve(ctx actor.Context, req *ClientRequest) {
 		}
 		return
 	}
+	a.seed.arrivedMs = req.ArrivedMs
 	a.handle(ctx, req.Msg)
 }
 
@@ -319,9 +320,16 @@ func (a *sessionActor) dodge(ctx actor.Context, m protocol.ClientMessage) (sessi
 // idempotent: the same reply, nothing recorded twice.
 func (a *sessionActor) markReady(ctx actor.Context, m protocol.ClientMessage) {
 	st := a.st()
-	// Redis's clock judges the deadline; a frame this node read late
-	// because the node itself was stalled counts from the stall's start.
-	arrived := a.env.stall.arrivedMs()
+	// Redis's clock judges the deadline, against when the mark reached
+	// this node (stamped as it was read): neither a busy session nor a
+	// stall between here and Redis makes it late.
+	arrived := a.seed.arrivedMs
+	if a.pendingIs(m) && a.seed.pending.arrivedMs != 0 {
+		arrived = a.seed.pending.arrivedMs
+	}
+	if arrived == 0 {
+		arrived = a.env.nowMs()
+	}
 	rctx, cancel := a.env.opCtx()
 	var res redisx.ReadyResult
 	var err error
@@ -362,6 +370,8 @@ func (a *sessionActor) markReady(ctx actor.Context, m protocol.ClientMessage) {
 	case redisx.RoomLate:
 		// Past the deadline by Redis's clock: refused; the room ends as a
 		// timeout, which the client hears next.
+		a.env.Log.Info("late loading_complete refused", append(a.logAttrs(), "arrived_ms", arrived, "deadline_ms", st.DeadlineMs,
+			"late_ms", arrived-st.DeadlineMs, "clock_offset", a.env.Clock.Offset().String())...)
 		a.invalidState(m.Rid, "The loading deadline has passed.")
 	default:
 		a.reconcile(ctx)
