@@ -8,7 +8,10 @@ PLAYERS="${BENCH_PLAYERS:-2000}"
 DURATION="${BENCH_DURATION:-15s}"
 dir=$(mktemp -d)
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick() { for _ in $(seq 1 50); do p=$(( 20000 + RANDOM % 30000 )); port_free "$p" && { echo "$p"; return; }; done; return 1; }
+# Ports below the ephemeral range, which outgoing connections (matchload's
+# thousands of them) draw from and could take between the pick and the bind.
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+pick() { for _ in $(seq 1 50); do p=$(( 10000 + RANDOM % (low - 10000) )); port_free "$p" && { echo "$p"; return; }; done; return 1; }
 ws=$(pick); adm=$(pick)
 cat > "$dir/matchd.yaml" <<YAML
 node_id: bench

@@ -11,7 +11,10 @@ image=${1:?usage: smoke.sh IMAGE [podman run flags]}
 shift
 command -v podman >/dev/null 2>&1 || { echo "smoke: podman is required" >&2; exit 1; }
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick() { local p; for _ in $(seq 1 50); do p=$(( 20000 + RANDOM % 20000 )); port_free "$p" && { echo "$p"; return; }; done; exit 1; }
+# Ports below the ephemeral range, which outgoing connections (matchload's
+# thousands of them) draw from and could take between the pick and the bind.
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+pick() { local p; for _ in $(seq 1 50); do p=$(( 10000 + RANDOM % (low - 10000) )); port_free "$p" && { echo "$p"; return; }; done; exit 1; }
 client=$(pick); admin=$(pick); metrics=$(pick)
 
 cid=$(podman run -d --network host "$@" \

@@ -22,7 +22,10 @@ DURATION="${DURATION:-60s}"
 BIN="${BIN:-bin}"
 dir=$(mktemp -d)
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick() { for _ in $(seq 1 50); do p=$(( 20000 + RANDOM % 30000 )); port_free "$p" && { echo "$p"; return; }; done; return 1; }
+# Ports below the ephemeral range, which outgoing connections (matchload's
+# thousands of them) draw from and could take between the pick and the bind.
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+pick() { for _ in $(seq 1 50); do p=$(( 10000 + RANDOM % (low - 10000) )); port_free "$p" && { echo "$p"; return; }; done; return 1; }
 rport="${REDIS_PORT:-$(pick)}"
 pids=()
 cleanup() {
@@ -54,8 +57,10 @@ YAML
   "$BIN/matchd" --config "$dir/n$i.yaml" 2> "$dir/n$i.log" &
   node_pid+=($!); pids+=($!)
 done
-for a in "${adm[@]}"; do
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$a/readyz" >/dev/null && break; sleep 0.1; done
+for i in 0 1; do
+  ready=no
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:${adm[$i]}/readyz" >/dev/null && { ready=yes; break; }; sleep 0.1; done
+  if [ "$ready" != yes ]; then echo "n$((i+1)) never became ready:" >&2; tail -5 "$dir/n$((i+1)).log" >&2; exit 1; fi
 done
 
 # actors NODE KIND: the ids of one node's live actors of a kind.
@@ -106,6 +111,8 @@ status=0
   --metrics "http://127.0.0.1:${adm[0]}/metrics,http://127.0.0.1:${adm[1]}/metrics" ${MATCHLOAD_FLAGS:-} || status=$?
 echo "faults injected ($scenario): $(wc -l < "$dir/faults" 2>/dev/null || echo 0)"
 for i in 1 2; do
-  echo "n$i: $(grep -c '"level":"ERROR"' "$dir/n$i.log" || true) ERROR log lines; exited: $(kill -0 "${node_pid[$((i-1))]}" 2>/dev/null && echo no || echo yes)"
+  exited=no
+  kill -0 "${node_pid[$((i-1))]}" 2>/dev/null || { exited=yes; status=1; }
+  echo "n$i: $(grep -c '"level":"ERROR"' "$dir/n$i.log" || true) ERROR log lines; exited: $exited"
 done
 exit "$status"
