@@ -116,8 +116,8 @@ type Event struct {
 	// Disconnected, Reconnecting
 	Err           error
 	WillReconnect bool
-	// Reconnecting: failed attempts since the last welcome, this one
-	// included, and the wait before it.
+	// Reconnecting: the number of the wait since the last welcome (or
+	// since Connect), and its length.
 	Attempt int
 	Delay   time.Duration
 }
@@ -500,18 +500,19 @@ func (c *Client) dropped(err error) (retry bool, final error) {
 
 // dialLoop connects to the URLs in turn, with backoff between attempts.
 // After a drop (afterDrop) it waits before the first attempt too, so the
-// players of a node that went down do not all come back at once.
+// players of a node that went down do not all come back at once. The
+// waits grow with their number since the last welcome.
 func (c *Client) dialLoop(ctx context.Context, afterDrop bool) (*Conn, Frame, error) {
 	r := c.o.Reconnect
-	attempt := 0
-	var lastErr error
+	waits, failed := 0, 0
 	if afterDrop {
 		c.mu.Lock()
 		c.urlIdx++
 		c.mu.Unlock()
-		if err := c.backoff(ctx, attempt, nil); err != nil {
+		if err := c.backoff(ctx, waits, nil); err != nil {
 			return nil, Frame{}, err
 		}
+		waits++
 	}
 	for {
 		c.mu.Lock()
@@ -522,34 +523,35 @@ func (c *Client) dialLoop(ctx context.Context, afterDrop bool) (*Conn, Frame, er
 		if err == nil {
 			return conn, w, nil
 		}
-		lastErr = err
-		attempt++
+		failed++
 		var he *HandshakeError
 		switch {
 		case ctx.Err() != nil:
-			return nil, Frame{}, fmt.Errorf("%w (last attempt: %w)", ctx.Err(), lastErr)
+			return nil, Frame{}, fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
 		case errors.As(err, &he) && !he.Temporary():
 			return nil, Frame{}, err
-		case r.Off, r.MaxAttempts > 0 && attempt >= r.MaxAttempts:
+		case r.Off, r.MaxAttempts > 0 && failed >= r.MaxAttempts:
 			return nil, Frame{}, err
 		}
 		c.mu.Lock()
 		c.urlIdx++
 		c.mu.Unlock()
-		if err := c.backoff(ctx, attempt, err); err != nil {
-			return nil, Frame{}, fmt.Errorf("%w (last attempt: %w)", err, lastErr)
+		if werr := c.backoff(ctx, waits, err); werr != nil {
+			return nil, Frame{}, fmt.Errorf("%w (last attempt: %w)", werr, err)
 		}
+		waits++
 	}
 }
 
-// backoff announces and waits the delay before attempt (0 after a drop).
-func (c *Client) backoff(ctx context.Context, attempt int, cause error) error {
+// backoff announces and waits the delay before the next attempt; waits
+// is how many came before it since the last welcome.
+func (c *Client) backoff(ctx context.Context, waits int, cause error) error {
 	c.mu.Lock()
-	d := c.o.Reconnect.delay(attempt, c.hint, c.o.Rand)
+	d := c.o.Reconnect.delay(waits, c.hint, c.o.Rand)
 	c.hint = 0
 	next := c.o.URLs[c.urlIdx%len(c.o.URLs)]
 	c.mu.Unlock()
-	c.event(Event{Kind: Reconnecting, URL: next, Err: cause, Attempt: attempt + 1, Delay: d})
+	c.event(Event{Kind: Reconnecting, URL: next, Err: cause, Attempt: waits + 1, Delay: d})
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

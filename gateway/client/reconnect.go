@@ -41,13 +41,13 @@ func (r Reconnect) withDefaults() Reconnect {
 	return r
 }
 
-// delay is the wait before the attempt after failed ones: Initial x
-// Factor^failed, capped at Max, less up to Jitter of it; and at least
+// delay is the wait number waits+1 since the last welcome: Initial x
+// Factor^waits, capped at Max, less up to Jitter of it; and at least
 // hint (server_draining.reconnect_after_ms, or the retry_after_ms of an
 // UNAVAILABLE that answered no request), plus up to Jitter of the hint, so
 // a drained node's players do not all arrive at the next node at once.
-func (r Reconnect) delay(failed int, hint time.Duration, rnd func() float64) time.Duration {
-	base := min(float64(r.Max), float64(r.Initial)*math.Pow(r.Factor, float64(failed)))
+func (r Reconnect) delay(waits int, hint time.Duration, rnd func() float64) time.Duration {
+	base := min(float64(r.Max), float64(r.Initial)*math.Pow(r.Factor, float64(waits)))
 	d := base * (1 - r.Jitter*rnd())
 	if hint > 0 {
 		d = max(d, float64(hint)*(1+r.Jitter*rnd()))
