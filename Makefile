@@ -95,7 +95,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeEquivalence$$' -fuzztime $(FUZZTIME) ./gateway/protocol/
 	$(GO) test -run '^$$' -fuzz FuzzAuthHMAC -fuzztime $(FUZZTIME) ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime $(FUZZTIME) ./config/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./cmd/matchload/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./gateway/client/
 
 ## lint: gofmt, go vet and staticcheck
 lint: vet
