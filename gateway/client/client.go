@@ -15,8 +15,9 @@ import (
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
-// Options configure a Client. URLs and an identity (PlayerID, Token or
-// RawQuery) are required; everything else has a default.
+// Options configure a Client. URLs and an identity (PlayerID, Token,
+// RawQuery or an Authorization header) are required; everything else has
+// a default.
 type Options struct {
 	// URLs are the nodes' /ws URLs. The first connection tries them in
 	// order; every reconnect moves on to the next, so a player leaves a
@@ -168,7 +169,7 @@ func New(o Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	if o.PlayerID == "" && o.Token == nil && o.RawQuery == "" {
+	if o.PlayerID == "" && o.Token == nil && o.RawQuery == "" && o.Header.Get("Authorization") == "" {
 		return nil, errors.New("matchd: Options: a Token (auth.mode hmac or jwks) or a PlayerID (insecure) is required")
 	}
 	if o.DialTimeout <= 0 {
