@@ -135,17 +135,23 @@ type Client struct {
 	ctx context.Context // ended by Close
 	end context.CancelFunc
 
-	mu        sync.Mutex
-	conn      *Conn // the welcomed connection; nil while there is none
-	url       string
-	welcome   Frame
-	welcomed  bool // a connection was welcomed once
+	mu       sync.Mutex
+	conn     *Conn // the welcomed connection; nil while there is none
+	url      string
+	welcome  Frame
+	welcomed bool // a connection was welcomed once
+	// resumed and prevState describe the latest welcome for its event:
+	// whether an earlier connection had been welcomed, and the state known
+	// before it.
+	resumed   bool
+	prevState *protocol.State
 	state     *protocol.State
 	pending   map[string]chan result
 	rid       uint64
 	hint      time.Duration // the server's least wait before reconnecting
 	urlIdx    int
-	started   bool
+	started   bool // Connect was called and has not failed
+	looping   bool // the run loop was started
 	closed    bool
 	running   chan struct{} // closed when the run loop exits
 	done      chan struct{}
@@ -214,20 +220,24 @@ func (c *Client) Connect(ctx context.Context) (Frame, error) {
 	stop := context.AfterFunc(c.ctx, cancel)
 	defer stop()
 	conn, w, err := c.dialLoop(ctx, false)
+	if err == nil && !c.attach(conn, w) {
+		_ = conn.CloseNow()
+		err = ErrClosed
+	}
+	c.mu.Lock()
 	if err != nil {
-		c.mu.Lock()
 		c.started = false
+		closed := c.closed
 		c.mu.Unlock()
-		if c.ctx.Err() != nil {
+		if closed || c.ctx.Err() != nil {
+			c.finish(ErrClosed)
 			return Frame{}, ErrClosed
 		}
 		return Frame{}, err
 	}
-	if !c.attach(conn, w) {
-		_ = conn.CloseNow()
-		return Frame{}, ErrClosed
-	}
-	go c.run(conn)
+	c.looping = true
+	c.mu.Unlock()
+	go c.run(conn, w)
 	return w, nil
 }
 
@@ -310,12 +320,12 @@ func (c *Client) shut() *Conn {
 	return conn
 }
 
-// wait waits for the run loop of a started client to exit.
+// wait waits for the run loop, if one was started, to exit.
 func (c *Client) wait() {
 	c.mu.Lock()
-	started := c.started
+	looping := c.looping
 	c.mu.Unlock()
-	if started {
+	if looping {
 		<-c.running
 	}
 }
@@ -327,45 +337,51 @@ func (c *Client) finish(err error) {
 	})
 }
 
-// attach makes a welcomed connection the current one and announces it;
-// false when the client was closed meanwhile.
+// attach makes a welcomed connection the current one; false when the
+// client was closed meanwhile. The run loop announces it (announce), so
+// that Connect never waits for a reader of Options.Frames.
 func (c *Client) attach(conn *Conn, w Frame) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closed {
-		c.mu.Unlock()
 		return false
 	}
-	prev := c.state
-	resumed := c.welcomed
+	c.prevState, c.resumed = c.state, c.welcomed
 	c.conn, c.welcome, c.welcomed = conn, w, true
 	if w.State != nil {
 		st := *w.State
 		c.state = &st
 	}
 	c.hint = 0
-	u := c.url
 	if c.o.KeepAlive > 0 {
 		ctx, cancel := context.WithCancel(c.ctx)
 		c.keepalive = cancel
 		go c.keepAlive(ctx, conn)
 	}
-	c.mu.Unlock()
-	c.emit(w)
-	c.event(Event{Kind: Connected, URL: u, Welcome: w, Resumed: resumed, PreviousState: prev})
 	return true
 }
 
+// announce hands out a new connection's welcome and its Connected event.
+func (c *Client) announce(w Frame) {
+	c.mu.Lock()
+	e := Event{Kind: Connected, URL: c.url, Welcome: w, Resumed: c.resumed, PreviousState: c.prevState}
+	c.mu.Unlock()
+	c.emit(w)
+	c.event(e)
+}
+
 // run serves connection after connection until the client stops.
-func (c *Client) run(conn *Conn) {
+func (c *Client) run(conn *Conn, w Frame) {
 	defer close(c.running)
 	for {
+		c.announce(w)
 		err := c.serve(conn)
 		retry, final := c.dropped(err)
 		if !retry {
 			c.finish(final)
 			return
 		}
-		next, w, derr := c.dialLoop(c.ctx, true)
+		next, nw, derr := c.dialLoop(c.ctx, true)
 		if derr != nil {
 			if c.ctx.Err() != nil {
 				derr = ErrClosed
@@ -373,12 +389,12 @@ func (c *Client) run(conn *Conn) {
 			c.finish(derr)
 			return
 		}
-		if !c.attach(next, w) {
+		if !c.attach(next, nw) {
 			_ = next.CloseNow()
 			c.finish(ErrClosed)
 			return
 		}
-		conn = next
+		conn, w = next, nw
 	}
 }
 

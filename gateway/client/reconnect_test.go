@@ -240,3 +240,49 @@ func TestDelay(t *testing.T) {
 		}
 	}
 }
+
+// Close while Connect is still trying ends both: Connect returns
+// ErrClosed, Done is closed, nothing hangs.
+func TestCloseDuringConnect(t *testing.T) {
+	a := newFakeNode(t, "a", nil)
+	a.refuse = func(*http.Request) (int, protocol.Code, string) {
+		return http.StatusServiceUnavailable, protocol.CodeUnavailable, "This node is full."
+	}
+	rec := newRecorder()
+	c, err := New(Options{URLs: []string{a.URL()}, PlayerID: "p", OnEvent: rec.event, Reconnect: Reconnect{Initial: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	go func() { _, err := c.Connect(context.Background()); res <- err }()
+	rec.waitFor(t, "the first wait", func() bool { return len(rec.kinds(Reconnecting)) == 1 })
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; !errors.Is(err, ErrClosed) {
+		t.Errorf("Connect: %v, want ErrClosed", err)
+	}
+	<-c.Done()
+	if !errors.Is(c.Err(), ErrClosed) {
+		t.Errorf("Err() = %v", c.Err())
+	}
+}
+
+// Connect does not wait for anyone to read Options.Frames: the welcome is
+// handed out by the client's own goroutine.
+func TestConnectWithUnreadFrames(t *testing.T) {
+	a := newFakeNode(t, "a", nil)
+	frames := make(chan Frame)
+	c, err := New(Options{URLs: []string{a.URL()}, PlayerID: "p", Frames: frames})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	w, err := c.Connect(testCtx(t))
+	if err != nil || w.Type != protocol.TypeWelcome {
+		t.Fatalf("Connect: %+v, %v", w, err)
+	}
+	if f := <-frames; f.Type != protocol.TypeWelcome {
+		t.Errorf("first frame %s, want the welcome", f.Raw)
+	}
+}
