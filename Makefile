@@ -1,7 +1,7 @@
 # matchd: the two commands a newcomer needs are `make run` and `make test`.
 GO        ?= go
 BIN       := bin
-PKGS      := ./...
+PKGS      := ./... ./.ci/benchsum/
 TESTFLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 20s
 # What `matchd --version` and matchd_build_info report; override for release builds.
@@ -83,10 +83,9 @@ test-lua:
 test-e2e:
 	.ci/with-redis.sh $(GO) test -race -timeout 20m ./e2e/
 
-## bench: Go benchmarks (matching, Lua scripts, codec), then a short matchload run on real Redis
+## bench: every headline figure BENCH_RUNS (3) times back to back (Go benchmarks, matchload scenarios on real Redis); prints medians and ranges as Markdown
 bench: build
-	.ci/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./actors/... ./redisx/ ./gateway/protocol/
-	.ci/with-redis.sh .ci/bench-load.sh
+	.ci/bench.sh
 
 ## fuzz: run each fuzzer for FUZZTIME
 fuzz:
@@ -95,12 +94,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeEquivalence$$' -fuzztime $(FUZZTIME) ./gateway/protocol/
 	$(GO) test -run '^$$' -fuzz FuzzAuthHMAC -fuzztime $(FUZZTIME) ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime $(FUZZTIME) ./config/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./cmd/matchload/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./gateway/client/
 
 ## lint: gofmt, go vet and staticcheck
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)

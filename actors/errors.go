@@ -19,7 +19,7 @@ var (
 )
 
 // errorTable is matchd's one error vocabulary: it maps internal errors to
-// the PROTOCOL.md section 4 code a client is told, the one short sentence
+// the docs/protocol.md section 4.1 code a client is told, the one short sentence
 // that goes with it, and the HTTP status of a refused handshake. The
 // gateway and the actors both answer through it, so a sentence is written
 // once; detail goes to the log only.

@@ -12,7 +12,7 @@ type EventSink interface {
 	AppendEvent(ctx context.Context, data []byte, maxLen int64) error
 }
 
-// Events publishes state events (PROTOCOL.md section 10) while enabled. The
+// Events publishes state events (docs/protocol.md section 10.4) while enabled. The
 // flag is an atomic with sequentially consistent loads and stores, so a
 // toggle is seen by every event emitted after the toggle returns.
 type Events struct {

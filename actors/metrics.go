@@ -6,7 +6,7 @@ import (
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
-// Metrics are the Prometheus series of PROTOCOL.md section 8, defined once.
+// Metrics are the Prometheus series of docs/protocol.md section 10.2, defined once.
 // Each counter is incremented in the one place where its event happens.
 type Metrics struct {
 	Sessions         prometheus.Gauge

@@ -82,7 +82,7 @@ type pendingReq struct {
 // is rate-limited, so this is only reached by one that ignores its replies.
 const maxStash = 64
 
-// sessionActor is one player's state machine (PROTOCOL.md section 5). Every
+// sessionActor is one player's state machine (docs/protocol.md section 5). Every
 // move is looked up in sessionTable by apply; the handlers in the
 // session_*.go files classify what happened into an input and carry out
 // the effects.

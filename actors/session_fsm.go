@@ -2,7 +2,7 @@ package actors
 
 import "github.com/matchd/matchd/gateway/protocol"
 
-// stateName is a session state of PROTOCOL.md section 5.
+// stateName is a session state of docs/protocol.md section 5.
 type stateName string
 
 const (
@@ -201,7 +201,7 @@ func with(base map[input]transition, moves map[input]transition) map[input]trans
 	return base
 }
 
-// sessionTable defines every (state, input) pair of PROTOCOL.md section 5,
+// sessionTable defines every (state, input) pair of docs/protocol.md section 5,
 // plus the moves a read of Redis forces. The session actor looks every move
 // up here (apply); nothing else sets the state.
 var sessionTable = map[stateName]map[input]transition{

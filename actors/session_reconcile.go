@@ -292,7 +292,7 @@ func (a *sessionActor) reassertTicket(ctx actor.Context) {
 
 // roomLost ends a match whose room was lost (Redis restarted empty, or its
 // record expired unresolved): the player goes back into the queue with its
-// original ticket and queue time, as PROTOCOL.md section 3 says, and is told
+// original ticket and queue time, as docs/protocol.md section 9.2 says, and is told
 // match_cancelled (room_lost) then queued. The cancellation is counted once
 // per match, whichever member notices first.
 func (a *sessionActor) roomLost(ctx actor.Context, e *matchEnd) (sessionState, bool) {

@@ -44,7 +44,7 @@ func TestSessionTableEveryRow(t *testing.T) {
 	}
 }
 
-// Every move the table allows is one PROTOCOL.md section 5 allows, or one
+// Every move the table allows is one docs/protocol.md section 5 allows, or one
 // Redis forces (a read showed the player elsewhere): the table never moves
 // a player in a way neither the client nor the truth asked for.
 func TestSessionTableMovesAreJustified(t *testing.T) {
@@ -69,7 +69,7 @@ func TestSessionTableMovesAreJustified(t *testing.T) {
 				ok = row.effect == effRequeue || row.effect == effRoomLost
 			}
 			if !ok {
-				t.Errorf("(%s, %s) moves to %s by %q: not a move of PROTOCOL.md section 5", s, in, row.next, row.effect)
+				t.Errorf("(%s, %s) moves to %s by %q: not a move of docs/protocol.md section 5", s, in, row.next, row.effect)
 			}
 		}
 	}

@@ -7,7 +7,7 @@ package config
 import "time"
 
 // Config is the whole effective configuration of one node. The koanf tags are
-// the YAML keys of PROTOCOL.md section 9.
+// the YAML keys of docs/protocol.md section 10.3.
 type Config struct {
 	// NodeID names this node in logs, metrics and the player directory.
 	// Default: hostname-pid.
@@ -202,7 +202,7 @@ type Mode struct {
 	MaxWait time.Duration `koanf:"max_wait" json:"max_wait"`
 	// LoadingTimeout is the loading room's deadline. Default 30s.
 	LoadingTimeout time.Duration `koanf:"loading_timeout" json:"loading_timeout"`
-	// Rating shapes the rating window (PROTOCOL.md section 12).
+	// Rating shapes the rating window (docs/protocol.md section 9.1).
 	Rating RatingWindow `koanf:"rating" json:"rating"`
 }
 
@@ -285,7 +285,7 @@ type Log struct {
 	Format string `koanf:"format" json:"format"`
 }
 
-// Allocator configures game-server allocation (PROTOCOL.md section 11).
+// Allocator configures game-server allocation (docs/protocol.md section 9.3).
 type Allocator struct {
 	// Mode is none, static or http. Default none.
 	Mode string `koanf:"mode" json:"mode"`
@@ -316,7 +316,7 @@ type Rooms struct {
 	NodeTTL time.Duration `koanf:"node_ttl" json:"node_ttl"`
 }
 
-// Default returns the built-in defaults of PROTOCOL.md section 9.
+// Default returns the built-in defaults of docs/protocol.md section 10.3.
 func Default() Config {
 	return Config{
 		Server: Server{

@@ -435,7 +435,7 @@ func TestLoadFieldErrorKeys(t *testing.T) {
 	}
 }
 
-// protocolExample is the YAML of PROTOCOL.md section 9, verbatim.
+// protocolExample is the YAML of docs/protocol.md section 10.3, verbatim.
 const protocolExample = `node_id: ""                 # default: hostname-pid
 server: {addr: "127.0.0.1:8080", max_message_bytes: 4096, ping_interval: 15s, write_timeout: 5s, max_sessions: 0, drain_timeout: 20s}
 admin:  {addr: "127.0.0.1:9090", token: ""}   # a non-loopback admin.addr needs a token (>= 32 bytes)

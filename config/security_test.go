@@ -180,7 +180,7 @@ func TestRandomTokensPass(t *testing.T) {
 }
 
 // TestLoadSecureKeys: the new keys load from the file and the environment
-// under the names of PROTOCOL.md section 9.
+// under the names of docs/protocol.md section 10.3.
 func TestLoadSecureKeys(t *testing.T) {
 	path := writeConfig(t, `
 server: {addr: "0.0.0.0:8080"}

@@ -3,10 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/matchd/matchd/gateway/client"
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
@@ -85,16 +84,17 @@ func (f Frame) Teams() [][]string {
 
 func (f Frame) String() string { return string(f.Raw) }
 
-// Client is one game client: a WebSocket to a node that records every frame
-// it receives.
+// Client is one game client: a gateway/client session to a node, with
+// reconnecting off, that records every frame it receives.
 type Client struct {
 	Player  string
 	Device  string
 	Node    *Node
 	Welcome Frame
 
-	conn   *websocket.Conn
-	cancel context.CancelFunc
+	cl *client.Client
+	// conn writes raw frames, text or binary, for hostile-input tests.
+	conn rawConn
 
 	mu       sync.Mutex
 	frames   []Frame
@@ -105,6 +105,19 @@ type Client struct {
 	rid      int
 }
 
+// rawConn writes one message as is through the client, bounded by the
+// client's write timeout.
+type rawConn struct{ cl *client.Client }
+
+// Write sends p as one message of kind typ; ctx only bounds the wait for
+// the client to be free to write.
+func (r rawConn) Write(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.cl.WriteMessage(typ, p)
+}
+
 // DialOptions are the handshake's query parameters; zero values are left
 // out.
 type DialOptions struct {
@@ -112,21 +125,6 @@ type DialOptions struct {
 	HasRate  bool
 	Device   string
 	RawQuery string // replaces the whole query when set
-}
-
-func wsURL(node *Node, player string, o DialOptions) string {
-	if o.RawQuery != "" {
-		return node.WSURL() + "?" + o.RawQuery
-	}
-	q := url.Values{}
-	q.Set("player_id", player)
-	if o.HasRate {
-		q.Set("rating", strconv.FormatFloat(o.Rating, 'f', -1, 64))
-	}
-	if o.Device != "" {
-		q.Set("device_id", o.Device)
-	}
-	return node.WSURL() + "?" + q.Encode()
 }
 
 // Dial connects player to node with the given rating and device (device ""
@@ -152,41 +150,46 @@ func Handshake(t testing.TB, node *Node, rawQuery string) (int, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, node.WSURL()+"?"+rawQuery, &websocket.DialOptions{
-		Subprotocols: []string{protocol.Subprotocol},
-	})
+	conn, err := client.Dial(ctx, node.WSURL(), client.DialOptions{RawQuery: rawQuery})
 	if err == nil {
-		conn.CloseNow()
+		_ = conn.CloseNow()
 		t.Fatalf("handshake ?%s succeeded, want it refused", rawQuery)
 	}
-	if resp == nil {
+	var he *client.HandshakeError
+	if !errors.As(err, &he) {
 		t.Fatalf("handshake ?%s: no HTTP response: %v", rawQuery, err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return he.StatusCode, he.Body
 }
 
-func (c *Client) readLoop(ctx context.Context) {
-	for {
-		_, data, err := c.conn.Read(ctx)
-		c.mu.Lock()
-		if err != nil {
-			c.closeErr = err
-			close(c.closed)
-			close(c.sig)
-			c.sig = make(chan struct{})
-			c.mu.Unlock()
-			return
-		}
-		f := Frame{Raw: data, At: time.Now()}
-		if jerr := json.Unmarshal(data, &f.M); jerr != nil {
-			f.M = map[string]any{"type": "<not json>", "error": jerr.Error()}
-		}
-		c.frames = append(c.frames, f)
-		close(c.sig)
-		c.sig = make(chan struct{})
-		c.mu.Unlock()
+// record keeps one frame (the client's OnFrame).
+func (c *Client) record(cf client.Frame) {
+	f := Frame{Raw: cf.Raw, At: time.Now()}
+	if jerr := json.Unmarshal(cf.Raw, &f.M); jerr != nil {
+		f.M = map[string]any{"type": "<not json>", "error": jerr.Error()}
 	}
+	c.mu.Lock()
+	c.frames = append(c.frames, f)
+	close(c.sig)
+	c.sig = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// event notes the end of the connection (the client's OnEvent): with
+// reconnecting off there is one.
+func (c *Client) event(e client.Event) {
+	if e.Kind != client.Disconnected {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeErr != nil {
+		return
+	}
+	c.closeErr = e.Err
+	close(c.closed)
+	close(c.sig)
+	c.sig = make(chan struct{})
 }
 
 // NextRid returns a fresh request id.
@@ -211,9 +214,7 @@ func (c *Client) SendErr(v any) error {
 			return err
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return c.conn.Write(ctx, websocket.MessageText, b)
+	return c.cl.SendRaw(b)
 }
 
 // Send sends one frame, failing the test on a write error.
@@ -400,13 +401,13 @@ func (c *Client) Close() {
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
-		_ = c.conn.Close(websocket.StatusNormalClosure, "")
+		_ = c.cl.Close()
 		close(done)
 	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		c.conn.CloseNow()
+		_ = c.cl.CloseNow()
 	}
 	select {
 	case <-c.closed:
@@ -416,8 +417,7 @@ func (c *Client) Close() {
 
 // CloseNow drops the TCP connection without a close handshake.
 func (c *Client) CloseNow() {
-	_ = c.conn.CloseNow()
-	c.cancel()
+	_ = c.cl.CloseNow()
 }
 
 // Sync sends sync and returns the state reply.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -12,34 +11,37 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/matchd/matchd/gateway/client"
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
 // DialWith is DialErr with control over the handshake: wo may set an HTTP
 // client (a source address, a socket option) and headers (Authorization);
-// its Subprotocols are always matchd.v1. Like DialErr it reads the welcome
-// frame and is safe to call from any goroutine.
+// the subprotocol is always matchd.v1. Like DialErr it reads the welcome
+// frame and is safe to call from any goroutine. The connection is a
+// gateway/client session with reconnecting off, so the test sees every
+// frame and the close exactly as the server sent them.
 func DialWith(t testing.TB, node *Node, player string, o DialOptions, wo websocket.DialOptions) (*Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	wo.Subprotocols = []string{protocol.Subprotocol}
-	conn, resp, err := websocket.Dial(ctx, wsURL(node, player, o), &wo)
+	c := &Client{Player: player, Device: o.Device, Node: node, sig: make(chan struct{}), closed: make(chan struct{})}
+	co := client.Options{
+		URLs: []string{node.WSURL()}, PlayerID: player, DeviceID: o.Device, RawQuery: o.RawQuery,
+		Header: wo.HTTPHeader, HTTPClient: wo.HTTPClient, ReadLimit: 1 << 20,
+		DialTimeout: 10 * time.Second, WriteTimeout: 5 * time.Second,
+		Reconnect: client.Reconnect{Off: true}, OnFrame: c.record, OnEvent: c.event,
+	}
+	if o.HasRate {
+		co.Rating = &o.Rating
+	}
+	cl, err := client.New(co)
 	if err != nil {
-		if resp != nil {
-			b, _ := io.ReadAll(resp.Body)
-			return nil, fmt.Errorf("%w (HTTP %d: %s)", err, resp.StatusCode, b)
-		}
 		return nil, err
 	}
-	if got := conn.Subprotocol(); got != protocol.Subprotocol {
-		conn.CloseNow()
-		return nil, fmt.Errorf("subprotocol %q, want %q", got, protocol.Subprotocol)
+	c.cl, c.conn = cl, rawConn{cl}
+	if _, err := cl.Connect(ctx); err != nil {
+		return nil, err
 	}
-	conn.SetReadLimit(1 << 20)
-	rctx, rcancel := context.WithCancel(context.Background())
-	c := &Client{Player: player, Device: o.Device, Node: node, conn: conn, cancel: rcancel,
-		sig: make(chan struct{}), closed: make(chan struct{})}
-	go c.readLoop(rctx)
 	t.Cleanup(c.CloseNow)
 	w, err := c.NextErr(DefaultWait)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package e2e holds matchd's black-box end-to-end tests: they build the
 // matchd binary once, start real redis-server processes (standalone or a
 // 3-master Cluster) and matchd nodes with a generated configuration, and
-// talk to the nodes as game clients over the public protocol (PROTOCOL.md)
+// talk to the nodes as game clients over the public protocol (docs/protocol.md)
 // and as operators over the admin listener. Nothing here imports matchd's
 // internals except the wire types of gateway/protocol and the redistest
 // port helpers.

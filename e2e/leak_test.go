@@ -238,7 +238,7 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 	// match_found, when the other is surely offline (its socket closed at
 	// match_found, its reconnect grace of 500ms over) and before the 1500ms
 	// deadline. When the dodge wins (the reply is match_cancelled
-	// player_left), matchd requeues the offline player (PROTOCOL.md
+	// player_left), matchd requeues the offline player (docs/protocol.md
 	// section 5: the others are requeued whether or not they had loaded):
 	// that counts in matchd_players_requeued_total but sends no frame anyone
 	// receives, and leaves a ticket whose player has no session, which the

@@ -50,7 +50,7 @@ func frozenPool(t *testing.T, squad bool, ratings map[string]float64, order []st
 }
 
 // TestMatchingPicksClosest: the oldest ticket is matched with the
-// compatible ticket closest to it in rating (PROTOCOL.md section 12).
+// compatible ticket closest to it in rating (docs/protocol.md section 9.1).
 func TestMatchingPicksClosest(t *testing.T) {
 	t.Parallel()
 	cs := frozenPool(t, false, map[string]float64{"old": 1000, "far": 1090, "near": 1010}, []string{"old", "far", "near"})

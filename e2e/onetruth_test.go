@@ -109,7 +109,7 @@ func kindOfActor(id string) string {
 // away longer than the reconnect grace, while its room still waits, comes
 // back to a welcome that says loading, followed by the match's match_found;
 // it loads and the match is played. A room seat is kept until the room's
-// deadline, whatever the grace (PROTOCOL.md section 2). Meanwhile an
+// deadline, whatever the grace (docs/protocol.md section 2.6). Meanwhile an
 // enqueue in another mode is refused: the player is loading.
 func TestReconnectAfterGraceResumesLoading(t *testing.T) {
 	t.Parallel()

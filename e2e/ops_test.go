@@ -33,7 +33,7 @@ func poll(d time.Duration, cond func() error) error {
 // TestNodeKilledQueuedPlayers: a node dies (kill -9) with queued players on
 // it. One reconnects to another node within the grace and resumes its
 // ticket; the other never comes back, so its ticket must be cancelled after
-// session.reconnect_grace (PROTOCOL.md section 2) and never be matched with
+// session.reconnect_grace (docs/protocol.md section 2.6) and never be matched with
 // a live player.
 func TestNodeKilledQueuedPlayers(t *testing.T) {
 	t.Parallel()
@@ -142,8 +142,8 @@ func TestDrainDuringLoading(t *testing.T) {
 	CheckInvariants(t, []*Client{a, b, again[0], again[1]}, CheckOptions{EveryonePlays: true})
 }
 
-// TestDebugActors checks the shape of GET /debug/actors (PROTOCOL.md
-// section 7).
+// TestDebugActors checks the shape of GET /debug/actors (docs/protocol.md
+// section 10.1).
 func TestDebugActors(t *testing.T) {
 	t.Parallel()
 	n := StartNode(t, NodeOptions{})

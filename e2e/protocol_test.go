@@ -15,7 +15,7 @@ import (
 
 // TestLoadingStatusFanout: each member's new loading_complete sends one
 // loading_status to every member (the reporter's copy is its reply), all
-// before match_ready (PROTOCOL.md section 3 and 13).
+// before match_ready (docs/protocol.md sections 3.3 and 6).
 func TestLoadingStatusFanout(t *testing.T) {
 	t.Parallel()
 	be := StandaloneBackend(t)
@@ -327,7 +327,7 @@ func TestSanctionsLadder(t *testing.T) {
 	WaitMetric(t, []*Node{n}, `matchd_violations_total{kind="dodge"}`, 2, 5*time.Second)
 
 	// Sanctioned while queued: the device ban dequeues the other account
-	// (PROTOCOL.md section 5), even while it is alone in the queue.
+	// (docs/protocol.md section 5), even while it is alone in the queue.
 	dq, err := alt.ExpectErr(protocol.TypeDequeued, 3*time.Second)
 	if err != nil {
 		t.Errorf("the queued account on the banned device, alone in the queue, was not dequeued: %v", err)

@@ -294,7 +294,7 @@ func TestSanctionsDecayOneStep(t *testing.T) {
 // TestSanctionsDecayedBanDoesNotDequeue: once a player's violations have
 // all decayed its ban is gone: enqueue is accepted, and the ticket then
 // stays queued; it must not be dequeued with reason banned by a ban that
-// no longer exists (PROTOCOL.md section 5: only a player sanctioned while
+// no longer exists (docs/protocol.md section 5: only a player sanctioned while
 // queued is dequeued).
 func TestSanctionsDecayedBanDoesNotDequeue(t *testing.T) {
 	t.Parallel()

@@ -569,8 +569,8 @@ func sessionConnected(n *Node, player string) bool {
 }
 
 // TestBurstWithinLimitsNotDropped: a client that reads everything at once
-// and sends a burst the rate limit allows is not "too slow": PROTOCOL.md
-// section 2 disconnects a client whose outgoing queue *stays* full for
+// and sends a burst the rate limit allows is not "too slow": docs/protocol.md
+// section 2.4 disconnects a client whose outgoing queue *stays* full for
 // server.write_timeout, not one whose queue is momentarily full.
 func TestBurstWithinLimitsNotDropped(t *testing.T) {
 	t.Parallel()
@@ -611,8 +611,8 @@ func TestBurstWithinLimitsNotDropped(t *testing.T) {
 
 // TestRateLimitSustainedAbuseCloses: a client that keeps sending at ten
 // times session.rate_limit for seconds, ignoring every RATE_LIMITED and its
-// retry_after_ms, is persistent abuse and is closed with 1008 (PROTOCOL.md
-// section 4) - not only one that sends more than burst frames between two
+// retry_after_ms, is persistent abuse and is closed with 1008 (docs/protocol.md
+// section 8) - not only one that sends more than burst frames between two
 // refills.
 func TestRateLimitSustainedAbuseCloses(t *testing.T) {
 	t.Parallel()
@@ -679,5 +679,5 @@ func TestRateLimitSustainedAbuseCloses(t *testing.T) {
 }
 
 // abuseAfter is how long a client may stay over its limit before it is
-// closed (PROTOCOL.md section 4).
+// closed (docs/protocol.md section 8).
 const abuseAfter = 5 * time.Second

@@ -14,7 +14,7 @@ import (
 	"github.com/matchd/matchd/config"
 )
 
-// idPattern is the charset of player and device ids (PROTOCOL.md section 2).
+// idPattern is the charset of player and device ids (docs/protocol.md section 2.2).
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
 // Handshake failures, mapped to HTTP statuses by the handler.

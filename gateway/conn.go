@@ -226,7 +226,7 @@ func (c *conn) refuse(rid string, code protocol.Code, msg string, retryAfterMs i
 }
 
 // abuseAfter is how long a client may stay over its rate limit, refused
-// frame after frame, before it is persistent abuse (PROTOCOL.md section 4).
+// frame after frame, before it is persistent abuse (docs/protocol.md section 8).
 const abuseAfter = 5 * time.Second
 
 // abuseGap ends a run of refusals: a client that stayed within its limit

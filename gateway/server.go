@@ -1,5 +1,5 @@
 // Package gateway is matchd's edge: the client listener (GET /ws, the
-// WebSocket protocol of PROTOCOL.md) and the admin listener (/metrics,
+// WebSocket protocol of docs/protocol.md) and the admin listener (/metrics,
 // /healthz, /readyz, /debug, /admin).
 package gateway
 

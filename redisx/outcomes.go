@@ -38,7 +38,7 @@ type Outcome struct {
 	Ref  string
 	AtMs int64
 	Mode string
-	// Reason is PROTOCOL.md's dequeued or match_cancelled reason.
+	// Reason is docs/protocol.md's dequeued or match_cancelled reason.
 	Reason   string
 	Requeued bool
 	NoShows  []string

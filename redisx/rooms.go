@@ -195,7 +195,7 @@ const (
 // Resolution is how a room ends.
 type Resolution struct {
 	Outcome ResolveOutcome
-	// Reason is the cancel reason of PROTOCOL.md (loading_timeout,
+	// Reason is the cancel reason of docs/protocol.md (loading_timeout,
 	// player_left, allocation_failed).
 	Reason string
 	// Leaver is the dodging player for player_left.

@@ -171,7 +171,7 @@ type RemoveResult struct {
 
 // RemoveTicket takes the player's ticket out of the mode's queue; ticketID ""
 // means whatever ticket the player holds. A non-empty reason (a dequeued
-// reason of PROTOCOL.md) is recorded as the player's outcome in the same
+// reason of docs/protocol.md) is recorded as the player's outcome in the same
 // step, so whoever later finds the ticket gone also finds why.
 func (c *Client) RemoveTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration) (RemoveResult, error) {
 	k := c.Keys

@@ -1,4 +1,4 @@
-// Package alloc holds the game-server allocators of PROTOCOL.md section 11.
+// Package alloc holds the game-server allocators of docs/protocol.md section 9.3.
 package alloc
 
 import (

@@ -1,5 +1,5 @@
 // Package match forms matches out of a pool of queued tickets
-// (PROTOCOL.md section 12). It is pure: no Redis, no actors, no clock, no
+// (docs/protocol.md section 9.1). It is pure: no Redis, no actors, no clock, no
 // randomness. The same pool, params and time always give the same groups, in
 // whatever order the pool comes, so the queue actor can call it on every tick
 // and tests can check it exactly.

@@ -12,7 +12,7 @@ import (
 
 // The checker judges what the server told each player, independently of how
 // the simulated clients decide what to do. It keeps, per player, the state
-// the server's frames imply (PROTOCOL.md section 5) and, per match, the
+// the server's frames imply (docs/protocol.md section 5) and, per match, the
 // teams each member saw; End turns that into verdicts.
 
 // cstate is a player's state as the server's frames show it.
@@ -619,7 +619,7 @@ func (c *Checker) Verdicts() []Verdict {
 		c.double.verdict("no-double-match", "no player got match_found for a match while another of its matches was open, nor twice for one match"),
 		teams.verdict("same-teams", "every member of a match got match_found with the same, well-formed teams that include itself"),
 		v3,
-		c.order.verdict("protocol-order", "frames fit the state machine of PROTOCOL.md section 5 and the ordering of section 13"),
+		c.order.verdict("protocol-order", "frames fit the state machine of docs/protocol.md section 5 and the ordering of section 6"),
 		garbage.verdict("malformed-handled", "every garbage frame got a typed reply and no malformed sender was disconnected"),
 		c.unjust.verdict("no-unjust-no-show", "no player that sent loading_complete more than 250ms before the deadline was named a no-show"),
 	}

@@ -68,7 +68,7 @@
 // # Invariants
 //
 // An independent checker follows every player through the frames the
-// server sent (PROTOCOL.md section 5) and judges:
+// server sent (docs/protocol.md section 5) and judges:
 //
 //	no-double-match        no match_found while another match of the
 //	                       player is open (not ended by match_ready or

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -9,30 +8,6 @@ import (
 
 	"github.com/matchd/matchd/gateway/protocol"
 )
-
-func TestFrameType(t *testing.T) {
-	for in, want := range map[string]string{
-		`{"type":"loading_status","match_id":"m"}`: "loading_status",
-		`{"type":"pong"}`:                          "pong",
-		`{"rid":"x","type":"pong"}`:                "",
-		`{"type":"unterminated`:                    "",
-		``:                                         "",
-	} {
-		if got := string(frameType([]byte(in))); got != want {
-			t.Errorf("frameType(%s) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "abc", `q"uote`, `back\slash`, "ctl\x01\n\t", "ünï"} {
-		b := appendJSONString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil || got != s {
-			t.Errorf("appendJSONString(%q) = %s (%v)", s, b, err)
-		}
-	}
-}
 
 // Every garbage frame must be refused by the real decoder with the code the
 // malformed sender expects (or, for the big ping, accepted), and sit at or

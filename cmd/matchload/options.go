@@ -339,7 +339,7 @@ func splitList(s string) []string {
 	return out
 }
 
-// validID reports whether s fits PROTOCOL.md's id charset.
+// validID reports whether s fits the id charset of docs/protocol.md section 2.2.
 func validID(s string) bool {
 	if len(s) < 1 || len(s) > 64 {
 		return false

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/matchd/matchd/gateway/client"
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
@@ -43,68 +44,14 @@ func (s dstate) queuedish() bool {
 func (s dstate) loadingish() bool { return s == dsLoading || s == dsDodging }
 func (s dstate) connected() bool  { return s != dsNone && s != dsGone }
 
-// inFrame holds the only server-frame fields matchload looks at.
-type inFrame struct {
-	Type         string     `json:"type"`
-	Rid          string     `json:"rid"`
-	MatchID      string     `json:"match_id"`
-	Teams        [][]string `json:"teams"`
-	Requeued     bool       `json:"requeued"`
-	Code         string     `json:"code"`
-	Reason       string     `json:"reason"`
-	TicketID     string     `json:"ticket_id"`
-	RetryAfterMs int64      `json:"retry_after_ms"`
-	// NoShows and LoadingDeadlineMs let the checker tell a no-show charged
-	// to a player that loaded in time.
-	NoShows           []string `json:"no_shows"`
-	LoadingDeadlineMs int64    `json:"loading_deadline_ms"`
-	State             *struct {
-		Name    string `json:"name"`
-		MatchID string `json:"match_id"`
-	} `json:"state"`
-}
-
 // readBuf is a pooled frame buffer plus decode target, so an idle session
 // holds neither.
 type readBuf struct {
 	b bytes.Buffer
-	f inFrame
+	f client.Frame
 }
 
 var readPool = sync.Pool{New: func() any { return new(readBuf) }}
-
-// frameType extracts the type of a frame the server encoded (type first)
-// without decoding it; "" when the frame does not start that way.
-func frameType(b []byte) []byte {
-	const pfx = `{"type":"`
-	if !bytes.HasPrefix(b, []byte(pfx)) {
-		return nil
-	}
-	rest := b[len(pfx):]
-	i := bytes.IndexByte(rest, '"')
-	if i < 0 {
-		return nil
-	}
-	return rest[:i]
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
-}
 
 // Request ids are a kind letter and the player's request sequence number
 // ("e17"): e enqueue, c cancel (leave the queue), d dodge, l
@@ -149,7 +96,7 @@ type player struct {
 	quitLoading bool // a quitter quits while loading (else while queued)
 
 	mu          sync.Mutex
-	conn        *websocket.Conn
+	conn        *client.Conn
 	st          dstate
 	match       string
 	enqAt       time.Time // when the current wait's enqueue was sent
@@ -297,10 +244,10 @@ func (p *player) run(sem chan struct{}) {
 	// The welcome frame, within the dial timeout.
 	wctx, cancel := context.WithTimeout(context.Background(), r.opt.DialTimeout-time.Since(t0))
 	rb := readPool.Get().(*readBuf)
-	_, err := readMessage(wctx, conn, &rb.b)
+	_, err := conn.ReadMessage(wctx, &rb.b)
 	cancel()
 	if err == nil {
-		err = decodeFrame(rb.b.Bytes(), &rb.f)
+		err = client.DecodeFrame(rb.b.Bytes(), &rb.f)
 		if err == nil && rb.f.Type != protocol.TypeWelcome {
 			err = errors.New("first frame is " + rb.f.Type + ", not welcome")
 		}
@@ -312,7 +259,7 @@ func (p *player) run(sem chan struct{}) {
 		conn.CloseNow()
 		reason := "no welcome: " + shortErr(err)
 		if rb.f.Type == protocol.TypeError {
-			reason = "refused at welcome: " + rb.f.Code
+			reason = "refused at welcome: " + string(rb.f.Code)
 		}
 		r.live.dialFailed(reason)
 		p.mu.Lock()
@@ -349,22 +296,11 @@ func (p *player) run(sem chan struct{}) {
 	p.readLoop(conn)
 }
 
-// readMessage reads one whole message into buf.
-func readMessage(ctx context.Context, c *websocket.Conn, buf *bytes.Buffer) (websocket.MessageType, error) {
-	typ, rd, err := c.Reader(ctx)
-	if err != nil {
-		return 0, err
-	}
-	buf.Reset()
-	_, err = buf.ReadFrom(rd)
-	return typ, err
-}
-
-func (p *player) readLoop(conn *websocket.Conn) {
+func (p *player) readLoop(conn *client.Conn) {
 	r := p.r
 	for {
 		rb := readPool.Get().(*readBuf)
-		_, err := readMessage(context.Background(), conn, &rb.b)
+		_, err := conn.ReadMessage(context.Background(), &rb.b)
 		if err != nil {
 			readPool.Put(rb)
 			p.readEnded(err)
@@ -410,12 +346,12 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		p.record('<', data)
 		p.mu.Unlock()
 	}
-	switch t := frameType(data); string(t) {
+	switch t := client.PeekType(data); string(t) {
 	case protocol.TypeLoadingStatus, protocol.TypeState, protocol.TypeWelcome:
 		return false // nothing to learn (skipped without decoding)
 	}
 	f := &rb.f
-	if err := decodeFrame(data, f); err != nil {
+	if err := client.DecodeFrame(data, f); err != nil {
 		r.live.badFrames.Add(1)
 		return false
 	}
@@ -569,7 +505,7 @@ func (p *player) onLoading(m string) (quit bool) {
 }
 
 // onError serves an error frame. Call with p.mu held.
-func (p *player) onError(f *inFrame, raw []byte) {
+func (p *player) onError(f *client.Frame, raw []byte) {
 	r := p.r
 	req := requestOf(f.Rid)
 	serverState, serverMatch := "", ""
@@ -579,22 +515,22 @@ func (p *player) onError(f *inFrame, raw []byte) {
 	// Only a refusal of the latest request says anything about the state
 	// now: later requests may have changed it since.
 	latest := f.Rid != "" && ridSeq(f.Rid) == uint64(p.reqSeq)
-	if p.beh == Malformed && (req == "garbage" || (f.Rid == "" && (f.Code == string(protocol.CodeBadRequest) || f.Code == string(protocol.CodeRateLimited)))) {
-		r.live.errorFrame(f.Code, "garbage", true, p.id, raw)
+	if p.beh == Malformed && (req == "garbage" || (f.Rid == "" && (f.Code == (protocol.CodeBadRequest) || f.Code == (protocol.CodeRateLimited)))) {
+		r.live.errorFrame(string(f.Code), "garbage", true, p.id, raw)
 		r.chk.GarbageAnswered(p.id)
 		return
 	}
-	expected := f.Code == string(protocol.CodeInvalidState) && (req == "loading_complete" || req == "dodge" || req == "cancel")
-	if f.Code == string(protocol.CodeRateLimited) && f.Rid == "" && p.st == dsEnqueuing {
+	expected := f.Code == (protocol.CodeInvalidState) && (req == "loading_complete" || req == "dodge" || req == "cancel")
+	if f.Code == (protocol.CodeRateLimited) && f.Rid == "" && p.st == dsEnqueuing {
 		req, latest = "enqueue", true // the limiter answers before reading the rid
 	}
-	r.live.errorFrame(f.Code, req, expected, p.id, raw)
-	if f.Code == string(protocol.CodeSessionReplaced) {
+	r.live.errorFrame(string(f.Code), req, expected, p.id, raw)
+	if f.Code == (protocol.CodeSessionReplaced) {
 		return // the close follows
 	}
 	// A transient refusal of a request the state still calls for is
 	// retried after retry_after_ms, as a game client would.
-	if f.Code == string(protocol.CodeUnavailable) || f.Code == string(protocol.CodeRateLimited) {
+	if f.Code == (protocol.CodeUnavailable) || f.Code == (protocol.CodeRateLimited) {
 		wait := max(time.Duration(f.RetryAfterMs)*time.Millisecond, 50*time.Millisecond)
 		switch {
 		case req == "loading_complete" && p.st == dsLoading:
@@ -611,13 +547,13 @@ func (p *player) onError(f *inFrame, raw []byte) {
 	if !latest {
 		return
 	}
-	r.chk.Refused(p.id, req, f.Code, serverState, serverMatch)
+	r.chk.Refused(p.id, req, string(f.Code), serverState, serverMatch)
 	switch req {
 	case "enqueue":
 		if p.st != dsEnqueuing {
 			return
 		}
-		switch protocol.Code(f.Code) {
+		switch f.Code {
 		case protocol.CodeInvalidState:
 			switch serverState {
 			case protocol.StateQueued:
@@ -635,14 +571,14 @@ func (p *player) onError(f *inFrame, raw []byte) {
 			}
 		case protocol.CodeBanned, protocol.CodeRateLimited, protocol.CodeUnavailable:
 			p.setState(dsIdle)
-			p.finalWhy = "enqueue refused: " + f.Code
-			if r.draining.Load() || r.opt.Duration == 0 && f.Code == string(protocol.CodeBanned) {
+			p.finalWhy = "enqueue refused: " + string(f.Code)
+			if r.draining.Load() || r.opt.Duration == 0 && f.Code == (protocol.CodeBanned) {
 				p.setState(dsDone)
 				return
 			}
 			p.enqueueAfter(dsRetryWait, max(time.Duration(f.RetryAfterMs)*time.Millisecond, 100*time.Millisecond))
 		default:
-			p.finalWhy = "enqueue refused: " + f.Code
+			p.finalWhy = "enqueue refused: " + string(f.Code)
 			p.setState(dsDone)
 		}
 	case "cancel":
@@ -754,21 +690,17 @@ func (p *player) loadingComplete() {
 // request sends one client request with a fresh rid. Call with p.mu held.
 func (p *player) request(kind byte) {
 	p.reqSeq++
-	b := make([]byte, 0, 96+len(p.match))
+	var rid [12]byte
+	m := protocol.ClientMessage{Rid: string(strconv.AppendUint(append(rid[:0], kind), uint64(p.reqSeq), 10))}
 	switch kind {
 	case 'e':
-		b = append(b, p.r.enqueuePrefix...)
+		m.Type, m.Mode = protocol.TypeEnqueue, p.r.opt.Mode
 	case 'c', 'd':
-		b = append(b, `{"type":"cancel"`...)
+		m.Type = protocol.TypeCancel
 	case 'l':
-		b = append(b, `{"type":"loading_complete","match_id":`...)
-		b = appendJSONString(b, p.match)
+		m.Type, m.MatchID = protocol.TypeLoadingComplete, p.match
 	}
-	b = append(b, `,"rid":"`...)
-	b = append(b, kind)
-	b = strconv.AppendUint(b, uint64(p.reqSeq), 10)
-	b = append(b, `"}`...)
-	p.send(websocket.MessageText, b)
+	p.send(websocket.MessageText, client.AppendRequest(make([]byte, 0, 96+len(p.match)), m))
 }
 
 // quit closes the connection on purpose (the caller closes after unlocking).

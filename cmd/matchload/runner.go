@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -18,11 +16,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 
-	"github.com/matchd/matchd/gateway/protocol"
+	"github.com/matchd/matchd/gateway/client"
 )
 
 // behStats counts outcomes per behaviour.
@@ -129,7 +126,6 @@ type Runner struct {
 	live    *liveStats
 	hist    hists
 
-	enqueuePrefix                                 []byte
 	garbageConnect, garbageQueued, garbageLoading []garbage
 
 	draining atomic.Bool // no more enqueues; queued players cancel
@@ -218,7 +214,6 @@ func NewRunner(o Options) (*Runner, error) {
 		r.live.beh[p.beh].players.Add(1)
 		r.players[i] = p
 	}
-	r.enqueuePrefix = appendJSONString([]byte(`{"type":"enqueue","mode":`), o.Mode)
 	r.garbageConnect, r.garbageQueued, r.garbageLoading = buildGarbage(o.MaxMessageBytes)
 
 	ips, err := r.chooseSourceIPs()
@@ -284,11 +279,9 @@ func (r *Runner) chooseSourceIPs() ([]string, error) {
 
 // dial opens the player's WebSocket; on failure it returns nil and a
 // low-cardinality reason.
-func (r *Runner) dial(p *player) (*websocket.Conn, string) {
+func (r *Runner) dial(p *player) (*client.Conn, string) {
 	o := r.opt
-	var sb strings.Builder
-	sb.Grow(len(o.Nodes[p.node]) + 128)
-	sb.WriteString(o.Nodes[p.node])
+	do := client.DialOptions{HTTPClient: r.clients[p.idx%len(r.clients)]}
 	if o.TokenSecret != "" {
 		claims := jwt.MapClaims{"sub": p.id, "exp": time.Now().Add(o.Timeout + 24*time.Hour).Unix(), "rating": p.rating}
 		if o.DeviceIDs {
@@ -298,41 +291,26 @@ func (r *Runner) dial(p *player) (*websocket.Conn, string) {
 		if err != nil {
 			return nil, "token: " + err.Error()
 		}
-		sb.WriteString("?token=")
-		sb.WriteString(tok)
+		do.Token = tok
 	} else {
-		sb.WriteString("?player_id=")
-		sb.WriteString(p.id)
-		sb.WriteString("&rating=")
-		sb.WriteString(strconv.FormatFloat(p.rating, 'f', -1, 64))
+		do.PlayerID, do.Rating = p.id, &p.rating
 		if o.DeviceIDs {
-			sb.WriteString("&device_id=d-")
-			sb.WriteString(p.id)
+			do.DeviceID = "d-" + p.id
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.DialTimeout)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, sb.String(), &websocket.DialOptions{
-		HTTPClient:   r.clients[p.idx%len(r.clients)],
-		Subprotocols: []string{protocol.Subprotocol},
-	})
+	conn, err := client.Dial(ctx, o.Nodes[p.node], do)
 	if err != nil {
-		return nil, dialReason(resp, err)
+		return nil, dialReason(err)
 	}
-	if conn.Subprotocol() != protocol.Subprotocol {
-		r.live.oddFrames.Add(1)
-	}
-	conn.SetReadLimit(1 << 20)
 	return conn, ""
 }
 
-func dialReason(resp *http.Response, err error) string {
-	if resp != nil {
-		var he protocol.HTTPError
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		_ = resp.Body.Close()
-		_ = json.Unmarshal(b, &he)
-		return strings.TrimSpace(fmt.Sprintf("HTTP %d %s", resp.StatusCode, he.Code))
+func dialReason(err error) string {
+	var he *client.HandshakeError
+	if errors.As(err, &he) {
+		return strings.TrimSpace(fmt.Sprintf("HTTP %d %s", he.StatusCode, he.Code))
 	}
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):

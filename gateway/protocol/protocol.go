@@ -1,4 +1,4 @@
-// Package protocol holds the wire types of PROTOCOL.md (matchd.v1): the
+// Package protocol holds the wire types of docs/protocol.md (matchd.v1): the
 // frames clients send, the frames the server sends and the error codes. The
 // gateway, the e2e tests and cmd/matchload import it, so the contract is
 // written once.
@@ -33,7 +33,7 @@ const (
 	TypeServerDraining = "server_draining"
 )
 
-// Code is an error code of PROTOCOL.md section 4; no other value is sent.
+// Code is an error code of docs/protocol.md section 4.1; no other value is sent.
 type Code string
 
 // Error codes.
@@ -77,7 +77,7 @@ const (
 	StateLoading = "loading"
 )
 
-// WebSocket close codes of PROTOCOL.md section 4.
+// WebSocket close codes of docs/protocol.md section 4.2.
 const (
 	CloseNormal          = 1000
 	ClosePolicy          = 1008
@@ -95,7 +95,7 @@ type ClientMessage struct {
 	MatchID string `json:"match_id,omitempty"`
 }
 
-// State is the state object of PROTOCOL.md section 3.
+// State is the state object of docs/protocol.md section 3.4.
 type State struct {
 	Name     string `json:"name"`
 	Mode     string `json:"mode,omitempty"`
