@@ -220,13 +220,28 @@ func (c *conn) pingLoop() {
 		c.drop()
 		return
 	}
-	c.ping.Reset(c.srv.cfg.Get().Server.PingInterval)
+	c.ping.Reset(pingDelay(time.Now(), c.srv.cfg.Get().Server.PingInterval))
 	c.pinging.Store(true)
 	if err := c.ws.Ping(c.ctx); err != nil {
 		c.drop()
 		return
 	}
 	c.pinging.Store(false)
+}
+
+// pingSlot is the grid pings are aligned to: the pings of all connections
+// due within one slot fire together, so an idle node wakes ten times a
+// second to ping its clients instead of once per client (thousands of
+// wake-ups a second, each costing more than the ping itself).
+const pingSlot = 100 * time.Millisecond
+
+// pingDelay is how long from now the next ping is due: interval, rounded
+// down to the ping grid when the interval spans a few slots.
+func pingDelay(now time.Time, interval time.Duration) time.Duration {
+	if interval < 2*pingSlot {
+		return interval
+	}
+	return now.Add(interval).Truncate(pingSlot).Sub(now)
 }
 
 // refuse answers a frame the gateway does not pass on (over the rate

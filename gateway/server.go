@@ -92,7 +92,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		id: newSessionID(), player: player.ID, ws: ws, nc: hj.conn, srv: s,
 		done: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
-	c.ping = time.AfterFunc(cfg.Server.PingInterval, c.pingLoop)
+	c.ping = time.AfterFunc(pingDelay(time.Now(), cfg.Server.PingInterval), c.pingLoop)
 	s.conns.Store(c, struct{}{})
 	pid, err := s.node.Attach(ctx, player, c)
 	if err != nil {
