@@ -101,10 +101,10 @@ type cli struct {
 	undo     bool
 	capacity int
 	region   string
-	base    *url.URL
-	stdout  io.Writer
-	stderr  io.Writer
-	now     func() time.Time
+	base     *url.URL
+	stdout   io.Writer
+	stderr   io.Writer
+	now      func() time.Time
 }
 
 // command runs one subcommand with its positional arguments.
