@@ -162,8 +162,19 @@ func TestGrafanaDashboard(t *testing.T) {
 	if v := vars["datasource"]; !strings.HasPrefix(v, `datasource "prometheus"`) {
 		t.Errorf("variable datasource = %q, want a prometheus datasource variable", v)
 	}
-	if v := vars["node"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, "label_values(matchd_sessions, instance)") {
-		t.Errorf("variable node = %q, want label_values(matchd_sessions, instance)", v)
+	if v := vars["node"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, `label_values(matchd_sessions{job=~"$job",env=~"$env"}, instance)`) {
+		t.Errorf("variable node = %q, want the instances of the chosen job and environment", v)
+	}
+	// The dashboard serves any job name and environment: nothing is
+	// hard-coded to job="matchd".
+	if v := vars["job"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, "label_values(matchd_build_info, job)") {
+		t.Errorf("variable job = %q, want label_values(matchd_build_info, job)", v)
+	}
+	if v := vars["env"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, "env)") {
+		t.Errorf("variable env = %q, want the env label's values", v)
+	}
+	if strings.Contains(string(b), `job=\"matchd\"`) {
+		t.Error(`the dashboard hard-codes job="matchd"; use the $job variable`)
 	}
 	for _, a := range dash.Annotations.List {
 		checkNames(t, exported, "annotation "+a.Name, a.Expr)
@@ -196,6 +207,9 @@ func TestGrafanaDashboard(t *testing.T) {
 			}
 			exprs++
 			checkNames(t, exported, where, tg.Expr)
+			if !strings.Contains(tg.Expr, `job=~"$job",env=~"$env"`) {
+				t.Errorf("%s: %q is not narrowed to the chosen job and environment", where, tg.Expr)
+			}
 		}
 		if exprs == 0 {
 			t.Errorf("%s: no target with an expression", where)
