@@ -139,8 +139,8 @@ func printPlayer(c *cli, p *playerReply) {
 		now = time.UnixMilli(p.NowMs)
 	}
 	printBan(c, "sanctions", p.Sanctions.Player, now)
-	if p.Sanctions.Device != nil {
-		printBan(c, "device "+p.Sanctions.DeviceID, *p.Sanctions.Device, now)
+	if d := p.Sanctions.Device; d != nil && (len(d.Violations) > 0 || d.BannedForMs > 0) {
+		printBan(c, "device "+p.Sanctions.DeviceID, *d, now)
 	}
 	if len(p.Outcomes) > 0 {
 		fmt.Fprintln(w, "  not yet told:")
@@ -152,7 +152,7 @@ func printPlayer(c *cli, p *playerReply) {
 			if o.Requeued != nil && *o.Requeued {
 				extra += ", requeued"
 			}
-			fmt.Fprintf(w, "    %s%s in %s, %s\n", o.Kind, extra, o.Mode, relative(time.UnixMilli(o.AtMs), now))
+			fmt.Fprintf(w, "    %s%s in %s, %s\n", o.Kind, extra, o.Mode, since(time.UnixMilli(o.AtMs), now))
 		}
 	}
 }
@@ -170,8 +170,17 @@ func printBan(c *cli, label string, rec sanctionRecord, now time.Time) {
 	}
 	fmt.Fprintf(w, "  %-9s %s, %d live violation(s)\n", label, ban, len(rec.Violations))
 	for _, v := range rec.Violations {
-		fmt.Fprintf(w, "    %-8s %s, expires %s\n", v.Kind, relative(v.At, now), relative(v.ExpiresAt, now))
+		fmt.Fprintf(w, "    %-8s %s, expires %s\n", v.Kind, since(v.At, now), relative(v.ExpiresAt, now))
 	}
+}
+
+// since says how long ago t was; "just now" within a second (the
+// server's clock and the event's may differ by a few milliseconds).
+func since(t, now time.Time) string {
+	if d := now.Sub(t); d < time.Second && d > -time.Second {
+		return "just now"
+	}
+	return relative(t, now)
 }
 
 func orNone(list []string) string {
