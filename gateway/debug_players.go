@@ -19,13 +19,13 @@ var outcomeNames = map[redisx.OutcomeKind]string{
 // player serves GET /debug/players/{id}: everything Redis knows about one
 // player, gathered from any node (docs/protocol.md 10.1).
 func (a *Admin) player(w http.ResponseWriter, r *http.Request) {
-	if a.Cluster == nil {
-		a.unavailable(w, "debug players", errNoCluster)
-		return
-	}
 	id := r.PathValue("id")
 	if !idPattern.MatchString(id) {
 		badRequest(w, "invalid player id")
+		return
+	}
+	if a.Cluster == nil {
+		a.unavailable(w, "debug players", errNoCluster)
 		return
 	}
 	cfg := a.Config.Get()
