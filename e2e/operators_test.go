@@ -424,3 +424,56 @@ func TestMatchctlPlayer(t *testing.T) {
 	rid = mallory.Req(t, protocol.TypeEnqueue, "mode", "quick")
 	mallory.ExpectError(t, rid, protocol.CodeBanned)
 }
+
+// A drain started over the admin listener can be undone: the node is
+// ready again, takes connections and leads its mode again.
+func TestDrainUndo(t *testing.T) {
+	t.Parallel()
+	be := StandaloneBackend(t)
+	n := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{Duel()}}))
+	holder := func() (string, error) {
+		code, body := n.Get(t, "/debug/cluster")
+		if code != 200 {
+			return "", fmt.Errorf("/debug/cluster: %d %s", code, trim(body))
+		}
+		var c struct {
+			Leases []struct {
+				Holder *string `json:"holder"`
+			} `json:"leases"`
+		}
+		if err := json.Unmarshal(body, &c); err != nil || len(c.Leases) != 1 {
+			return "", fmt.Errorf("%v %s", err, trim(body))
+		}
+		if c.Leases[0].Holder == nil {
+			return "", nil
+		}
+		return *c.Leases[0].Holder, nil
+	}
+	if code, body := n.Post(t, "/admin/drain", nil); code != 202 {
+		t.Fatalf("drain: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "drained: not ready, nobody leads duel", func() error {
+		if code, _ := n.Get(t, "/readyz"); code != 503 {
+			return fmt.Errorf("readyz %d", code)
+		}
+		if h, err := holder(); err != nil || h != "" {
+			return fmt.Errorf("holder %q %v", h, err)
+		}
+		return nil
+	})
+	if code, body := n.Delete(t, "/admin/drain"); code != 200 {
+		t.Fatalf("undo the drain: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "serving again: ready, leading duel", func() error {
+		if code, _ := n.Get(t, "/readyz"); code != 200 {
+			return fmt.Errorf("readyz %d", code)
+		}
+		if h, err := holder(); err != nil || h != n.ID {
+			return fmt.Errorf("holder %q %v", h, err)
+		}
+		return nil
+	})
+	a := Dial(t, n, "undo-a", 1500, "dev-undo-a")
+	b := Dial(t, n, "undo-b", 1500, "dev-undo-b")
+	matchPair(t, a, b)
+}
