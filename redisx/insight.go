@@ -52,7 +52,9 @@ func DecodeVerdict(s string) (Verdict, bool) {
 // a holder that stops leaves nothing behind.
 func (c *Client) PublishInsight(ctx context.Context, mode string, in QueueInsight, set map[string]string, del []string, ttl time.Duration) error {
 	info, why := c.Keys.Insight(mode), c.Keys.Verdicts(mode)
+	// One transaction, so no reader ever sees a key without its TTL.
 	cmds := rueidis.Commands{
+		c.R.B().Multi().Build(),
 		c.R.B().Hset().Key(info).FieldValue().
 			FieldValue("node", in.Node).FieldValue("fence", i64(in.Fence)).FieldValue("tick_ms", i64(in.TickMs)).
 			FieldValue("took_us", i64(in.TookUs)).FieldValue("oldest_ms", i64(in.Oldest)).
@@ -69,8 +71,18 @@ func (c *Client) PublishInsight(ctx context.Context, mode string, in QueueInsigh
 		}
 		cmds = append(cmds, b.Build())
 	}
-	cmds = append(cmds, c.R.B().Pexpire().Key(why).Milliseconds(ttl.Milliseconds()).Build())
-	for _, r := range c.R.DoMulti(ctx, cmds...) {
+	cmds = append(cmds, c.R.B().Pexpire().Key(why).Milliseconds(ttl.Milliseconds()).Build(), c.R.B().Exec().Build())
+	res := c.R.DoMulti(ctx, cmds...)
+	for _, r := range res {
+		if err := r.Error(); err != nil {
+			return fmt.Errorf("redisx: publish insight: %w", err)
+		}
+	}
+	replies, err := res[len(res)-1].ToArray()
+	if err != nil {
+		return fmt.Errorf("redisx: publish insight: %w", err)
+	}
+	for _, r := range replies {
 		if err := r.Error(); err != nil {
 			return fmt.Errorf("redisx: publish insight: %w", err)
 		}

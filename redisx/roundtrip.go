@@ -69,6 +69,9 @@ func (b *breakerClient) opOf(cmds ...rueidis.Completed) string {
 		return ""
 	}
 	op := opName(cmds[0])
+	if op == "multi" && len(cmds) > 1 {
+		op = opName(cmds[1]) // a transaction is named after its first command
+	}
 	if len(cmds) > 1 {
 		op = "batch:" + op
 	}
