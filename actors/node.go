@@ -277,7 +277,11 @@ func (n *Node) Crash(id string) error {
 			pid = v.(*actor.PID)
 		}
 	case strings.HasPrefix(id, "room/"):
-		pid = n.env.registry.room(strings.TrimPrefix(id, "room/"))
+		// A room whose actor is still being spawned (its match_found may
+		// already be out) takes the crash when it starts, like any message.
+		if n.env.registry.toRoom(n.system, strings.TrimPrefix(id, "room/"), &Crash{}) {
+			return nil
+		}
 	case strings.HasPrefix(id, "session/"):
 		pid = n.env.registry.session(strings.TrimPrefix(id, "session/"))
 	}

@@ -61,6 +61,9 @@ func newSessionHost(env *Env) *sessionHost {
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
+// idleCheckFactor slows the periodic check of idle sessions.
+const idleCheckFactor = 4
+
 // hostTick is how often the host looks at its sessions: fine enough that a
 // grace or a retry is not late by much, coarse enough to cost nothing.
 func (h *sessionHost) hostTick() time.Duration {
@@ -232,7 +235,9 @@ func (h *sessionHost) tick(now time.Time) {
 		touches       []redisx.DirLease
 		touched       []*sessionSlot
 	)
-	renew := cfg.Session.DirectoryTTL / 3
+	// Half the TTL leaves a renewal a whole half to land in, and costs a
+	// third less than renewing at a third (one script per session).
+	renew := cfg.Session.DirectoryTTL / 2
 	for _, s := range h.buf {
 		s.mu.Lock()
 		if !s.registered {
@@ -249,7 +254,15 @@ func (h *sessionHost) tick(now time.Time) {
 		}
 		if all || !now.Before(s.nextCheck) {
 			checks = append(checks, slotCheck{s: s, name: s.name, mode: s.mode, ref: s.ref})
-			s.nextCheck = now.Add(cfg.Session.ReconcileInterval)
+			every := cfg.Session.ReconcileInterval
+			if s.name == stIdle {
+				// Redis changes an idle player's standing only through
+				// its own session's requests, which settle themselves
+				// (a doubtful one asks for a read): idle sessions, most
+				// of a node's, are checked at a quarter of the pace.
+				every *= idleCheckFactor
+			}
+			s.nextCheck = now.Add(every)
 		}
 		if s.sid != "" && now.Sub(s.touchedAt) >= renew {
 			touches = append(touches, redisx.DirLease{Player: s.player, Session: s.sid})

@@ -224,10 +224,11 @@ type Session struct {
 	// RateLimit bounds client requests per session.
 	RateLimit RateLimit `koanf:"rate_limit" json:"rate_limit"`
 	// DirectoryTTL is the lifetime of a player's directory entry; the owning
-	// node renews it at a third of this. Default 30s.
+	// node renews it at half of this. Default 30s.
 	DirectoryTTL time.Duration `koanf:"directory_ttl" json:"directory_ttl"`
 	// ReconcileInterval is how often a session re-reads its truth from Redis
-	// in case a cross-node message was lost. Default 2s.
+	// in case a cross-node message was lost (an idle session, whose truth
+	// only its own requests change, every fourth interval). Default 2s.
 	ReconcileInterval time.Duration `koanf:"reconcile_interval" json:"reconcile_interval"`
 	// OutcomeTTL is how long Redis keeps what happened to a player's ticket
 	// or seat (dequeued and why, match started or cancelled) until the

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/matchd/matchd/gateway/client"
 	"github.com/matchd/matchd/gateway/protocol"
 )
 
@@ -34,27 +35,23 @@ func handshakeRefused(t *testing.T, n *Node, name, rawQuery string, header http.
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	u := n.WSURL()
-	if rawQuery != "" {
-		u += "?" + rawQuery
-	}
-	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{Subprotocols: []string{protocol.Subprotocol}, HTTPHeader: header})
+	conn, err := client.Dial(ctx, n.WSURL(), client.DialOptions{RawQuery: rawQuery, Header: header})
 	if err == nil {
 		conn.CloseNow()
 		t.Errorf("%s: the handshake was accepted, want 401", name)
 		return
 	}
-	if resp == nil {
-		t.Errorf("%s: no HTTP response: %v", name, err)
+	var he *client.HandshakeError
+	if !errors.As(err, &he) {
+		t.Errorf("%s: no HTTP refusal: %v", name, err)
 		return
 	}
-	b, _ := io.ReadAll(resp.Body)
 	var e protocol.HTTPError
-	if resp.StatusCode != http.StatusUnauthorized || json.Unmarshal(b, &e) != nil || e.Code != protocol.CodeUnauthorized || e.Message == "" {
-		t.Errorf("%s: %d %s, want 401 {\"code\":\"UNAUTHORIZED\",\"message\":...}", name, resp.StatusCode, b)
+	if he.StatusCode != http.StatusUnauthorized || json.Unmarshal(he.Body, &e) != nil || e.Code != protocol.CodeUnauthorized || e.Message == "" {
+		t.Errorf("%s: %d %s, want 401 {\"code\":\"UNAUTHORIZED\",\"message\":...}", name, he.StatusCode, he.Body)
 	}
-	if resp.Header.Get("Upgrade") != "" {
-		t.Errorf("%s: the refusal carries Upgrade: %q", name, resp.Header.Get("Upgrade"))
+	if he.Header.Get("Upgrade") != "" {
+		t.Errorf("%s: the refusal carries Upgrade: %q", name, he.Header.Get("Upgrade"))
 	}
 }
 
@@ -402,10 +399,8 @@ func TestHostileClientsDoNotHurtOthers(t *testing.T) {
 		}}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		conn, _, err := websocket.Dial(ctx, n.WSURL()+"?player_id=slow", &websocket.DialOptions{
-			Subprotocols: []string{protocol.Subprotocol},
-			HTTPClient:   &http.Client{Transport: &http.Transport{DialContext: d.DialContext}},
-		})
+		conn, err := client.Dial(ctx, n.WSURL(), client.DialOptions{PlayerID: "slow",
+			HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}})
 		if err != nil {
 			return err
 		}

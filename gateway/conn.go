@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -47,6 +48,8 @@ type conn struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	ping      *time.Timer
+	// pinging is set while a ping waits for its pong.
+	pinging atomic.Bool
 	// abusive is set when the reader stopped for persistent abuse: the
 	// session closes the connection after the replies due.
 	abusive bool
@@ -203,19 +206,27 @@ func (c *conn) writer() {
 // pingLoop runs every server.ping_interval from the connection's timer: it
 // pings the client and closes it if the pong has not come back by the next
 // ping. The timer is re-armed before waiting so the pings keep their pace.
+// The wait needs no deadline of its own: the next ping finds the pong
+// still owed and drops the connection, which ends the wait (an idle node
+// pings thousands of clients a second; a context per ping was a good part
+// of its work).
 func (c *conn) pingLoop() {
 	select {
 	case <-c.done:
 		return
 	default:
 	}
-	interval := c.srv.cfg.Get().Server.PingInterval
-	c.ping.Reset(interval)
-	ctx, cancel := context.WithTimeout(c.ctx, interval)
-	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil {
+	if c.pinging.Load() {
 		c.drop()
+		return
 	}
+	c.ping.Reset(c.srv.cfg.Get().Server.PingInterval)
+	c.pinging.Store(true)
+	if err := c.ws.Ping(c.ctx); err != nil {
+		c.drop()
+		return
+	}
+	c.pinging.Store(false)
 }
 
 // refuse answers a frame the gateway does not pass on (over the rate

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idle soak: one matchd node on a throwaway redis-server holds PLAYERS idle
-# sessions (matchload --idle) for DURATION, and this prints, minute by
+# sessions (matchload --idle) for MINUTES minutes, and this prints, minute by
 # minute, the node's resident memory per session, its CPU (share of one
 # core over the minute) and the Redis commands per second that idle
 # sessions cost (directory renewals, reconciles). It ends with a verdict
@@ -9,13 +9,13 @@
 # core.
 #
 #   deploy/soak/idle.sh                  # 19,000 sessions for 5 minutes
-#   PLAYERS=5000 DURATION=2m deploy/soak/idle.sh
+#   PLAYERS=5000 MINUTES=2 deploy/soak/idle.sh
 #
 # Needs redis-server, redis-cli, curl, bin/ from make build, and an open
 # file limit above PLAYERS (both processes raise theirs to the hard limit).
 set -euo pipefail
 PLAYERS="${PLAYERS:-19000}"
-DURATION="${DURATION:-5m}"
+MINUTES="${MINUTES:-5}"
 BIN="${BIN:-bin}"
 ulimit -n "$(ulimit -Hn)"
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -le $((PLAYERS + 500)) ]; then
@@ -53,7 +53,7 @@ node=$!; pids+=($node)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$adm/readyz" >/dev/null && break; sleep 0.1; done
 
 "$BIN/matchload" --nodes "ws://127.0.0.1:$ws/ws" --idle --players "$PLAYERS" --rate 2000 \
-  --duration "$DURATION" --progress off > "$dir/matchload.out" 2>&1 &
+  --duration "$((MINUTES + 3))m" --progress off > "$dir/matchload.out" 2>&1 &
 load=$!; pids+=($load)
 
 sessions() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="matchd_sessions"{print int($2)}'; }
@@ -67,13 +67,13 @@ until [ "$(sessions || echo 0)" -ge "$PLAYERS" ]; do
   kill -0 "$load" 2>/dev/null || { echo "matchload ended before every session connected:" >&2; tail -5 "$dir/matchload.out" >&2; exit 1; }
   sleep 1
 done
-echo "$PLAYERS idle sessions connected; sampling every minute (node pid $node)"
+echo "$PLAYERS idle sessions connected; sampling every minute (node pid $node, admin http://127.0.0.1:$adm)"
 printf '%-7s %9s %10s %13s %11s %14s\n' minute sessions "RSS MiB" "KiB/session" "CPU % core" "redis cmds/s"
 t0=$(date +%s.%N); c0=$(cpu_ticks); r0=$(redis_cmds)
 first=""; last=""; worst_cpu=0; minute=0
-while kill -0 "$load" 2>/dev/null; do
+while [ "$minute" -lt "$MINUTES" ]; do
   sleep 60
-  kill -0 "$load" 2>/dev/null || break
+  kill -0 "$load" 2>/dev/null || { echo "matchload ended early:" >&2; tail -5 "$dir/matchload.out" >&2; exit 1; }
   minute=$((minute + 1))
   t1=$(date +%s.%N); c1=$(cpu_ticks); r1=$(redis_cmds); rss=$(rss_kib); n=$(sessions)
   cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t="$t1" -v t0="$t0" 'BEGIN{printf "%.1f", 100*c/hz/(t-t0)}')
@@ -85,7 +85,8 @@ while kill -0 "$load" 2>/dev/null; do
   worst_cpu=$(awk -v a="$worst_cpu" -v b="$cpu" 'BEGIN{print (b>a)?b:a}')
   t0=$t1; c0=$c1; r0=$r1
 done
-wait "$load" || true
+kill -INT "$load" 2>/dev/null || true
+wait "$load" 2>/dev/null || true
 if [ -z "$first" ]; then echo "no full minute was measured" >&2; exit 1; fi
 drift=$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.1f", 100*(b-a)/a}')
 echo "RSS per session: minute 1 $first KiB, minute $minute $last KiB ($drift %); worst minute's CPU $worst_cpu % of a core"

@@ -63,32 +63,32 @@ for i in 0 1; do
   if [ "$ready" != yes ]; then echo "n$((i+1)) never became ready:" >&2; tail -5 "$dir/n$((i+1)).log" >&2; exit 1; fi
 done
 
-# actors NODE KIND: the ids of one node's live actors of a kind.
-actors() {
-  curl -sf "http://127.0.0.1:${adm[$1]}/debug/actors?kind=$2" | python3 -c '
-import json, sys
-def walk(n):
-    yield n
-    for c in n.get("children") or []:
-        yield from walk(c)
-for root in json.load(sys.stdin).get("actors") or []:
-    for n in walk(root):
-        if n.get("kind") == sys.argv[1]:
-            print(n["id"])' "$2" || true
-}
 crash() { curl -sf -X POST "http://127.0.0.1:${adm[$1]}/debug/crash?actor=$2" >/dev/null && echo "n$(($1+1)) $2" >> "$dir/faults" || true; }
-crash_one() { # crash_one KIND...: a random actor of a random kind among KIND on a random node
-  local node kind id kinds=("$@")
+rc() { redis-cli -p "$rport" "$@"; }
+# node_index NODE_ID: 0 for n1, 1 for n2.
+node_index() { echo $(( ${1#n} - 1 )); }
+crash_one() { # crash_one KIND...: a random actor of a random kind among KIND
+  # Rooms and sessions are picked from Redis (a random open room and its
+  # owner; a random player in the mode and its session's node): listing
+  # every actor of a node asks each one and would slow injection down.
+  local node kind id pick kinds=("$@")
   node=$(( RANDOM % 2 ))
   kind=${kinds[$(( RANDOM % ${#kinds[@]} ))]}
   case "$kind" in
     sessions|coordinator) id=$kind ;;
     queue) id=queue/duel ;;
-    *) id=$(actors "$node" "$kind" | shuf -n 1) ;;
+    room)
+      mapfile -t pick < <(rc HRANDFIELD "soak:{m:duel}:own" 1 WITHVALUES)
+      [ "${#pick[@]}" -eq 2 ] || return 0
+      id="room/${pick[0]}"; node=$(node_index "${pick[1]}") ;;
+    session)
+      pick=$(rc HRANDFIELD "soak:{m:duel}:pl" 1)
+      [ -n "$pick" ] || return 0
+      id="session/$pick"; node=$(node_index "$(rc HGET "soak:{p:$pick}" node)") ;;
   esac
   [ -n "$id" ] && crash "$node" "$id"
 }
-leader() { for i in 0 1; do actors "$i" queue >/dev/null; curl -sf "http://127.0.0.1:${adm[$i]}/debug/actors?kind=queue" | grep -q '"state":"leader"' && { echo "$i"; return; }; done; }
+leader() { for i in 0 1; do curl -sf "http://127.0.0.1:${adm[$i]}/debug/actors?kind=queue" | grep -q '"state":"leader"' && { echo "$i"; return; }; done; }
 
 chaos() {
   set +e # a fault that cannot be injected this time is tried again next time

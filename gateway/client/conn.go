@@ -130,7 +130,7 @@ func handshakeURL(nodeURL string, o DialOptions) (string, error) {
 func handshakeError(resp *http.Response) *HandshakeError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	_ = resp.Body.Close()
-	he := &HandshakeError{StatusCode: resp.StatusCode, Body: b}
+	he := &HandshakeError{StatusCode: resp.StatusCode, Body: b, Header: resp.Header}
 	var body protocol.HTTPError
 	if json.Unmarshal(b, &body) == nil {
 		he.Code, he.Message = body.Code, body.Message

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/matchd/matchd/gateway/protocol"
@@ -54,6 +55,8 @@ type HandshakeError struct {
 	Message    string
 	// Body is the response body as received (at most 4 KiB).
 	Body []byte
+	// Header is the refusal's response header (Retry-After, for one).
+	Header http.Header
 }
 
 func (e *HandshakeError) Error() string {
