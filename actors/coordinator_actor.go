@@ -85,6 +85,8 @@ func (c *coordinator) Receive(ctx actor.Context) {
 		}
 		cancel()
 		ctx.Respond(true)
+	case *Undrain:
+		c.undrain(ctx)
 	case *nodePing:
 		ctx.Respond(true)
 	case *SnapshotRequest:
@@ -107,7 +109,7 @@ func (c *coordinator) start(ctx actor.Context) {
 	// A restarted coordinator's children (queues, rooms) were stopped with
 	// it: spawn them anew. The sessions are not its children and live on.
 	for _, m := range c.env.Cfg().Matchmaking.Modes {
-		seed := &queueSeed{mode: m.Name, token: newID()}
+		seed := &queueSeed{mode: m.Name, token: redisx.LeaseToken(newID(), c.env.Node)}
 		pid, err := ctx.SpawnNamed(newQueueProps(c.env, seed), "queue/"+m.Name)
 		if err != nil {
 			c.env.Log.Error("spawn queue", "mode", m.Name, "err", err)

@@ -31,6 +31,19 @@ type Metrics struct {
 	ClientErrors     *prometheus.CounterVec
 	ConfigReloads    *prometheus.CounterVec
 	BansActive       prometheus.Gauge
+	// TicketsDequeued counts tickets that left a queue without a match, by
+	// the dequeued frame's reason.
+	TicketsDequeued *prometheus.CounterVec
+	// QueueOldestWait is the age of the mode's oldest waiting ticket, set
+	// by the mode's lease holder (0 on every other node and when empty).
+	QueueOldestWait *prometheus.GaugeVec
+	// LeaseChanges counts this node's matching leases gained and lost.
+	LeaseChanges *prometheus.CounterVec
+	// TickInterval is matchmaking.tick, so alerts compare tick durations
+	// with the tick they must fit in.
+	TickInterval prometheus.Gauge
+	// RedisRoundTrip times every Redis call (a pipeline is one call).
+	RedisRoundTrip *prometheus.HistogramVec
 	// BuildInfo is 1 for the running build's version, commit and Go
 	// version; the command sets it, since only it knows its stamp.
 	BuildInfo *prometheus.GaugeVec
@@ -87,13 +100,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Players and devices banned now (all nodes)."}),
 		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "config_reloads_total",
 			Help: "Configuration reloads, by result (ok, error)."}, []string{"result"}),
+		TicketsDequeued: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "tickets_dequeued_total",
+			Help: "Tickets that left a queue without a match, by dequeued reason."}, []string{"mode", "reason"}),
+		QueueOldestWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "matchd", Name: "queue_oldest_wait_seconds",
+			Help: "Age of the mode's oldest waiting ticket, exported by the mode's lease holder (0 elsewhere and when empty)."}, []string{"mode"}),
+		LeaseChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "lease_changes_total",
+			Help: "Matching leases this node gained or gave up, by mode and change (acquired, lost, released)."}, []string{"mode", "change"}),
+		TickInterval: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "matchd", Name: "matching_tick_interval_seconds",
+			Help: "The configured matching tick (matchmaking.tick)."}),
+		RedisRoundTrip: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "matchd", Name: "redis_round_trip_seconds",
+			Help:    "Duration of Redis calls (a pipeline counts once), by operation: the script or command, batch: for a pipeline.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12)}, []string{"op"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "matchd", Name: "build_info",
 			Help: "1, labelled with the running build's version, commit and Go version."}, []string{"version", "commit", "goversion"}),
 	}
 	reg.MustRegister(m.Sessions, m.QueueTickets, m.TicketsEnqueued, m.MatchesFormed, m.MatchesStarted,
 		m.MatchesCancelled, m.PlayersRequeued, m.QueueWait, m.MatchSpread, m.Violations, m.LockAcquisitions,
 		m.ActorRestarts, m.RedisErrors, m.RedisCircuitOpen, m.StateEventsOn, m.ClaimsRejected, m.RoomsAdopted,
-		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads, m.BansActive, m.BuildInfo)
+		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads, m.BansActive, m.BuildInfo,
+		m.TicketsDequeued, m.QueueOldestWait, m.LeaseChanges, m.TickInterval, m.RedisRoundTrip)
 	for _, r := range []string{"acquired", "busy", "error"} {
 		m.LockAcquisitions.WithLabelValues(r)
 	}
@@ -147,4 +172,17 @@ func (m *Metrics) InitMode(mode string) {
 		m.ClaimsRejected.WithLabelValues(mode, r)
 	}
 	m.RoomsAdopted.WithLabelValues(mode)
+	for _, r := range DequeueReasons {
+		m.TicketsDequeued.WithLabelValues(mode, r)
+	}
+	m.QueueOldestWait.WithLabelValues(mode)
+	for _, c := range []string{leaseAcquired, leaseLost, leaseReleased} {
+		m.LeaseChanges.WithLabelValues(mode, c)
+	}
 }
+
+// DequeueReasons are the reasons a ticket leaves a queue without a match
+// on a node today, pre-created per mode (draining never dequeues: a
+// drained node's players keep their tickets and resume elsewhere; parties
+// do not exist yet).
+var DequeueReasons = []string{protocol.ReasonCancelled, protocol.ReasonTimeout, protocol.ReasonBanned, protocol.ReasonDisconnected}

@@ -52,6 +52,7 @@ type queueActor struct {
 	nowMs    int64
 	poolBuf  []redisx.Ticket
 	matchBuf []match.Ticket
+	insight  queueInsight
 }
 
 type orphan struct {
@@ -93,6 +94,8 @@ func (a *queueActor) Receive(ctx actor.Context) {
 		a.stopTimer()
 		a.release()
 		ctx.Respond(true)
+	case *ResumeMatching:
+		a.resume(ctx)
 	case *SnapshotRequest:
 		ctx.Respond(a.snapshot())
 	case *Crash:
@@ -122,6 +125,7 @@ func (a *queueActor) release() {
 	if a.lease == nil {
 		return
 	}
+	a.insight.released(a)
 	ctx, cancel := a.env.opCtx()
 	defer cancel()
 	if _, err := a.env.Store.ReleaseLock(ctx, a.seed.mode, a.lease.Token); err != nil {
@@ -174,6 +178,7 @@ func (a *queueActor) holdLease() bool {
 }
 
 func (a *queueActor) tick() {
+	defer a.insight.afterTick(a)
 	mode, ok := a.modeCfg()
 	if !ok {
 		return
@@ -424,7 +429,8 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 	}
 	delete(a.pool, t.ID)
 	if res.Removed {
-		a.env.Log.Info("ticket dequeued", "player", t.Player, "mode", t.Mode, "reason", reason)
+		a.insight.dequeued(a, t, reason)
+		a.env.Log.Debug("ticket dequeued", "player", t.Player, "mode", t.Mode, "reason", reason)
 		a.env.Events.Emit("dequeued", map[string]any{"player_id": t.Player, "mode": t.Mode, "ticket_id": t.ID, "reason": reason})
 		a.env.bus.ToPlayers(kindDequeued, []string{t.Player}, &DequeuedMsg{Mode: t.Mode, TicketID: t.ID, Reason: reason}, nil)
 	}

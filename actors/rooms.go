@@ -40,7 +40,7 @@ func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveR
 			e.Metrics.PlayersRequeued.WithLabelValues(r.Mode).Add(float64(len(out.Requeued)))
 			e.Events.Emit("players_requeued", map[string]any{"match_id": r.MatchID, "mode": r.Mode, "players": out.Requeued})
 		}
-		log.Info("match cancelled", "reason", res.Reason, "requeued", out.Requeued, "no_shows", out.NoShows, "leaver", res.Leaver)
+		log.Debug("match cancelled", "reason", res.Reason, "requeued", out.Requeued, "no_shows", out.NoShows, "leaver", res.Leaver)
 		e.Events.Emit("match_cancelled", map[string]any{"match_id": r.MatchID, "mode": r.Mode, "reason": res.Reason,
 			"requeued": out.Requeued, "no_shows": out.NoShows})
 		requeued := make(map[string]bool, len(out.Requeued))
@@ -77,7 +77,7 @@ func (e *Env) resolveRoom(r redisx.Room, res redisx.Resolution) (redisx.ResolveR
 // started it announces it to the members.
 func (e *Env) matchStarted(mode, match string, members []string, server json.RawMessage) {
 	e.Metrics.MatchesStarted.WithLabelValues(mode).Inc()
-	e.Log.Info("match started", "match", match, "mode", mode, "server", string(server))
+	e.Log.Debug("match started", "match", match, "mode", mode, "server", string(server))
 	e.Events.Emit("match_started", map[string]any{"match_id": match, "mode": mode, "players": members})
 }
 

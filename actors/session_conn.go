@@ -201,6 +201,7 @@ func (a *sessionActor) graceExpired(ctx actor.Context, m *graceExpired) {
 		if err != nil {
 			a.env.redisErr("remove_ticket", err, a.logAttrs()...)
 		} else if res.Removed {
+			a.env.countDequeue(st.Mode, protocol.ReasonDisconnected)
 			a.env.Events.Emit("dequeued", map[string]any{"player_id": a.seed.player.ID, "mode": st.Mode,
 				"ticket_id": st.TicketID, "reason": protocol.ReasonDisconnected})
 		}

@@ -251,6 +251,7 @@ func (a *sessionActor) cancelTicket(ctx actor.Context, m protocol.ClientMessage)
 		}
 		return sessionState{}, false
 	}
+	a.env.countDequeue(st.Mode, protocol.ReasonCancelled)
 	a.env.Events.Emit("dequeued", map[string]any{"player_id": a.seed.player.ID, "mode": st.Mode, "ticket_id": res.Ticket, "reason": protocol.ReasonCancelled})
 	for i := range res.Outcomes {
 		o := &res.Outcomes[i]

@@ -278,7 +278,8 @@ func TestPrometheusEvaluatesDashboardAndAlerts(t *testing.T) {
 		"rule_files": []string{alertsPath},
 		"scrape_configs": []any{map[string]any{
 			"job_name": "matchd", "metrics_path": "/metrics", "scheme": "http",
-			"static_configs": []any{map[string]any{"targets": targets}},
+			// The environment label the dashboard's $env variable lists.
+			"static_configs": []any{map[string]any{"targets": targets, "labels": map[string]string{"env": "e2e"}}},
 		}},
 	})
 	if err != nil {
@@ -342,13 +343,32 @@ func TestPrometheusEvaluatesDashboardAndAlerts(t *testing.T) {
 	other.ExpectRid(t, protocol.TypeDequeued, rid)
 	rid = other.Req(t, protocol.TypeEnqueue, "mode", "no-such-mode")
 	other.ExpectError(t, rid, protocol.CodeUnknownMode)
+	// A lone player rated far from everyone waits until the mode's leader
+	// exports its wait (matchd_queue_oldest_wait_seconds) and Prometheus
+	// has scraped it, then gives up (a cancelled dequeue).
+	lone := Dial(t, n1, "obs-lone", 9000, "dev-obs-lone")
+	clients = append(clients, lone)
+	rid = lone.Req(t, protocol.TypeEnqueue, "mode", "duel")
+	lone.ExpectRid(t, protocol.TypeQueued, rid)
+	eventually(t, 20*time.Second, "Prometheus has the lone ticket's wait", func() error {
+		r, err := prom.Query(`max(matchd_queue_oldest_wait_seconds{mode="duel"})`)
+		if err != nil || r.Len() != 1 {
+			return fmt.Errorf("%v %s", err, r.Summary())
+		}
+		if v, _ := strconv.ParseFloat(r.Vector[0].value(), 64); v < 1 {
+			return fmt.Errorf("oldest wait %v, want >= 1s", v)
+		}
+		return nil
+	})
+	rid = lone.Req(t, protocol.TypeCancel)
+	lone.ExpectRid(t, protocol.TypeDequeued, rid)
 	CheckInvariants(t, clients, CheckOptions{})
 
 	// Prometheus has scraped the load once its sums match the nodes', and a
 	// few scrapes more give every rate() window points on both sides.
 	want := map[string]float64{}
 	for _, s := range []string{"matchd_matches_started_total", "matchd_matches_cancelled_total", "matchd_players_requeued_total",
-		"matchd_violations_total", "matchd_client_errors_total"} {
+		"matchd_violations_total", "matchd_client_errors_total", "matchd_tickets_dequeued_total"} {
 		want[s] = SumMetricPrefix(t, nodes, s+"{")
 	}
 	t.Logf("load done: %v", want)
@@ -390,6 +410,24 @@ func TestPrometheusEvaluatesDashboardAndAlerts(t *testing.T) {
 		return nil
 	})
 
+	// Every metric the operators' issue added has data after the run.
+	for _, q := range []struct{ expr, why string }{
+		{`sum(matchd_tickets_dequeued_total{reason="cancelled"}) >= 3`, "the three cancels counted by reason"},
+		{`max(max_over_time(matchd_queue_oldest_wait_seconds{mode="duel"}[5m])) >= 1`, "the lone ticket's wait, from the leader"},
+		{`count(max by (instance) (max_over_time(matchd_queue_oldest_wait_seconds{mode="duel"}[5m]))) == 2`, "the gauge on both nodes (0 on the standby)"},
+		{`count(count by (op) (matchd_redis_round_trip_seconds_count)) >= 5`, "Redis round trips by operation"},
+		{`sum(matchd_redis_round_trip_seconds_count{op="match_claim"}) > 0`, "the claim script timed under its name"},
+		{`sum(matchd_lease_changes_total{mode="duel", change="acquired"}) >= 1`, "the duel lease taken"},
+		{`max(matchd_matching_tick_interval_seconds) > 0`, "the configured tick"},
+	} {
+		r := prom.mustQuery(t, q.expr)
+		if r.Len() == 0 {
+			t.Errorf("%s: %s has no data", q.why, q.expr)
+		} else {
+			t.Logf("new metric: %s: %s", q.why, r.Summary())
+		}
+	}
+
 	// The dashboard: every target, with its template variables substituted,
 	// must parse and return data.
 	raw, err := os.ReadFile(filepath.Join(moduleRoot, "deploy", "grafana", "matchd.json"))
@@ -412,7 +450,7 @@ func TestPrometheusEvaluatesDashboardAndAlerts(t *testing.T) {
 	// Values for the variables: "All" for the dashboard's own, and what
 	// Grafana would pick at a 1s scrape interval for its built-ins.
 	vars := map[string]string{"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
-	labelValuesRE := regexp.MustCompile(`^label_values\((\w+),\s*(\w+)\)$`)
+	labelValuesRE := regexp.MustCompile(`^label_values\((\w+(?:\{[^}]*\})?),\s*(\w+)\)$`)
 	for _, v := range dash.Templating.List {
 		switch v.Type {
 		case "datasource":
@@ -426,7 +464,16 @@ func TestPrometheusEvaluatesDashboardAndAlerts(t *testing.T) {
 				t.Errorf("variable %s: unsupported definition %q", v.Name, v.Definition)
 				continue
 			}
-			r := prom.mustQuery(t, m[1])
+			// Variables chain ($env's query names $job): those listed
+			// before it are substituted, as Grafana does.
+			sel := grafanaVarRE.ReplaceAllStringFunc(m[1], func(s string) string {
+				sub := grafanaVarRE.FindStringSubmatch(s)
+				if v, ok := vars[sub[1]+sub[2]]; ok {
+					return v
+				}
+				return s
+			})
+			r := prom.mustQuery(t, sel)
 			vals := map[string]bool{}
 			for _, s := range r.Vector {
 				if s.Metric[m[2]] != "" {
@@ -455,6 +502,7 @@ func TestPrometheusEvaluatesDashboardAndAlerts(t *testing.T) {
 		"Matches cancelled by mode and reason": true, "Cancel ratio per mode": true, "Players requeued per mode": true,
 		"Violations by kind": true, "Client errors by code": true, "Client errors per node": true,
 		"Bus messages by direction": true, "Matches formed per node": true, "Matches started per node": true,
+		"Tickets dequeued by reason": true, "Queue wait heatmap": true, "Redis round trip p99 by operation": true,
 	}
 	seenNonZero := map[string]bool{}
 	used := map[string]int{}

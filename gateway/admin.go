@@ -36,6 +36,12 @@ type Admin struct {
 	Log      *slog.Logger
 	// Drain starts a graceful drain (the same as SIGTERM, without exiting).
 	Drain func()
+	// Undrain undoes a drain started by Drain; false when the node is
+	// shutting down (a SIGTERM's drain cannot be undone).
+	Undrain func() bool
+	// Cluster serves the cluster-wide debug views (/debug/cluster,
+	// /debug/players) and the tickets of /debug/actors.
+	Cluster ClusterReader
 	// Sanctions serves /admin/sanctions.
 	Sanctions SanctionAdmin
 	// Servers serves /admin/servers, the game-server registry.
@@ -78,6 +84,9 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/trace", a.guard(pprof.Trace))
 	mux.HandleFunc("POST /admin/state-events", a.guard(a.stateEvents))
 	mux.HandleFunc("POST /admin/drain", a.guard(a.drain))
+	mux.HandleFunc("DELETE /admin/drain", a.guard(a.undrain))
+	mux.HandleFunc("GET /debug/cluster", a.guard(a.cluster))
+	mux.HandleFunc("GET /debug/players/{id}", a.guard(a.player))
 	mux.HandleFunc("GET /admin/servers", a.guard(a.listServers))
 	mux.HandleFunc("POST /admin/servers", a.guard(a.registerServer))
 	mux.HandleFunc("DELETE /admin/servers/{id}", a.guard(a.removeServer))
@@ -147,25 +156,6 @@ func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-func (a *Admin) actors(w http.ResponseWriter, r *http.Request) {
-	kind := r.URL.Query().Get("kind")
-	switch kind {
-	case "", "coordinator", "queue", "room", "session":
-	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "BAD_REQUEST", "message": "kind must be coordinator, queue, room or session"})
-		return
-	}
-	root := a.Node.Snapshot(kind)
-	tree := []*actors.Snapshot{root}
-	if kind != "" && kind != "coordinator" {
-		tree = root.Children
-	}
-	if kind == "coordinator" {
-		root.Children = []*actors.Snapshot{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"node_id": a.Config.Get().NodeID, "actors": tree})
 }
 
 func (a *Admin) config(w http.ResponseWriter, _ *http.Request) {
@@ -238,6 +228,16 @@ func (a *Admin) sanctions(subject string) http.HandlerFunc {
 func (a *Admin) drain(w http.ResponseWriter, _ *http.Request) {
 	go a.Drain()
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "draining"})
+}
+
+// undrain serves DELETE /admin/drain: the node serves and leads again.
+func (a *Admin) undrain(w http.ResponseWriter, _ *http.Request) {
+	if a.Undrain == nil || !a.Undrain() {
+		writeJSON(w, http.StatusConflict, map[string]string{"code": "CONFLICT", "message": "the node is shutting down; its drain cannot be undone"})
+		return
+	}
+	a.Log.Info("drain undone")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "serving"})
 }
 
 func (a *Admin) listServers(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -161,8 +162,19 @@ func TestGrafanaDashboard(t *testing.T) {
 	if v := vars["datasource"]; !strings.HasPrefix(v, `datasource "prometheus"`) {
 		t.Errorf("variable datasource = %q, want a prometheus datasource variable", v)
 	}
-	if v := vars["node"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, "label_values(matchd_sessions, instance)") {
-		t.Errorf("variable node = %q, want label_values(matchd_sessions, instance)", v)
+	if v := vars["node"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, `label_values(matchd_sessions{job=~"$job",env=~"$env"}, instance)`) {
+		t.Errorf("variable node = %q, want the instances of the chosen job and environment", v)
+	}
+	// The dashboard serves any job name and environment: nothing is
+	// hard-coded to job="matchd".
+	if v := vars["job"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, "label_values(matchd_build_info, job)") {
+		t.Errorf("variable job = %q, want label_values(matchd_build_info, job)", v)
+	}
+	if v := vars["env"]; !strings.HasPrefix(v, "query ") || !strings.Contains(v, "env)") {
+		t.Errorf("variable env = %q, want the env label's values", v)
+	}
+	if strings.Contains(string(b), `job=\"matchd\"`) {
+		t.Error(`the dashboard hard-codes job="matchd"; use the $job variable`)
 	}
 	for _, a := range dash.Annotations.List {
 		checkNames(t, exported, "annotation "+a.Name, a.Expr)
@@ -195,6 +207,9 @@ func TestGrafanaDashboard(t *testing.T) {
 			}
 			exprs++
 			checkNames(t, exported, where, tg.Expr)
+			if !strings.Contains(tg.Expr, `job=~"$job",env=~"$env"`) {
+				t.Errorf("%s: %q is not narrowed to the chosen job and environment", where, tg.Expr)
+			}
 		}
 		if exprs == 0 {
 			t.Errorf("%s: no target with an expression", where)
@@ -225,6 +240,8 @@ func TestPrometheusAlerts(t *testing.T) {
 		t.Fatalf("alerts.yml: %v", err)
 	}
 	alerts := 0
+	runbooks := runbookAnchors(t)
+	sections := map[string]bool{}
 	for _, g := range file.Groups {
 		for _, r := range g.Rules {
 			where := g.Name + "/" + r.Alert + r.Record
@@ -239,17 +256,70 @@ func TestPrometheusAlerts(t *testing.T) {
 			if s := r.Labels["severity"]; s != "critical" && s != "warning" {
 				t.Errorf("%s: severity %q, want critical or warning", where, s)
 			}
-			for _, k := range []string{"summary", "description", "runbook"} {
+			for _, k := range []string{"summary", "description", "runbook_url"} {
 				if strings.TrimSpace(r.Annotations[k]) == "" {
 					t.Errorf("%s: no %s annotation", where, k)
 				}
 				checkNames(t, exported, where+" "+k, r.Annotations[k])
 			}
+			if _, ok := r.Annotations["runbook"]; ok {
+				t.Errorf("%s: a runbook annotation; the convention is runbook_url", where)
+			}
+			// The runbook_url resolves to this alert's own section.
+			u := r.Annotations["runbook_url"]
+			page, anchor, ok := strings.Cut(u, "#")
+			switch {
+			case !ok || !strings.HasPrefix(u, "https://") || !strings.HasSuffix(page, "/docs/runbooks.md"):
+				t.Errorf("%s: runbook_url %q, want https://.../docs/runbooks.md#<section>", where, u)
+			case !runbooks[anchor]:
+				t.Errorf("%s: runbook_url %q names section #%s, which docs/runbooks.md lacks", where, u, anchor)
+			case anchor != githubAnchor(r.Alert):
+				t.Errorf("%s: runbook_url %q points at #%s, want the alert's own section #%s", where, u, anchor, githubAnchor(r.Alert))
+			}
+			sections[anchor] = true
 		}
 	}
-	if alerts < 8 {
-		t.Errorf("%d alerts, want at least 8", alerts)
+	if alerts < 15 {
+		t.Errorf("%d alerts, want at least 15", alerts)
 	}
+	// One section per alert: none describes an alert that does not exist.
+	for a := range runbooks {
+		if strings.HasPrefix(a, "matchd") && !sections[a] {
+			t.Errorf("docs/runbooks.md has a section #%s that no alert points at", a)
+		}
+	}
+}
+
+// runbookAnchors reads the anchors of docs/runbooks.md's sections, as
+// GitHub renders them.
+func runbookAnchors(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "docs", "runbooks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			out[githubAnchor(h)] = true
+		}
+	}
+	return out
+}
+
+// githubAnchor is the anchor GitHub gives a heading: lower case, spaces to
+// hyphens, punctuation other than hyphens and underscores dropped.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func TestExampleConfigsLoad(t *testing.T) {

@@ -152,6 +152,10 @@ func (s *Server) Drain(reconnectAfter time.Duration) {
 	})
 }
 
+// Undrain takes handshakes again after a drain (the clients it closed
+// have reconnected elsewhere; new ones may come here).
+func (s *Server) Undrain() { s.draining.Store(false) }
+
 // Draining reports whether a drain started.
 func (s *Server) Draining() bool { return s.draining.Load() }
 

@@ -29,6 +29,8 @@ type breakerClient struct {
 	// excused, when set, says whether failures are this process's own
 	// doing right now (it is catching up after a stall): they do not count.
 	excused atomic.Pointer[func() bool]
+	// observe, when set, is told the duration of every call.
+	observe atomic.Pointer[RoundTripObserver]
 }
 
 // BreakerOptions configure the Redis circuit breaker.
@@ -75,8 +77,9 @@ func (b *breakerClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.R
 	if err != nil {
 		return rueidis.NewErrorResult(ErrCircuitOpen)
 	}
-	start := time.Now()
+	op, start := b.opOf(cmd), time.Now()
 	res := b.Client.Do(ctx, cmd)
+	b.observed(op, start)
 	done(b.blame(res.Error(), start))
 	return res
 }
@@ -101,8 +104,9 @@ func (b *breakerClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) 
 		}
 		return out
 	}
-	start := time.Now()
+	op, start := b.opOf(cmds...), time.Now()
 	res := b.Client.DoMulti(ctx, cmds...)
+	b.observed(op, start)
 	var first error
 	for _, r := range res {
 		if e := r.Error(); !isAnswer(e) {

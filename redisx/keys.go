@@ -55,6 +55,14 @@ func (k Keys) Lock(mode string) string { return k.mode(mode, "lock") }
 // Fence is a mode's fencing counter.
 func (k Keys) Fence(mode string) string { return k.mode(mode, "fence") }
 
+// Insight is the HASH where a mode's lease holder publishes its last tick
+// (node, fence, Redis time, duration, oldest wait) while tickets wait.
+func (k Keys) Insight(mode string) string { return k.mode(mode, "info") }
+
+// Verdicts is the HASH of the lease holder's last verdict on each waiting
+// player's ticket ("<verdict>|<ticket>|<ms>"), published with Insight.
+func (k Keys) Verdicts(mode string) string { return k.mode(mode, "why") }
+
 // Rooms is the ZSET of a mode's unresolved rooms by loading deadline.
 func (k Keys) Rooms(mode string) string { return k.mode(mode, "rooms") }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,16 +25,39 @@ type snapshot struct {
 }
 
 func cmdActors(ctx context.Context, c *cli, args []string) error {
-	if err := positional(args, 0, "actors [--kind K] [--json]"); err != nil {
+	if err := positional(args, 0, "actors [--kind K] [--state S] [--mode M] [--player P] [--limit N] [--json]"); err != nil {
 		return err
 	}
-	path := "/debug/actors"
+	q := url.Values{}
 	switch c.kind {
 	case "":
 	case "coordinator", "queue", "room", "session":
-		path += "?kind=" + url.QueryEscape(c.kind)
+		q.Set("kind", c.kind)
 	default:
 		return usagef("--kind must be coordinator, queue, room or session, not %q", c.kind)
+	}
+	switch c.state {
+	case "":
+	case "idle", "queued", "loading":
+		q.Set("state", c.state)
+	default:
+		return usagef("--state must be idle, queued or loading, not %q", c.state)
+	}
+	if c.limit < 0 {
+		return usagef("--limit must be positive")
+	}
+	if c.limit > 0 {
+		q.Set("limit", strconv.Itoa(c.limit))
+	}
+	if c.mode != "" {
+		q.Set("mode", c.mode)
+	}
+	if c.player != "" {
+		q.Set("player", c.player)
+	}
+	path := "/debug/actors"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	body, err := c.call(ctx, http.MethodGet, path, nil)
 	if err != nil {
@@ -43,8 +67,9 @@ func cmdActors(ctx context.Context, c *cli, args []string) error {
 		return printJSON(c.stdout, body)
 	}
 	var tree struct {
-		NodeID string      `json:"node_id"`
-		Actors []*snapshot `json:"actors"`
+		NodeID  string      `json:"node_id"`
+		Actors  []*snapshot `json:"actors"`
+		Omitted int         `json:"omitted"`
 	}
 	if err := decode(body, &tree); err != nil {
 		return err
@@ -54,6 +79,9 @@ func cmdActors(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintln(c.stdout, "(none)")
 	}
 	printTree(c.stdout, sorted(tree.Actors), c.now())
+	if tree.Omitted > 0 {
+		fmt.Fprintf(c.stdout, "(%d more match; narrow with --state, --mode, --player or raise --limit)\n", tree.Omitted)
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 // Command matchctl is a small command-line client of a matchd node's admin
 // listener, for on-call people: the actor tree, the live state events,
-// sanctions, drain, the effective config and the state-events switch.
+// one player's whole story, the cluster's nodes and leases, sanctions, the
+// game-server registry, drain (and its undo), the effective config and the
+// state-events switch. `matchctl COMMAND -h` explains one command.
 //
 //	matchctl [--addr HOST:PORT] [--token TOKEN] COMMAND [ARGS]
 //
@@ -32,15 +34,23 @@ const usage = `matchctl talks to a matchd node's admin listener.
 Usage:
   matchctl [--addr HOST:PORT] [--token TOKEN] COMMAND [ARGS]
 
-Commands:
-  actors [--kind K] [--json]            the node's actor tree; K is coordinator,
-                                        queue, room or session
+Commands (matchctl COMMAND -h explains one):
+  actors [--kind K] [--state S] [--mode M] [--player P] [--limit N] [--json]
+                                        the node's actor tree, filtered by the node
+  player ID [--json]                    everything Redis knows about one player:
+                                        where it stands, why it is not matched
+  cluster [--json]                      every live node and who leads each mode
   events [--json]                       follow the node's state events, one line
                                         each (they flow only while state events
                                         are on)
   sanctions get ID [--device] [--json]  a player's (or device's) violations and ban
   sanctions lift ID [--device]          lift them
-  drain                                 start a graceful drain of the node
+  servers list [--json]                 the game-server registry (allocator http)
+  servers add ID ADDR --capacity N [--region R]
+                                        register (or renew) a game server
+  servers remove ID                     deregister one
+  drain [--undo]                        start a graceful drain of the node, or
+                                        undo one started here
   config                                the node's effective configuration
                                         (secrets redacted)
   state-events on|off                   turn state events on or off
@@ -81,20 +91,34 @@ type cli struct {
 	token   string
 	timeout time.Duration
 	// Subcommand flags.
-	kind    string
-	device  bool
-	jsonOut bool
-	base    *url.URL
-	stdout  io.Writer
-	stderr  io.Writer
-	now     func() time.Time
+	kind     string
+	device   bool
+	jsonOut  bool
+	state    string
+	mode     string
+	player   string
+	limit    int
+	undo     bool
+	capacity int
+	region   string
+	base     *url.URL
+	stdout   io.Writer
+	stderr   io.Writer
+	now      func() time.Time
 }
 
 // command runs one subcommand with its positional arguments.
 type command struct {
 	flags func(fs *flag.FlagSet)
 	run   func(ctx context.Context, c *cli, args []string) error
+	// help is what `matchctl NAME -h` prints: the synopsis first.
+	help string
 }
+
+// commandHelp asks for one command's help: exit 0, the help on stdout.
+type commandHelp struct{ text string }
+
+func (commandHelp) Error() string { return "help requested" }
 
 // run is main without the process: it returns the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -105,8 +129,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	err := c.dispatch(ctx, args)
 	var ue usageError
+	var ch commandHelp
 	switch {
 	case err == nil:
+		return 0
+	case errors.As(err, &ch):
+		fmt.Fprint(stdout, ch.text)
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, usage)
@@ -130,20 +158,37 @@ func (c *cli) commonFlags(fs *flag.FlagSet) {
 
 func (c *cli) commands() map[string]command {
 	return map[string]command{
-		"actors": {run: cmdActors, flags: func(fs *flag.FlagSet) {
+		"actors": {run: cmdActors, help: helpActors, flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&c.kind, "kind", "", "only actors of this kind")
+			fs.StringVar(&c.state, "state", "", "only sessions in this state")
+			fs.StringVar(&c.mode, "mode", "", "only this mode's queue, rooms and sessions")
+			fs.StringVar(&c.player, "player", "", "only sessions whose player id starts with this")
+			fs.IntVar(&c.limit, "limit", 0, "at most this many sessions and rooms")
 			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
 		}},
-		"events": {run: cmdEvents, flags: func(fs *flag.FlagSet) {
+		"player": {run: cmdPlayer, help: helpPlayer, flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
+		}},
+		"cluster": {run: cmdCluster, help: helpCluster, flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
+		}},
+		"events": {run: cmdEvents, help: helpEvents, flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&c.jsonOut, "json", false, "print each event's JSON")
 		}},
-		"sanctions": {run: cmdSanctions, flags: func(fs *flag.FlagSet) {
+		"sanctions": {run: cmdSanctions, help: helpSanctions, flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&c.device, "device", false, "ID is a device id")
 			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
 		}},
-		"drain":        {run: cmdDrain},
-		"config":       {run: cmdConfig},
-		"state-events": {run: cmdStateEvents},
+		"servers": {run: cmdServers, help: helpServers, flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&c.capacity, "capacity", 0, "matches the server can host at once")
+			fs.StringVar(&c.region, "region", "", "the server's region (empty: any)")
+			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
+		}},
+		"drain": {run: cmdDrain, help: helpDrain, flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&c.undo, "undo", false, "undo a drain started with matchctl drain")
+		}},
+		"config":       {run: cmdConfig, help: helpConfig},
+		"state-events": {run: cmdStateEvents, help: helpStateEvents},
 	}
 }
 
@@ -165,6 +210,11 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 	name := args[0]
 	if name == "help" {
+		if len(args) > 1 {
+			if cmd, ok := c.commands()[args[1]]; ok {
+				return commandHelp{cmd.help + commonHelp}
+			}
+		}
 		return flag.ErrHelp
 	}
 	cmd, ok := c.commands()[name]
@@ -178,6 +228,9 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		cmd.flags(fs)
 	}
 	pos, err := parseInterspersed(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return commandHelp{cmd.help + commonHelp}
+	}
 	if err != nil {
 		return flagError(err)
 	}
@@ -253,8 +306,15 @@ func positional(args []string, want int, form string) error {
 }
 
 func cmdDrain(ctx context.Context, c *cli, args []string) error {
-	if err := positional(args, 0, "drain"); err != nil {
+	if err := positional(args, 0, "drain [--undo]"); err != nil {
 		return err
+	}
+	if c.undo {
+		if _, err := c.call(ctx, http.MethodDelete, "/admin/drain", nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "node at %s serves again: it takes connections and matching leases\n", c.base.Host)
+		return nil
 	}
 	if _, err := c.call(ctx, http.MethodPost, "/admin/drain", nil); err != nil {
 		return err

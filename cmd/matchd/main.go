@@ -153,6 +153,9 @@ func run(args, environ []string) int {
 		s := store.Get().Sanctions
 		return redisx.SanctionPolicy{Ladder: s.Ladder, Decay: s.Decay}
 	}, nil)
+	rc.ObserveRoundTrips(func(op string, d time.Duration) {
+		metrics.RedisRoundTrip.WithLabelValues(op).Observe(d.Seconds())
+	})
 	env := &actors.Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: metrics, Log: log,
 		Clock: rc.Clock, Allocator: allocator, Events: events, Sanctions: sanctions}
 	node, err := actors.Start(env, rc)
@@ -165,18 +168,39 @@ func run(args, environ []string) int {
 		srv.UseKeySet(keys)
 	}
 
-	var drainOnce sync.Once
-	drained := make(chan struct{})
+	// A drain started over the admin listener can be undone (DELETE
+	// /admin/drain); the shutdown's own drain cannot.
+	var (
+		drainMu      sync.Mutex
+		drainedNow   bool
+		shuttingDown bool
+	)
 	drain := func() {
-		drainOnce.Do(func() {
-			log.Info("draining")
-			srv.Drain(store.Get().Server.ReconnectAfter)
-			node.Drain(ctx)
-			close(drained)
-		})
+		drainMu.Lock()
+		defer drainMu.Unlock()
+		if drainedNow {
+			return
+		}
+		drainedNow = true
+		log.Info("draining")
+		srv.Drain(store.Get().Server.ReconnectAfter)
+		node.Drain(ctx)
+	}
+	undrain := func() bool {
+		drainMu.Lock()
+		defer drainMu.Unlock()
+		if shuttingDown {
+			return false
+		}
+		if drainedNow {
+			drainedNow = false
+			srv.Undrain()
+			node.Undrain()
+		}
+		return true
 	}
 	admin := &gateway.Admin{Config: store, Node: node, Events: events, Gatherer: reg, Redis: rc, Server: srv, Log: log,
-		Drain: drain, Sanctions: sanctions, Servers: rc, Hub: hub}
+		Drain: drain, Undrain: undrain, Sanctions: sanctions, Servers: rc, Hub: hub, Cluster: rc}
 
 	clientLn, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -242,8 +266,10 @@ func run(args, environ []string) int {
 	budget := store.Get().Server.DrainTimeout
 	sctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
+	drainMu.Lock()
+	shuttingDown = true
+	drainMu.Unlock()
 	drain()
-	<-drained
 	srv.Wait(sctx)
 	_ = clientHTTP.Shutdown(sctx)
 	node.Stop()
