@@ -282,7 +282,7 @@ func checkForm(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, exha
 			}
 			for j, x := range team {
 				i, ok := rf.byID[x.ID]
-				if !ok || pool[i] != x {
+				if !ok || !reflect.DeepEqual(pool[i], x) {
 					t.Fatalf("group %d: got ticket %+v, want one from the pool", gi, x)
 				}
 				if !unmatched[i] {
@@ -475,7 +475,7 @@ func TestFormLargePools(t *testing.T) {
 					}
 					for _, x := range team {
 						i, ok := rf.byID[x.ID]
-						if !ok || pool[i] != x || !left[i] {
+						if !ok || !reflect.DeepEqual(pool[i], x) || !left[i] {
 							t.Fatalf("group %d: got ticket %s unknown or twice, want each pool ticket at most once", gi, x.ID)
 						}
 						delete(left, i)

@@ -1,0 +1,222 @@
+package match
+
+import (
+	"fmt"
+	"slices"
+)
+
+// deal seats a group holding parties (age ranks mem) into teams and returns
+// the units laid out team by team, each team in draft order, and the number
+// of units on each team. It is the solo balance (teams.go) generalised to
+// indivisible units of several seats:
+//
+//   - units are drafted by strength, the sum of their members' own ratings,
+//     highest first (older first on ties);
+//   - snake deal: a pointer walks the snake order of turns (teams
+//     0,1,...,T-1,T-1,...,0,0,1,...); each unit goes to the team of the
+//     first turn from the pointer whose team can take it, and the pointer
+//     moves past that turn (turns passed over are lost);
+//   - lowest-sum deal: each unit goes to the team with the lowest sum so far
+//     that can take it (lowest index on a tie);
+//   - a team can take a unit when it has the seats and the parties still to
+//     come can then be packed into the seats left (solo players always fit),
+//     so every deal fills every team exactly;
+//   - whichever deal leaves the teams' sums closer (max - min) is kept, the
+//     snake on a tie;
+//   - then, while exchanging a unit for one or two units of the same
+//     total seats on another team narrows the spread of the teams' sums,
+//     the exchange that narrows it most is made (the first found on a tie,
+//     in draft order of the unit, then of the others). An exchange keeps
+//     every team's seats, so the teams stay exactly filled. It matters
+//     because the deals order units by total strength, which ranks a duo
+//     against solo players poorly: two strong duos dealt to one team leave
+//     it four seats of duos against four solo players, which one exchange
+//     of a duo for two solo players repairs.
+//
+// With solo players only both deals are the solo balance's, turn for turn
+// (solo groups are dealt by balance, without swaps, as they always were).
+func (m *Matcher) deal(pool []Ticket, mem []int32, p Params) (seated, counts []int32) {
+	u := &m.units
+	nu := len(mem)
+	teams := p.Teams
+	u.sums = grow(u.sums, nu+2*teams)
+	str := u.sums[:nu]
+	for i, k := range mem {
+		str[i] = pool[m.orig[k]].sum()
+	}
+	u.order = grow(u.order, nu)
+	for i := range u.order {
+		u.order[i] = int32(i)
+	}
+	slices.SortFunc(u.order, func(x, y int32) int {
+		if c := cmpFloat(str[y], str[x]); c != 0 {
+			return c
+		}
+		return int(mem[x] - mem[y])
+	})
+
+	u.assign = grow(u.assign, 2*nu)
+	snake, lowest := u.assign[:nu], u.assign[nu:]
+	sumA, sumB := u.sums[nu:nu+teams], u.sums[nu+teams:]
+	m.dealInto(mem, snake, sumA, p, true)
+	m.dealInto(mem, lowest, sumB, p, false)
+	assign, sums := snake, sumA
+	if spreadOf(sumB) < spreadOf(sumA) {
+		assign, sums = lowest, sumB
+	}
+	m.swaps(mem, assign, sums)
+
+	// Lay the units out team by team, in draft order within each team.
+	u.teamOf = grow(u.teamOf, 2*teams)
+	counts, off := u.teamOf[:teams], u.teamOf[teams:]
+	clear(counts)
+	for _, t := range assign {
+		counts[t]++
+	}
+	sum := int32(0)
+	for t := range teams {
+		off[t] = sum
+		sum += counts[t]
+	}
+	m.draft = grow(m.draft, nu)
+	for i, x := range u.order {
+		t := assign[i]
+		m.draft[off[t]] = mem[x]
+		off[t]++
+	}
+	return m.draft[:nu], counts
+}
+
+// dealInto runs one deal over the units in draft order (u.order), writing
+// each unit's team into assign (by draft index) and the teams' rating sums
+// into sums.
+func (m *Matcher) dealInto(mem, assign []int32, sums []float64, p Params, snake bool) {
+	u := &m.units
+	teams := p.Teams
+	u.res = grow(u.res, teams)
+	for t := range u.res {
+		u.res[t] = int32(p.TeamSize)
+	}
+	clear(sums)
+	turn := 0
+	for i, x := range u.order {
+		sz := m.usize[mem[x]]
+		best := -1
+		if snake {
+			// Any 2T-1 turns in a row hold a whole round, so every team.
+			for q := turn; q < turn+2*teams-1; q++ {
+				t := q % teams
+				if (q/teams)%2 == 1 {
+					t = teams - 1 - t
+				}
+				if m.canTake(mem, i, t, sz) {
+					best, turn = t, q+1
+					break
+				}
+			}
+		} else {
+			for t := range teams {
+				if (best < 0 || sums[t] < sums[best]) && m.canTake(mem, i, t, sz) {
+					best = t
+				}
+			}
+		}
+		if best < 0 {
+			panic(fmt.Sprint("deal: ", i, " sz ", sz, " res ", u.res, " order ", u.order, " mem ", mem, " sizes ", m.usize))
+		}
+		// best >= 0: the deal so far extends to a full seating (an
+		// invariant of canTake), and the unit sits on some team of it.
+		assign[i] = int32(best)
+		u.res[best] -= sz
+		sums[best] += m.units.sums[x]
+	}
+}
+
+// canTake reports whether team t can take the unit at draft index i, of sz
+// seats: it has the seats, and the parties drafted after it still pack into
+// the seats left.
+func (m *Matcher) canTake(mem []int32, i, t int, sz int32) bool {
+	u := &m.units
+	if u.res[t] < sz {
+		return false
+	}
+	u.rest = u.rest[:0]
+	for _, x := range u.order[i+1:] {
+		if s := m.usize[mem[x]]; s >= 2 {
+			u.rest = append(u.rest, s)
+		}
+	}
+	if len(u.rest) == 0 {
+		return true
+	}
+	slices.SortFunc(u.rest, func(x, y int32) int { return int(y - x) })
+	u.res[t] -= sz
+	bins := append(m.units.pack.scratch[:0], u.res...)
+	m.units.pack.scratch = bins
+	ok := packDFS(u.rest, bins, 0)
+	u.res[t] += sz
+	return ok
+}
+
+// swaps improves a deal (assign by draft index, sums by team) by the best
+// exchanges, as deal describes. Each one strictly narrows the spread, so it
+// ends; the cap only bounds floating-point pathologies.
+func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
+	u := &m.units
+	str := u.sums
+	nu := len(u.order)
+	size := func(i int) int32 { return m.usize[mem[u.order[i]]] }
+	for range nu * nu {
+		bi, bj, bk, best := -1, -1, -1, spreadOf(sums)
+		for i := range nu {
+			ti, si := assign[i], size(i)
+			for j := range nu {
+				tj := assign[j]
+				if tj == ti || size(j) > si {
+					continue
+				}
+				if size(j) == si {
+					if j > i { // each one-for-one exchange once
+						d := str[u.order[i]] - str[u.order[j]]
+						if s := spreadSwapped(sums, ti, sums[ti]-d, tj, sums[tj]+d); s < best {
+							bi, bj, bk, best = i, j, -1, s
+						}
+					}
+					continue
+				}
+				for k := j + 1; k < nu; k++ {
+					if assign[k] != tj || size(j)+size(k) != si {
+						continue
+					}
+					d := str[u.order[i]] - (str[u.order[j]] + str[u.order[k]])
+					if s := spreadSwapped(sums, ti, sums[ti]-d, tj, sums[tj]+d); s < best {
+						bi, bj, bk, best = i, j, k, s
+					}
+				}
+			}
+		}
+		if bi < 0 {
+			return
+		}
+		ti, tj := assign[bi], assign[bj]
+		d := str[u.order[bi]] - str[u.order[bj]]
+		if bk >= 0 {
+			d = str[u.order[bi]] - (str[u.order[bj]] + str[u.order[bk]])
+			assign[bk] = ti
+		}
+		sums[ti], sums[tj] = sums[ti]-d, sums[tj]+d
+		assign[bi], assign[bj] = tj, ti
+	}
+}
+
+// spreadSwapped returns max - min of sums with sums[ti] read as si and
+// sums[tj] as sj.
+func spreadSwapped(sums []float64, ti int32, si float64, tj int32, sj float64) float64 {
+	lo, hi := min(si, sj), max(si, sj)
+	for t, s := range sums {
+		if t != int(ti) && t != int(tj) {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+	}
+	return hi - lo
+}
