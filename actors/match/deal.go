@@ -41,19 +41,26 @@ func (m *Matcher) deal(pool []Ticket, mem []int32, p Params) (seated, counts []i
 	teams := p.Teams
 	u.sums = grow(u.sums, nu+2*teams)
 	str := u.sums[:nu]
-	for i, k := range mem {
-		str[i] = pool[m.orig[k]].sum()
-	}
 	u.order = grow(u.order, nu)
-	for i := range u.order {
-		u.order[i] = int32(i)
+	u.lastParty = -1
+	for i, k := range mem {
+		str[i] = m.ustr[k]
 	}
-	slices.SortFunc(u.order, func(x, y int32) int {
-		if c := cmpFloat(str[y], str[x]); c != 0 {
-			return c
+	// The draft: strength descending, older first; insertion sort, as
+	// groups are small.
+	for i := range nu {
+		x, j := int32(i), i
+		for j > 0 && (str[u.order[j-1]] < str[x] || (str[u.order[j-1]] == str[x] && mem[u.order[j-1]] > mem[x])) {
+			u.order[j] = u.order[j-1]
+			j--
 		}
-		return int(mem[x] - mem[y])
-	})
+		u.order[j] = x
+	}
+	for i, x := range u.order {
+		if m.usize[mem[x]] > 1 {
+			u.lastParty = i
+		}
+	}
 
 	u.assign = grow(u.assign, 2*nu)
 	snake, lowest := u.assign[:nu], u.assign[nu:]
@@ -140,6 +147,9 @@ func (m *Matcher) canTake(mem []int32, i, t int, sz int32) bool {
 	if u.res[t] < sz {
 		return false
 	}
+	if i >= u.lastParty {
+		return true // solo players only to come: they fit any free seat
+	}
 	u.rest = u.rest[:0]
 	for _, x := range u.order[i+1:] {
 		if s := m.usize[mem[x]]; s >= 2 {
@@ -163,21 +173,29 @@ func (m *Matcher) canTake(mem []int32, i, t int, sz int32) bool {
 // ends; the cap only bounds floating-point pathologies.
 func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 	u := &m.units
-	str := u.sums
 	nu := len(u.order)
-	size := func(i int) int32 { return m.usize[mem[u.order[i]]] }
+	// By draft index: seats and strength.
+	u.dsz = grow(u.dsz, nu)
+	u.dstr = grow(u.dstr, nu)
+	for i, x := range u.order {
+		u.dsz[i], u.dstr[i] = m.usize[mem[x]], u.sums[x]
+	}
+	sz, str := u.dsz, u.dstr
 	for range nu * nu {
 		bi, bj, bk, best := -1, -1, -1, spreadOf(sums)
+		if best == 0 {
+			return
+		}
 		for i := range nu {
-			ti, si := assign[i], size(i)
+			ti, si := assign[i], sz[i]
 			for j := range nu {
 				tj := assign[j]
-				if tj == ti || size(j) > si {
+				if tj == ti || sz[j] > si {
 					continue
 				}
-				if size(j) == si {
+				if sz[j] == si {
 					if j > i { // each one-for-one exchange once
-						d := str[u.order[i]] - str[u.order[j]]
+						d := str[i] - str[j]
 						if s := spreadSwapped(sums, ti, sums[ti]-d, tj, sums[tj]+d); s < best {
 							bi, bj, bk, best = i, j, -1, s
 						}
@@ -185,10 +203,10 @@ func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 					continue
 				}
 				for k := j + 1; k < nu; k++ {
-					if assign[k] != tj || size(j)+size(k) != si {
+					if assign[k] != tj || sz[j]+sz[k] != si {
 						continue
 					}
-					d := str[u.order[i]] - (str[u.order[j]] + str[u.order[k]])
+					d := str[i] - (str[j] + str[k])
 					if s := spreadSwapped(sums, ti, sums[ti]-d, tj, sums[tj]+d); s < best {
 						bi, bj, bk, best = i, j, k, s
 					}
@@ -199,9 +217,9 @@ func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 			return
 		}
 		ti, tj := assign[bi], assign[bj]
-		d := str[u.order[bi]] - str[u.order[bj]]
+		d := str[bi] - str[bj]
 		if bk >= 0 {
-			d = str[u.order[bi]] - (str[u.order[bj]] + str[u.order[bk]])
+			d = str[bi] - (str[bj] + str[bk])
 			assign[bk] = ti
 		}
 		sums[ti], sums[tj] = sums[ti]-d, sums[tj]+d

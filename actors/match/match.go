@@ -100,7 +100,7 @@ func (t Ticket) UnitRating() float64 {
 	if len(t.Members) == 0 {
 		return t.Rating
 	}
-	return t.sum() / float64(len(t.Members))
+	return t.sum() / float64(len(t.Members)) // as prepare computes it
 }
 
 // sum returns the total of t's members' own ratings (Rating for a solo),

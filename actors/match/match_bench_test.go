@@ -173,3 +173,85 @@ func TestMatcherAllocs(t *testing.T) {
 		})
 	}
 }
+
+// partyPool is uniformPool with parties: each ticket is a party of a size
+// drawn from mix (mix[i] is the share of parties of i+1 players) whose
+// members are rated within 150 points of the party's mean.
+func partyPool(n int, seed uint64, at int64, mix []float64) []Ticket {
+	pool := uniformPool(n, seed, at)
+	r := rand.New(rand.NewPCG(seed, 2))
+	for i := range pool {
+		size, x := 1, r.Float64()
+		for acc := mix[0]; size < len(mix) && x >= acc; size++ {
+			acc += mix[size]
+		}
+		if size == 1 {
+			continue
+		}
+		pool[i].Members = make([]Member, size)
+		for j := range pool[i].Members {
+			pool[i].Members[j] = Member{
+				ID:     fmt.Sprintf("%s.%d", pool[i].ID, j),
+				Rating: pool[i].Rating + (r.Float64()-0.5)*300,
+			}
+		}
+	}
+	return pool
+}
+
+// withLatencies gives every ticket of pool a latency to each of regions
+// regions, uniform over 20..220 ms: about half the pairs of tickets share a
+// playable region at once, more as limits widen.
+func withLatencies(pool []Ticket, regions int, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 3))
+	for i := range pool {
+		pool[i].LatencyMs = make([]float64, regions)
+		for j := range pool[i].LatencyMs {
+			pool[i].LatencyMs[j] = 20 + r.Float64()*200
+		}
+	}
+}
+
+// partyMix is issue 16's realistic mix: 60% solo, 25% duos, 10% trios, 5%
+// fives.
+var partyMix = []float64{0.60, 0.25, 0.10, 0, 0.05}
+
+// BenchmarkFormParties is BenchmarkForm on the units path: 5v5 with the
+// party mix, and with regions (solo 1v1 and the party mix), each region's
+// call over the whole listed pool as a region leader makes it.
+func BenchmarkFormParties(b *testing.B) {
+	const at = int64(1_700_000_000_000)
+	regions := func(p Params) Params {
+		p.Regions = []string{"eu", "us-east", "asia"}
+		p.Latency = LatencyRule{MaxMs: 60, WidenPerSecond: 2, MaxMsLimit: 150}
+		p.Region = "eu"
+		return p
+	}
+	cases := []struct {
+		name    string
+		p       Params
+		mix     []float64
+		regions bool
+	}{
+		{"5v5/party-mix", five, partyMix, false},
+		{"1v1/regions", duel, []float64{1}, true},
+		{"5v5/party-mix/regions", five, partyMix, true},
+	}
+	for _, c := range cases {
+		for _, n := range []int{10_000, 100_000} {
+			b.Run(fmt.Sprintf("%s/%dk", c.name, n/1000), func(b *testing.B) {
+				pool := partyPool(n, 42, at, c.mix)
+				p := c.p
+				if c.regions {
+					withLatencies(pool, 3, 42)
+					p = regions(p)
+				}
+				var m Matcher
+				b.ReportAllocs()
+				for b.Loop() {
+					m.Form(pool, p, at)
+				}
+			})
+		}
+	}
+}

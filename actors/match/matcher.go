@@ -17,13 +17,15 @@ type Matcher struct {
 	rat0          []float64 // pool index -> rating (a party's mean)
 	idPre         []uint64  // pool index -> first 8 bytes of the ID
 	size0         []int32   // pool index -> seats
+	sum0          []float64 // pool index -> strength: rating, or a party's sum
 	dest          []int32   // pool index -> slot in the output, or -1
 	count         [radixBuckets]int32
 
 	orig  []int32   // age rank -> index in pool
 	win   []float64 // age rank -> window at now
 	pos   []int32   // age rank -> position in rating order
-	usize []int32   // age rank -> seats (units path only)
+	usize []int32   // age rank -> seats
+	ustr  []float64 // age rank -> strength: rating, or a party's sum
 
 	sAge     []int32   // position -> age rank
 	sRat     []float64 // position -> rating
@@ -114,15 +116,19 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 	m.rat0 = grow(m.rat0, len(pool))
 	m.idPre = grow(m.idPre, len(pool))
 	m.size0 = grow(m.size0, len(pool))
+	m.sum0 = grow(m.sum0, len(pool))
 	for i := range pool {
 		t := &pool[i]
 		r, sz := t.Rating, 1
 		if len(t.Members) > 0 {
-			r, sz = t.UnitRating(), len(t.Members)
+			sz = len(t.Members)
 			if sz > p.TeamSize {
 				continue // can never be seated on one team
 			}
-			parties = parties || sz > 1
+			// The deal needs the sum: read the members once, here, in pool
+			// order rather than scattered later.
+			m.sum0[i] = t.sum()
+			r = m.sum0[i] / float64(sz)
 		}
 		if math.IsNaN(r) || math.IsInf(r, 0) {
 			continue
@@ -133,6 +139,10 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 		if r == 0 {
 			r = 0 // fold -0 into +0
 		}
+		if len(t.Members) == 0 {
+			m.sum0[i] = r
+		}
+		parties = parties || sz > 1
 		seats += sz
 		m.rat0[i] = r
 		m.size0[i] = int32(sz)
@@ -177,10 +187,12 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 	m.win = grow(m.win, n)
 	m.pos = grow(m.pos, n)
 	m.usize = grow(m.usize, n)
+	m.ustr = grow(m.ustr, n)
 	for k := range keys {
 		i := keys[k].idx
 		m.orig[k] = i
 		m.usize[k] = m.size0[i]
+		m.ustr[k] = m.sum0[i]
 		m.win[k] = p.window(timeFromKey(keys[k].key), nowMs)
 		// Stable on input in age order: equal ratings stay oldest first.
 		keys[k] = keyed{ratingKey(m.rat0[i]), int32(k)}

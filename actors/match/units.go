@@ -14,6 +14,9 @@ type unitState struct {
 	// Team dealing scratch.
 	order, assign, teamOf []int32
 	sums                  []float64
+	lastParty             int // draft index of the last party in the group
+	dsz                   []int32
+	dstr                  []float64
 	res                   []int32
 	rest                  []int32
 }
