@@ -72,16 +72,12 @@ func TestBalanceMargin(t *testing.T) {
 			t.Fatalf("case %d: got %d groups from one match's units, want 1", i, len(got))
 		}
 		rf := newURef(pool, p, now)
-		byID := map[string]int{}
-		for j, x := range pool {
-			byID[x.ID] = j
-		}
 		var all []int
 		sums := make([]float64, p.Teams)
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for ti, team := range got[0].Teams {
-			for _, x := range team {
-				j := byID[x.ID]
+			for _, j := range team {
+				x := pool[j]
 				all = append(all, j)
 				sums[ti] += rf.sum[j]
 				if len(x.Members) == 0 {

@@ -35,7 +35,7 @@ import (
 //
 // With solo players only both deals are the solo balance's, turn for turn
 // (solo groups are dealt by balance, without swaps, as they always were).
-func (m *Matcher) deal(pool []Ticket, mem []int32, p Params) (seated, counts []int32) {
+func (m *Matcher) deal(mem []int32, p Params) (seated, counts []int32) {
 	u := &m.units
 	nu := len(mem)
 	teams := p.Teams

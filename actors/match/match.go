@@ -138,11 +138,13 @@ type Params struct {
 
 // Group is one formed match, ready to be claimed and announced.
 type Group struct {
-	// Teams has len Params.Teams. Each team holds whole tickets whose sizes
-	// add up to exactly Params.TeamSize (so TeamSize tickets when all are
-	// solo), in draft order: the highest rating sum first, older first on
-	// ties. A party's members are all on the team that holds its ticket.
-	Teams [][]Ticket
+	// Teams has len Params.Teams; each team lists tickets by their index in
+	// the pool passed to Form, whole tickets whose sizes add up to exactly
+	// Params.TeamSize (so TeamSize tickets when all are solo), in draft
+	// order: the strongest first (a solo's rating, a party's members'
+	// rating sum), older first on ties. A party's members all play on the
+	// team that holds its ticket.
+	Teams [][]int
 	// Spread is max - min of the tickets' ratings (a party's at its mean),
 	// recorded so the caller can observe matchd_match_rating_spread without
 	// recomputing it.

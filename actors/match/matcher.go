@@ -17,15 +17,14 @@ type Matcher struct {
 	rat0          []float64 // pool index -> rating (a party's mean)
 	idPre         []uint64  // pool index -> first 8 bytes of the ID
 	size0         []int32   // pool index -> seats
-	sum0          []float64 // pool index -> strength: rating, or a party's sum
-	dest          []int32   // pool index -> slot in the output, or -1
+	sum0          []float64 // pool index -> a party's members' rating sum
 	count         [radixBuckets]int32
 
 	orig  []int32   // age rank -> index in pool
 	win   []float64 // age rank -> window at now
 	pos   []int32   // age rank -> position in rating order
-	usize []int32   // age rank -> seats
-	ustr  []float64 // age rank -> strength: rating, or a party's sum
+	usize []int32   // age rank -> seats (units path)
+	ustr  []float64 // age rank -> strength: rating, or a party's sum (units path)
 
 	sAge     []int32   // position -> age rank
 	sRat     []float64 // position -> rating
@@ -90,7 +89,7 @@ func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 			m.memberRat = append(m.memberRat, m.sRat[pk])
 		}
 	}
-	return m.build(pool, p)
+	return m.build(p)
 }
 
 // hasParty reports whether any ticket of pool is a party of two or more.
@@ -139,9 +138,6 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 		if r == 0 {
 			r = 0 // fold -0 into +0
 		}
-		if len(t.Members) == 0 {
-			m.sum0[i] = r
-		}
 		parties = parties || sz > 1
 		seats += sz
 		m.rat0[i] = r
@@ -186,13 +182,22 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 	m.orig = grow(m.orig, n)
 	m.win = grow(m.win, n)
 	m.pos = grow(m.pos, n)
-	m.usize = grow(m.usize, n)
-	m.ustr = grow(m.ustr, n)
+	units := parties || region >= 0
+	if units {
+		m.usize = grow(m.usize, n)
+		m.ustr = grow(m.ustr, n)
+	}
 	for k := range keys {
 		i := keys[k].idx
 		m.orig[k] = i
-		m.usize[k] = m.size0[i]
-		m.ustr[k] = m.sum0[i]
+		if units {
+			// A unit of one seat is as strong as its rating; a party's
+			// strength is its members' sum.
+			m.usize[k], m.ustr[k] = m.size0[i], m.rat0[i]
+			if m.size0[i] > 1 {
+				m.ustr[k] = m.sum0[i]
+			}
+		}
 		m.win[k] = p.window(timeFromKey(keys[k].key), nowMs)
 		// Stable on input in age order: equal ratings stay oldest first.
 		keys[k] = keyed{ratingKey(m.rat0[i]), int32(k)}
@@ -304,38 +309,29 @@ func (m *Matcher) greedy(a int32, size int) bool {
 }
 
 // build turns m.members into groups: three allocations in all, whatever the
-// number of groups. Tickets are copied in pool order (sequential reads,
-// scattered writes), which on a large pool is markedly cheaper than reading
-// pool in match order.
-func (m *Matcher) build(pool []Ticket, p Params) []Group {
+// number of groups. Groups name tickets by their index in pool, so nothing
+// is copied: on a 100k pool, copying the tickets out cost more than the
+// whole greedy pass.
+func (m *Matcher) build(p Params) []Group {
 	size := p.Size()
 	count := len(m.members) / size
 	if count == 0 {
 		return nil
 	}
 	groups := make([]Group, count)
-	teams := make([][]Ticket, count*p.Teams)
-	tickets := make([]Ticket, count*size)
-	m.dest = grow(m.dest, len(pool))
-	for i := range m.dest {
-		m.dest[i] = -1
-	}
+	teams := make([][]int, count*p.Teams)
+	seats := make([]int, count*size)
 	for g := range groups {
 		seated, spread := m.balance(m.members[g*size:(g+1)*size], m.memberRat[g*size:(g+1)*size], p.Teams, p.TeamSize)
+		out := seats[g*size : (g+1)*size : (g+1)*size]
 		for i, k := range seated {
-			m.dest[m.orig[k]] = int32(g*size + i)
+			out[i] = int(m.orig[k])
 		}
-		out := tickets[g*size : (g+1)*size : (g+1)*size]
 		gt := teams[g*p.Teams : (g+1)*p.Teams : (g+1)*p.Teams]
 		for t := range gt {
 			gt[t] = out[t*p.TeamSize : (t+1)*p.TeamSize : (t+1)*p.TeamSize]
 		}
 		groups[g] = Group{Teams: gt, Spread: spread}
-	}
-	for i, d := range m.dest {
-		if d >= 0 {
-			tickets[d] = pool[i]
-		}
 	}
 	return groups
 }

@@ -57,7 +57,7 @@ func (m *Matcher) formUnits(pool []Ticket, p Params, region int, nowMs int64, n 
 		u.ends = append(u.ends, int32(len(m.members)))
 		u.lat = append(u.lat, worst)
 	}
-	return m.buildUnits(pool, p)
+	return m.buildUnits(p)
 }
 
 // walker walks the alive candidates outward from an anchor in mate order
@@ -185,19 +185,15 @@ func (m *Matcher) unitGroup(a int32, p Params) bool {
 
 // buildUnits turns the groups formed by formUnits into Groups: three
 // allocations in all, as on the solo path.
-func (m *Matcher) buildUnits(pool []Ticket, p Params) []Group {
+func (m *Matcher) buildUnits(p Params) []Group {
 	u := &m.units
 	count := len(u.ends)
 	if count == 0 {
 		return nil
 	}
 	groups := make([]Group, count)
-	teams := make([][]Ticket, count*p.Teams)
-	tickets := make([]Ticket, len(m.members))
-	m.dest = grow(m.dest, len(pool))
-	for i := range m.dest {
-		m.dest[i] = -1
-	}
+	teams := make([][]int, count*p.Teams)
+	units := make([]int, len(m.members))
 	start := 0
 	for g := range groups {
 		end := int(u.ends[g])
@@ -207,6 +203,7 @@ func (m *Matcher) buildUnits(pool []Ticket, p Params) []Group {
 			r := m.sRat[m.pos[k]]
 			lo, hi = min(lo, r), max(hi, r)
 		}
+		out := units[start:end:end]
 		gt := teams[g*p.Teams : (g+1)*p.Teams : (g+1)*p.Teams]
 		if len(mem) == p.Size() {
 			// All solo: the solo path's balance, so a solo group is dealt
@@ -218,19 +215,19 @@ func (m *Matcher) buildUnits(pool []Ticket, p Params) []Group {
 			m.memberRat = rat
 			seated, _ := m.balance(mem, rat, p.Teams, p.TeamSize)
 			for i, k := range seated {
-				m.dest[m.orig[k]] = int32(start + i)
+				out[i] = int(m.orig[k])
 			}
 			for t := range gt {
-				gt[t] = tickets[start+t*p.TeamSize : start+(t+1)*p.TeamSize : start+(t+1)*p.TeamSize]
+				gt[t] = out[t*p.TeamSize : (t+1)*p.TeamSize : (t+1)*p.TeamSize]
 			}
 		} else {
-			seated, counts := m.deal(pool, mem, p)
+			seated, counts := m.deal(mem, p)
 			for i, k := range seated {
-				m.dest[m.orig[k]] = int32(start + i)
+				out[i] = int(m.orig[k])
 			}
-			off := start
+			off := 0
 			for t := range gt {
-				gt[t] = tickets[off : off+int(counts[t]) : off+int(counts[t])]
+				gt[t] = out[off : off+int(counts[t]) : off+int(counts[t])]
 				off += int(counts[t])
 			}
 		}
@@ -239,11 +236,6 @@ func (m *Matcher) buildUnits(pool []Ticket, p Params) []Group {
 			groups[g].Region, groups[g].LatencyMs = p.Region, u.lat[g]
 		}
 		start = end
-	}
-	for i, d := range m.dest {
-		if d >= 0 {
-			tickets[d] = pool[i]
-		}
 	}
 	return groups
 }
