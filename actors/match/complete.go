@@ -27,7 +27,7 @@ import (
 // Cost: O(k log k + k*c) for the k units within the forced set's window,
 // c the few nearest kept per side and size (about 40 in 5v5).
 type completion struct {
-	inF   []uint32 // age rank -> stamp of the forced set holding it
+	inF   []uint32 // position -> stamp of the forced set holding it
 	stamp uint32
 	fpc   []int32 // forced parties: count by size
 
@@ -80,15 +80,17 @@ func (cs *completion) newSet() {
 	clear(cs.fpc)
 }
 
-func (cs *completion) force(k, sz int32) {
-	cs.inF[k] = cs.stamp
+// force puts the unit at position c, of sz seats, into the forced set.
+func (cs *completion) force(c, sz int32) {
+	cs.inF[c] = cs.stamp
 	if sz >= 2 {
 		cs.fpc[sz]++
 	}
 }
 
-func (cs *completion) unforce(k, sz int32) {
-	cs.inF[k] = 0
+// unforce takes the unit at position c back out.
+func (cs *completion) unforce(c, sz int32) {
+	cs.inF[c] = 0
 	if sz >= 2 {
 		cs.fpc[sz]--
 	}
@@ -106,13 +108,12 @@ func (m *Matcher) completable(s span, p Params) bool {
 	cs.cands = cs.cands[:0]
 	seats := 0
 	for q := m.live.after(int32(sort.SearchFloat64s(m.sRat, s.hi-s.minW))); q < n && m.sRat[q] <= s.lo+s.minW; q = m.live.after(q + 1) {
-		k := m.sAge[q]
-		sz := m.usize[k]
-		if cs.inF[k] == cs.stamp || int(sz) > need {
+		sz := m.sSize[q]
+		if cs.inF[q] == cs.stamp || int(sz) > need {
 			continue
 		}
 		r := m.sRat[q]
-		eff := min(m.win[k], s.minW)
+		eff := min(m.sWin[q], s.minW)
 		if !(max(s.hi, r)-min(s.lo, r) <= eff) {
 			continue // cannot share a group with the forced set at all
 		}

@@ -1,48 +1,38 @@
 package match
 
-import (
-	"fmt"
-	"slices"
-)
-
 // deal seats a group holding parties (age ranks mem) into teams and returns
 // the units laid out team by team, each team in draft order, and the number
-// of units on each team. It is the solo balance (teams.go) generalised to
-// indivisible units of several seats:
+// of units on each team:
 //
 //   - units are drafted by strength, the sum of their members' own ratings,
 //     highest first (older first on ties);
 //   - snake deal: a pointer walks the snake order of turns (teams
 //     0,1,...,T-1,T-1,...,0,0,1,...); each unit goes to the team of the
 //     first turn from the pointer whose team can take it, and the pointer
-//     moves past that turn (turns passed over are lost);
-//   - lowest-sum deal: each unit goes to the team with the lowest sum so far
-//     that can take it (lowest index on a tie);
-//   - a team can take a unit when it has the seats and the parties still to
-//     come can then be packed into the seats left (solo players always fit),
-//     so every deal fills every team exactly;
-//   - whichever deal leaves the teams' sums closer (max - min) is kept, the
-//     snake on a tie;
-//   - then, while exchanging a unit for one or two units of the same
-//     total seats on another team narrows the spread of the teams' sums,
-//     the exchange that narrows it most is made (the first found on a tie,
-//     in draft order of the unit, then of the others). An exchange keeps
-//     every team's seats, so the teams stay exactly filled. It matters
-//     because the deals order units by total strength, which ranks a duo
-//     against solo players poorly: two strong duos dealt to one team leave
-//     it four seats of duos against four solo players, which one exchange
-//     of a duo for two solo players repairs.
+//     moves past that turn (turns passed over are lost). A team can take a
+//     unit when it has the seats and the parties still to come can then be
+//     packed into the seats left (solo players always fit), so every team
+//     ends exactly full;
+//   - then, while exchanging a unit for one or two units of the same total
+//     seats on another team narrows the spread (max - min) of the teams'
+//     sums, the exchange that narrows it most is made (the first found on a
+//     tie, in draft order of the unit, then of the others). An exchange
+//     keeps every team's seats. It matters because ranking units by total
+//     strength ranks a duo against solo players poorly: two strong duos
+//     dealt to one team leave four seats of duos against four solo players,
+//     which one exchange of a duo for two solo players repairs.
 //
-// With solo players only both deals are the solo balance's, turn for turn
-// (solo groups are dealt by balance, without swaps, as they always were).
+// Solo groups are dealt by balance (the snake or the lowest-sum deal) as
+// before parties existed. For groups with parties the lowest-sum deal is not
+// tried: after the exchanges it changed the measured margins by nothing
+// (worst) and 4% (mean), for twice the cost.
 func (m *Matcher) deal(mem []int32, p Params) (seated, counts []int32) {
 	u := &m.units
 	nu := len(mem)
 	teams := p.Teams
-	u.sums = grow(u.sums, nu+2*teams)
+	u.sums = grow(u.sums, nu+teams)
 	str := u.sums[:nu]
 	u.order = grow(u.order, nu)
-	u.lastParty = -1
 	for i, k := range mem {
 		str[i] = m.ustr[k]
 	}
@@ -56,21 +46,10 @@ func (m *Matcher) deal(mem []int32, p Params) (seated, counts []int32) {
 		}
 		u.order[j] = x
 	}
-	for i, x := range u.order {
-		if m.usize[mem[x]] > 1 {
-			u.lastParty = i
-		}
-	}
 
-	u.assign = grow(u.assign, 2*nu)
-	snake, lowest := u.assign[:nu], u.assign[nu:]
-	sumA, sumB := u.sums[nu:nu+teams], u.sums[nu+teams:]
-	m.dealInto(mem, snake, sumA, p, true)
-	m.dealInto(mem, lowest, sumB, p, false)
-	assign, sums := snake, sumA
-	if spreadOf(sumB) < spreadOf(sumA) {
-		assign, sums = lowest, sumB
-	}
+	u.assign = grow(u.assign, nu)
+	assign, sums := u.assign, u.sums[nu:nu+teams]
+	m.snake(mem, assign, sums, p)
 	m.swaps(mem, assign, sums)
 
 	// Lay the units out team by team, in draft order within each team.
@@ -94,10 +73,9 @@ func (m *Matcher) deal(mem []int32, p Params) (seated, counts []int32) {
 	return m.draft[:nu], counts
 }
 
-// dealInto runs one deal over the units in draft order (u.order), writing
-// each unit's team into assign (by draft index) and the teams' rating sums
-// into sums.
-func (m *Matcher) dealInto(mem, assign []int32, sums []float64, p Params, snake bool) {
+// snake deals the units in draft order (u.order), writing each unit's team
+// into assign (by draft index) and the teams' rating sums into sums.
+func (m *Matcher) snake(mem, assign []int32, sums []float64, p Params) {
 	u := &m.units
 	teams := p.Teams
 	u.res = grow(u.res, teams)
@@ -105,67 +83,80 @@ func (m *Matcher) dealInto(mem, assign []int32, sums []float64, p Params, snake 
 		u.res[t] = int32(p.TeamSize)
 	}
 	clear(sums)
+	// u.rest counts the parties still to come by size.
+	u.rest = grow(u.rest, p.TeamSize+1)
+	clear(u.rest)
+	parties := 0
+	for _, x := range u.order {
+		if s := m.usize[mem[x]]; s > 1 {
+			u.rest[s]++
+			parties++
+		}
+	}
 	turn := 0
 	for i, x := range u.order {
 		sz := m.usize[mem[x]]
-		best := -1
-		if snake {
-			// Any 2T-1 turns in a row hold a whole round, so every team.
-			for q := turn; q < turn+2*teams-1; q++ {
-				t := q % teams
-				if (q/teams)%2 == 1 {
-					t = teams - 1 - t
-				}
-				if m.canTake(mem, i, t, sz) {
-					best, turn = t, q+1
-					break
-				}
-			}
-		} else {
-			for t := range teams {
-				if (best < 0 || sums[t] < sums[best]) && m.canTake(mem, i, t, sz) {
-					best = t
-				}
-			}
+		if sz > 1 {
+			u.rest[sz]--
+			parties--
 		}
-		if best < 0 {
-			panic(fmt.Sprint("deal: ", i, " sz ", sz, " res ", u.res, " order ", u.order, " mem ", mem, " sizes ", m.usize))
+		best := -1
+		// Any 2T-1 turns in a row hold a whole round, so every team.
+		for q := turn; q < turn+2*teams-1; q++ {
+			t := q % teams
+			if (q/teams)%2 == 1 {
+				t = teams - 1 - t
+			}
+			if u.res[t] >= sz && (parties == 0 || m.restFits(t, sz)) {
+				best, turn = t, q+1
+				break
+			}
 		}
 		// best >= 0: the deal so far extends to a full seating (an
-		// invariant of canTake), and the unit sits on some team of it.
+		// invariant of restFits), and the unit sits on some team of it.
 		assign[i] = int32(best)
 		u.res[best] -= sz
-		sums[best] += m.units.sums[x]
+		sums[best] += u.sums[x]
 	}
 }
 
-// canTake reports whether team t can take the unit at draft index i, of sz
-// seats: it has the seats, and the parties drafted after it still pack into
-// the seats left.
-func (m *Matcher) canTake(mem []int32, i, t int, sz int32) bool {
+// restFits reports whether the parties still to come (u.rest) pack into
+// the free seats u.res once team t has taken sz more.
+func (m *Matcher) restFits(t int, sz int32) bool {
 	u := &m.units
-	if u.res[t] < sz {
-		return false
-	}
-	if i >= u.lastParty {
-		return true // solo players only to come: they fit any free seat
-	}
-	u.rest = u.rest[:0]
-	for _, x := range u.order[i+1:] {
-		if s := m.usize[mem[x]]; s >= 2 {
-			u.rest = append(u.rest, s)
+	k := &m.units.pack
+	k.sorted = k.sorted[:0]
+	for s := len(u.rest) - 1; s > 1; s-- {
+		for range u.rest[s] {
+			k.sorted = append(k.sorted, int32(s))
 		}
 	}
-	if len(u.rest) == 0 {
+	bins := append(k.scratch[:0], u.res...)
+	k.scratch = bins
+	bins[t] -= sz
+	// First fit, largest first, settles almost every case; the exact
+	// search only the rest.
+	ok := true
+	for _, x := range k.sorted {
+		placed := false
+		for b := range bins {
+			if bins[b] >= x {
+				bins[b] -= x
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			ok = false
+			break
+		}
+	}
+	if ok {
 		return true
 	}
-	slices.SortFunc(u.rest, func(x, y int32) int { return int(y - x) })
-	u.res[t] -= sz
-	bins := append(m.units.pack.scratch[:0], u.res...)
-	m.units.pack.scratch = bins
-	ok := packDFS(u.rest, bins, 0)
-	u.res[t] += sz
-	return ok
+	copy(bins, u.res)
+	bins[t] -= sz
+	return packDFS(k.sorted, bins, 0)
 }
 
 // swaps improves a deal (assign by draft index, sums by team) by the best

@@ -14,10 +14,8 @@ import (
 // and positions refer to the rating order (rating ascending, then age).
 type Matcher struct {
 	keys, scratch []keyed
-	rat0          []float64 // pool index -> rating (a party's mean)
+	in0           []unitIn  // pool index -> what prepare read of the ticket
 	idPre         []uint64  // pool index -> first 8 bytes of the ID
-	size0         []int32   // pool index -> seats
-	sum0          []float64 // pool index -> a party's members' rating sum
 	count         [radixBuckets]int32
 
 	orig  []int32   // age rank -> index in pool
@@ -28,6 +26,8 @@ type Matcher struct {
 
 	sAge     []int32   // position -> age rank
 	sRat     []float64 // position -> rating
+	sWin     []float64 // position -> window (units path)
+	sSize    []int32   // position -> seats (units path)
 	runStart []int32   // position -> first position with the same rating
 
 	live alive // positions not yet matched nor given up on
@@ -92,6 +92,13 @@ func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 	return m.build(p)
 }
 
+// unitIn is what prepare reads of one ticket, kept together because the
+// age-order pass reads it back in scattered order.
+type unitIn struct {
+	rat, sum float64 // rating (a party's mean); a party's members' sum
+	size     int32
+}
+
 // hasParty reports whether any ticket of pool is a party of two or more.
 func hasParty(pool []Ticket) bool {
 	for i := range pool {
@@ -112,13 +119,11 @@ func hasParty(pool []Ticket) bool {
 // more than the sorting.
 func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, seats int, parties bool) {
 	keys := m.keys[:0]
-	m.rat0 = grow(m.rat0, len(pool))
+	m.in0 = grow(m.in0, len(pool))
 	m.idPre = grow(m.idPre, len(pool))
-	m.size0 = grow(m.size0, len(pool))
-	m.sum0 = grow(m.sum0, len(pool))
 	for i := range pool {
 		t := &pool[i]
-		r, sz := t.Rating, 1
+		r, sz, sum := t.Rating, 1, 0.0
 		if len(t.Members) > 0 {
 			sz = len(t.Members)
 			if sz > p.TeamSize {
@@ -126,8 +131,8 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 			}
 			// The deal needs the sum: read the members once, here, in pool
 			// order rather than scattered later.
-			m.sum0[i] = t.sum()
-			r = m.sum0[i] / float64(sz)
+			sum = t.sum()
+			r = sum / float64(sz)
 		}
 		if math.IsNaN(r) || math.IsInf(r, 0) {
 			continue
@@ -140,8 +145,7 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 		}
 		parties = parties || sz > 1
 		seats += sz
-		m.rat0[i] = r
-		m.size0[i] = int32(sz)
+		m.in0[i] = unitIn{rat: r, sum: sum, size: int32(sz)}
 		m.idPre[i] = idPrefix(t.ID)
 		keys = append(keys, keyed{timeKey(t.QueuedAtMs), int32(i)})
 	}
@@ -193,14 +197,15 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 		if units {
 			// A unit of one seat is as strong as its rating; a party's
 			// strength is its members' sum.
-			m.usize[k], m.ustr[k] = m.size0[i], m.rat0[i]
-			if m.size0[i] > 1 {
-				m.ustr[k] = m.sum0[i]
+			in := &m.in0[i]
+			m.usize[k], m.ustr[k] = in.size, in.rat
+			if in.size > 1 {
+				m.ustr[k] = in.sum
 			}
 		}
 		m.win[k] = p.window(timeFromKey(keys[k].key), nowMs)
 		// Stable on input in age order: equal ratings stay oldest first.
-		keys[k] = keyed{ratingKey(m.rat0[i]), int32(k)}
+		keys[k] = keyed{ratingKey(m.in0[i].rat), int32(k)}
 	}
 	keys, m.scratch = radixSort(keys, m.scratch, &m.count)
 	m.keys = keys
@@ -217,6 +222,16 @@ func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, 
 			m.runStart[i] = m.runStart[i-1]
 		} else {
 			m.runStart[i] = int32(i)
+		}
+	}
+	if units {
+		// The units walk reads these for every candidate it passes, which
+		// are neighbours in rating: laid out by position they share cache
+		// lines, by age rank they would not.
+		m.sWin = grow(m.sWin, n)
+		m.sSize = grow(m.sSize, n)
+		for i, k := range m.sAge[:n] {
+			m.sWin[i], m.sSize[i] = m.win[k], m.usize[k]
 		}
 	}
 	m.live.reset(n)

@@ -14,11 +14,10 @@ type unitState struct {
 	// Team dealing scratch.
 	order, assign, teamOf []int32
 	sums                  []float64
-	lastParty             int // draft index of the last party in the group
 	dsz                   []int32
 	dstr                  []float64
 	res                   []int32
-	rest                  []int32
+	rest                  []int32 // parties still to deal, by size
 }
 
 // formUnits is Form's loop for pools of units: tickets that take several
@@ -137,10 +136,9 @@ func (m *Matcher) unitGroup(a int32, p Params) bool {
 		if c < 0 {
 			break
 		}
-		k := m.sAge[c]
-		ns := s.with(m.sRat[c], m.win[k], int(m.usize[k]))
-		if ns.hi-ns.lo <= ns.minW && ns.seats <= size && pk.add(m.usize[k]) {
-			m.chosen = append(m.chosen, k)
+		ns := s.with(m.sRat[c], m.sWin[c], int(m.sSize[c]))
+		if ns.hi-ns.lo <= ns.minW && ns.seats <= size && pk.add(m.sSize[c]) {
+			m.chosen = append(m.chosen, m.sAge[c])
 			s = ns
 		}
 	}
@@ -156,7 +154,7 @@ func (m *Matcher) unitGroup(a int32, p Params) bool {
 	m.chosen = append(m.chosen[:0], a)
 	pk.clear()
 	pk.add(m.usize[a])
-	cs.force(a, m.usize[a])
+	cs.force(pa, m.usize[a])
 	if !m.completable(s, p) {
 		return false
 	}
@@ -166,18 +164,18 @@ func (m *Matcher) unitGroup(a int32, p Params) bool {
 		if c < 0 {
 			return false // unreachable: completable promised a completion
 		}
-		k := m.sAge[c]
-		ns := s.with(m.sRat[c], m.win[k], int(m.usize[k]))
-		if ns.hi-ns.lo > ns.minW || ns.seats > size || !pk.add(m.usize[k]) {
+		sz := m.sSize[c]
+		ns := s.with(m.sRat[c], m.sWin[c], int(sz))
+		if ns.hi-ns.lo > ns.minW || ns.seats > size || !pk.add(sz) {
 			continue
 		}
-		cs.force(k, m.usize[k])
+		cs.force(c, sz)
 		if ns.seats == size || m.completable(ns, p) {
-			m.chosen = append(m.chosen, k)
+			m.chosen = append(m.chosen, m.sAge[c])
 			s = ns
 			continue
 		}
-		cs.unforce(k, m.usize[k])
+		cs.unforce(c, sz)
 		pk.undo()
 	}
 	return true

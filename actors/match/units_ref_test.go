@@ -310,7 +310,7 @@ func (rf *uref) anyValid(set []int) []int {
 	return found
 }
 
-// refDeal seats group g by the deal the package doc states, with "can take"
+// refDeal seats group g by the deals the package doc states, with "can take"
 // decided by trying every seating of the units still to come, and returns
 // the teams (pool indexes in draft order) and their rating sums.
 func (rf *uref) refDeal(g []int) ([][]int, []float64) {
@@ -384,11 +384,13 @@ func (rf *uref) refDeal(g []int) ([][]int, []float64) {
 		return teams, sums
 	}
 	teams, sums := deal(true)
-	if tb, sb := deal(false); slices.Max(sb)-slices.Min(sb) < slices.Max(sums)-slices.Min(sums) {
-		teams, sums = tb, sb
-	}
 	if !slices.ContainsFunc(g, func(i int) bool { return rf.size[i] > 1 }) {
-		return teams, sums // solo groups: no swaps
+		// Solo groups: the better of the snake and the lowest-sum deal, no
+		// exchanges.
+		if tb, sb := deal(false); slices.Max(sb)-slices.Min(sb) < slices.Max(sums)-slices.Min(sums) {
+			teams, sums = tb, sb
+		}
+		return teams, sums
 	}
 	// Exchanges of one unit for one or two of the same seats on another
 	// team, the best first, while one narrows the spread (the first found
