@@ -194,7 +194,7 @@ func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 					continue
 				}
 				for k := j + 1; k < nu; k++ {
-					if assign[k] != tj || sz[j]+sz[k] != si {
+					if sz[j]+sz[k] != si || assign[k] != tj {
 						continue
 					}
 					d := str[i] - (str[j] + str[k])
@@ -221,6 +221,10 @@ func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 // spreadSwapped returns max - min of sums with sums[ti] read as si and
 // sums[tj] as sj.
 func spreadSwapped(sums []float64, ti int32, si float64, tj int32, sj float64) float64 {
+	if len(sums) == 2 {
+		// The common case, and the same value as the loop's.
+		return max(si, sj) - min(si, sj)
+	}
 	lo, hi := min(si, sj), max(si, sj)
 	for t, s := range sums {
 		if t != int(ti) && t != int(tj) {
