@@ -98,9 +98,9 @@ func (cs *completion) unforce(c, sz int32) {
 
 // completable reports whether the forced set, whose span is s, can be
 // completed into a valid group from the alive units not in it.
-func (m *Matcher) completable(s span, p Params) bool {
+func (m *Matcher) completable(s span) bool {
 	cs := &m.units.search
-	need := p.Size() - s.seats
+	need := m.units.seats - s.seats
 	if need <= 0 || !(s.hi-s.lo <= s.minW) {
 		return need == 0 && s.hi-s.lo <= s.minW
 	}
@@ -163,7 +163,7 @@ func (m *Matcher) completable(s span, p Params) bool {
 		}
 		// Same nearest units as at the last, larger window: every choice
 		// here was already tried there, with a looser limit.
-		if changed && m.fitsWithin(s, w, need, p) {
+		if changed && m.fitsWithin(s, w, need) {
 			return true
 		}
 	}
@@ -172,7 +172,7 @@ func (m *Matcher) completable(s span, p Params) bool {
 
 // fitsWithin reports whether the kept units make a completion whose ratings
 // fit in an interval of length w around the forced set.
-func (m *Matcher) fitsWithin(s span, w float64, need int, p Params) bool {
+func (m *Matcher) fitsWithin(s span, w float64, need int) bool {
 	cs := &m.units.search
 	side := len(cs.fpc)
 	cs.below, cs.above = cs.below[:0], cs.above[:0]
@@ -202,7 +202,7 @@ func (m *Matcher) fitsWithin(s span, w float64, need int, p Params) bool {
 		cs.counts[cs.above[ai].size]++
 		ai++
 	}
-	if m.fits(need, p) {
+	if m.fits(need) {
 		return true
 	}
 	for j, b := range cs.below {
@@ -214,7 +214,7 @@ func (m *Matcher) fitsWithin(s span, w float64, need int, p Params) bool {
 		if j+1 < len(cs.below) && cs.below[j+1].r == b.r {
 			continue
 		}
-		if m.fits(need, p) {
+		if m.fits(need) {
 			return true
 		}
 	}
@@ -240,7 +240,7 @@ func insertByDist(near []ocand, c ocand, limit int) ([]ocand, bool) {
 // fits reports whether cs.counts (units available, by size) hold a
 // sub-multiset of exactly need seats whose parties pack with the forced
 // ones. Memoised on (need, forced parties, available counts capped).
-func (m *Matcher) fits(need int, p Params) bool {
+func (m *Matcher) fits(need int) bool {
 	cs := &m.units.search
 	cs.key = appendCount(cs.key[:0], int32(need))
 	for sz := 2; sz < len(cs.fpc); sz++ {
@@ -259,21 +259,30 @@ func (m *Matcher) fits(need int, p Params) bool {
 	return v
 }
 
-// fitsDFS chooses how many parties of each size from sz down to 2 to take
-// (most first), leaving the remaining seats rem to solo players.
+// fitsDFS chooses how many parties of each size from sz down to 2 to take,
+// fewest first, leaving the remaining seats rem to solo players. Two cuts
+// keep it small for large modes: the seats the smaller sizes (and solo
+// players) can still bring bound the count from below, and since more
+// parties never pack better, the first count that does not pack ends the
+// level.
 func (m *Matcher) fitsDFS(sz int, rem int32) bool {
 	cs := &m.units.search
 	if sz == 1 {
-		if rem > cs.capped[1] {
-			return false
-		}
+		return rem <= cs.capped[1]
+	}
+	below := cs.capped[1]
+	for s := 2; s < sz; s++ {
+		below += int32(s) * cs.capped[s]
+	}
+	from := max(0, (rem-below+int32(sz)-1)/int32(sz))
+	for c := from; c <= min(cs.capped[sz], rem/int32(sz)); c++ {
+		cs.x[sz] = c
 		for i := range cs.total {
 			cs.total[i] = cs.fpc[i] + cs.x[i]
 		}
-		return m.units.pack.packable(cs.total)
-	}
-	for c := min(cs.capped[sz], rem/int32(sz)); c >= 0; c-- {
-		cs.x[sz] = c
+		if !m.units.pack.packable(cs.total) {
+			break
+		}
 		if m.fitsDFS(sz-1, rem-int32(sz)*c) {
 			cs.x[sz] = 0
 			return true

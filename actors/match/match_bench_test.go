@@ -100,7 +100,8 @@ func BenchmarkForm(b *testing.B) {
 
 // BenchmarkFormHard covers the pools the exact search works hardest on:
 // sparse ratings (many anchors with no group to prove it) and newcomers with
-// no window at all among old tickets (the closest-first greedy dead-ends).
+// no window at all among old tickets (the closest-first greedy dead-ends),
+// solo and with the party mix (the lookahead's existence search).
 func BenchmarkFormHard(b *testing.B) {
 	const at = int64(1_700_000_000_000)
 	zero := five
@@ -109,15 +110,21 @@ func BenchmarkFormHard(b *testing.B) {
 		name  string
 		p     Params
 		scale float64
+		mix   []float64
 	}{
-		{"5v5/sparse/100k", five, 1000},
-		{"5v5/zero-window/100k", zero, 1},
+		{"5v5/sparse/100k", five, 1000, []float64{1}},
+		{"5v5/zero-window/100k", zero, 1, []float64{1}},
+		{"5v5/party-mix/sparse/100k", five, 1000, partyMix},
+		{"5v5/party-mix/zero-window/100k", zero, 1, partyMix},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			pool := uniformPool(100_000, 42, at)
+			pool := partyPool(100_000, 42, at, c.mix)
 			for i := range pool {
 				pool[i].Rating *= c.scale
+				for j := range pool[i].Members {
+					pool[i].Members[j].Rating *= c.scale
+				}
 			}
 			var m Matcher
 			b.ReportAllocs()

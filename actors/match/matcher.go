@@ -14,8 +14,8 @@ import (
 // and positions refer to the rating order (rating ascending, then age).
 type Matcher struct {
 	keys, scratch []keyed
-	in0           []unitIn  // pool index -> what prepare read of the ticket
-	idPre         []uint64  // pool index -> first 8 bytes of the ID
+	in0           []unitIn // pool index -> what prepare read of the ticket
+	idPre         []uint64 // pool index -> first 8 bytes of the ID
 	count         [radixBuckets]int32
 
 	orig  []int32   // age rank -> index in pool

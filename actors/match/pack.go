@@ -5,9 +5,101 @@ import "slices"
 // Packing parties into teams. A group of units fills its teams exactly when
 // its seats add up to Teams*TeamSize and its parties (units of two or more)
 // fit into Teams bins of TeamSize seats: solo players then fill whatever is
-// left, one seat each. So only the parties need packing, which is bin
-// packing of a handful of small items, solved exactly by a depth-first
-// search that never tries two bins with the same free seats at one level.
+// left, one seat each. So only the parties need packing: bin packing of
+// small items into bins of at most TeamSize seats. First fit, largest
+// first, settles almost every case; the rest goes to an exact search over
+// the bins grouped by their free seats (teams with equal free seats are
+// interchangeable, so it branches at most TeamSize ways per party), which
+// remembers the states it has proven hopeless.
+
+// fitter decides whether parties pack into bins of given free seats.
+type fitter struct {
+	cnt    []int32 // bins by free seats
+	failed map[string]struct{}
+	key    []byte
+	undo   []int32
+}
+
+// fit reports whether items (sorted largest first) fit into bins (free
+// seats each); on success bins holds the free seats left (in some order),
+// on failure it is unchanged.
+func (f *fitter) fit(items, bins []int32) bool {
+	f.undo = append(f.undo[:0], bins...)
+	placed := 0
+	for _, x := range items {
+		b := 0
+		for b < len(bins) && bins[b] < x {
+			b++
+		}
+		if b == len(bins) {
+			break
+		}
+		bins[b] -= x
+		placed++
+	}
+	if placed == len(items) {
+		return true
+	}
+	copy(bins, f.undo)
+
+	maxFree := slices.Max(bins)
+	f.cnt = grow(f.cnt, int(maxFree)+1)
+	clear(f.cnt)
+	for _, b := range bins {
+		f.cnt[b]++
+	}
+	if f.failed == nil {
+		f.failed = map[string]struct{}{}
+	}
+	clear(f.failed)
+	if !f.search(items, 0) {
+		return false
+	}
+	i := 0
+	for free, c := range f.cnt {
+		for range c {
+			bins[i] = int32(free)
+			i++
+		}
+	}
+	return true
+}
+
+// search places items[i:] into the bins counted by free seats in f.cnt,
+// tightest fit first.
+func (f *fitter) search(items []int32, i int) bool {
+	if i == len(items) {
+		return true
+	}
+	f.key = appendCount(f.key[:0], int32(i))
+	for _, c := range f.cnt {
+		f.key = appendCount(f.key, c)
+	}
+	if _, ok := f.failed[string(f.key)]; ok {
+		return false
+	}
+	x := items[i]
+	for free := x; int(free) < len(f.cnt); free++ {
+		if f.cnt[free] == 0 {
+			continue
+		}
+		f.cnt[free]--
+		f.cnt[free-x]++
+		ok := f.search(items, i+1)
+		if ok {
+			return true
+		}
+		f.cnt[free]++
+		f.cnt[free-x]--
+	}
+	// f.key was overwritten by the deeper calls: rebuild it.
+	f.key = appendCount(f.key[:0], int32(i))
+	for _, c := range f.cnt {
+		f.key = appendCount(f.key, c)
+	}
+	f.failed[string(f.key)] = struct{}{}
+	return false
+}
 
 // packer keeps the parties of the group being built packed into teams, so
 // the greedy can ask "does this party still fit?" at the cost of a first-fit
@@ -19,11 +111,12 @@ type packer struct {
 	prev        []int32 // bins before the last add, for undo
 	sorted      []int32
 	lastParty   bool
+	fit         fitter
 
-	memo             map[string]bool // packable(party counts), per shape
-	memoT, memoS     int32
-	key              []byte
-	counted, scratch []int32
+	memo         map[string]bool // packable(party counts), per shape
+	memoT, memoS int32
+	key          []byte
+	scratch      []int32
 }
 
 // reset prepares the packer (and clears its memo) for a shape.
@@ -70,7 +163,7 @@ func (k *packer) add(sz int32) bool {
 	for i := range k.bins {
 		k.bins[i] = k.size
 	}
-	if !packDFS(k.sorted, k.bins, 0) {
+	if !k.fit.fit(k.sorted, k.bins) {
 		copy(k.bins, k.prev)
 		return false
 	}
@@ -86,26 +179,6 @@ func (k *packer) undo() {
 		copy(k.bins, k.prev)
 		k.lastParty = false
 	}
-}
-
-// packDFS places items[i:] (sorted largest first) into bins (free seats,
-// updated in place on success) and reports whether they all fit.
-func packDFS(items, bins []int32, i int) bool {
-	if i == len(items) {
-		return true
-	}
-	x := items[i]
-	for b := range bins {
-		if bins[b] < x || slices.Contains(bins[:b], bins[b]) {
-			continue // no room, or the same as a bin already tried
-		}
-		bins[b] -= x
-		if packDFS(items, bins, i+1) {
-			return true
-		}
-		bins[b] += x
-	}
-	return false
 }
 
 // packable reports whether parties with counts[s] parties of s seats (s >=
@@ -138,7 +211,7 @@ func (k *packer) packable(counts []int32) bool {
 	for i := range k.scratch {
 		k.scratch[i] = k.size
 	}
-	v := packDFS(k.sorted, k.scratch, 0)
+	v := k.fit.fit(k.sorted, k.scratch)
 	k.memo[string(k.key)] = v
 	return v
 }

@@ -5,6 +5,8 @@ import "math"
 // unitState is the working memory of the units path (a pool with parties,
 // or a mode with regions), kept apart from the solo path's.
 type unitState struct {
+	seats, teams, teamSize int // the shape of this call: Size(), Teams, TeamSize
+
 	ends []int32   // end offset in Matcher.members of each group formed
 	lat  []float64 // worst latency of each group formed (regions only)
 
@@ -14,7 +16,8 @@ type unitState struct {
 	// Team dealing scratch.
 	order, assign, teamOf []int32
 	sums                  []float64
-	dsz                   []int32
+	dsz, byTeam, teamAt   []int32
+	all, edge             []int32
 	dstr                  []float64
 	res                   []int32
 	rest                  []int32 // parties still to deal, by size
@@ -28,6 +31,7 @@ func (m *Matcher) formUnits(pool []Ticket, p Params, region int, nowMs int64, n 
 	u := &m.units
 	u.ends, u.lat = u.ends[:0], u.lat[:0]
 	m.members = m.members[:0]
+	u.seats, u.teams, u.teamSize = p.Size(), p.Teams, p.TeamSize
 	m.units.pack.reset(p)
 	m.units.search.begin(n, p)
 	for a := int32(0); a < int32(n); a++ {
@@ -38,7 +42,7 @@ func (m *Matcher) formUnits(pool []Ticket, p Params, region int, nowMs int64, n 
 		// The anchor leaves the candidate set whatever happens: matched now,
 		// proven unmatchable, or left to the leader of its group's region.
 		m.live.remove(pa)
-		if !m.unitGroup(a, p) {
+		if !m.unitGroup(a) {
 			continue
 		}
 		worst := 0.0
@@ -118,8 +122,8 @@ func (s span) with(r, w float64, seats int) span {
 // closest-first greedy (take iff the group with it is still valid so far)
 // finds exactly that group whenever it completes, so the lookahead only
 // runs when the greedy dead-ends.
-func (m *Matcher) unitGroup(a int32, p Params) bool {
-	size := p.Size()
+func (m *Matcher) unitGroup(a int32) bool {
+	size := m.units.seats
 	pa := m.pos[a]
 	s := span{lo: m.sRat[pa], hi: m.sRat[pa], minW: m.win[a], seats: int(m.usize[a])}
 	if !(s.minW >= 0) {
@@ -155,7 +159,7 @@ func (m *Matcher) unitGroup(a int32, p Params) bool {
 	pk.clear()
 	pk.add(m.usize[a])
 	cs.force(pa, m.usize[a])
-	if !m.completable(s, p) {
+	if !m.completable(s) {
 		return false
 	}
 	w = m.walkFrom(pa)
@@ -170,7 +174,7 @@ func (m *Matcher) unitGroup(a int32, p Params) bool {
 			continue
 		}
 		cs.force(c, sz)
-		if ns.seats == size || m.completable(ns, p) {
+		if ns.seats == size || m.completable(ns) {
 			m.chosen = append(m.chosen, m.sAge[c])
 			s = ns
 			continue
@@ -219,7 +223,7 @@ func (m *Matcher) buildUnits(p Params) []Group {
 				gt[t] = out[t*p.TeamSize : (t+1)*p.TeamSize : (t+1)*p.TeamSize]
 			}
 		} else {
-			seated, counts := m.deal(mem, p)
+			seated, counts := m.deal(mem)
 			for i, k := range seated {
 				out[i] = int(m.orig[k])
 			}
