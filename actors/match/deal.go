@@ -162,28 +162,21 @@ func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 		if best == 0 {
 			return
 		}
-		ex.of(sums)
-		// Each team's units in draft order: u.byTeam[u.teamAt[t]:u.teamAt[t+1]].
-		clear(u.teamAt)
-		for _, t := range assign {
-			u.teamAt[t+1]++
+		if teams > 2 {
+			ex.of(sums)
 		}
-		for t := range teams {
-			u.teamAt[t+1] += u.teamAt[t]
+		// Each team's units in draft order: u.byTeam[u.teamAt[t]:u.teamAt[t+1]];
+		// two teams need no lists.
+		h, l := int32(0), int32(1) // two teams: both are extremes
+		if teams > 2 {
+			h, l = ex.hi[0], ex.lo[0]
+			m.listTeams(assign, teams)
+			u.edge = mergeAsc(u.edge[:0], u.byTeam[u.teamAt[h]:u.teamAt[h+1]], u.byTeam[u.teamAt[l]:u.teamAt[l+1]])
 		}
-		for i, t := range assign {
-			u.byTeam[u.teamAt[t]] = int32(i)
-			u.teamAt[t]++
-		}
-		copy(u.teamAt[1:], u.teamAt[:teams])
-		u.teamAt[0] = 0
-
-		// Only an exchange with the largest or the smallest team can
-		// narrow max - min; the others are skipped, in the same order.
-		h, l := ex.hi[0], ex.lo[0]
-		u.edge = mergeAsc(u.edge[:0], u.byTeam[u.teamAt[h]:u.teamAt[h+1]], u.byTeam[u.teamAt[l]:u.teamAt[l+1]])
 		for i := range nu {
 			ti, si := assign[i], sz[i]
+			// Only an exchange with the largest or the smallest team can
+			// narrow max - min; the others are skipped, in the same order.
 			others := u.edge // units of the largest and smallest teams
 			if ti == h || ti == l || teams == 2 {
 				others = u.all[:nu]
@@ -203,8 +196,12 @@ func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 					}
 					continue
 				}
-				for _, k := range u.byTeam[u.teamAt[tj]:u.teamAt[tj+1]] {
-					if int(k) <= j || sz[j]+sz[k] != si {
+				ks := u.all[j+1 : nu]
+				if teams > 2 {
+					ks = u.byTeam[u.teamAt[tj]:u.teamAt[tj+1]]
+				}
+				for _, k := range ks {
+					if int(k) <= j || sz[j]+sz[k] != si || assign[k] != tj {
 						continue
 					}
 					d := str[i] - (str[j] + str[k])
@@ -226,6 +223,25 @@ func (m *Matcher) swaps(mem, assign []int32, sums []float64) {
 		sums[ti], sums[tj] = sums[ti]-d, sums[tj]+d
 		assign[bi], assign[bj] = tj, ti
 	}
+}
+
+// listTeams lays out each team's units in draft order in
+// u.byTeam[u.teamAt[t]:u.teamAt[t+1]].
+func (m *Matcher) listTeams(assign []int32, teams int) {
+	u := &m.units
+	clear(u.teamAt)
+	for _, t := range assign {
+		u.teamAt[t+1]++
+	}
+	for t := range teams {
+		u.teamAt[t+1] += u.teamAt[t]
+	}
+	for i, t := range assign {
+		u.byTeam[u.teamAt[t]] = int32(i)
+		u.teamAt[t]++
+	}
+	copy(u.teamAt[1:], u.teamAt[:teams])
+	u.teamAt[0] = 0
 }
 
 // mergeAsc appends the union of two ascending lists to dst, ascending.
@@ -273,6 +289,9 @@ func (e *extremes) of(sums []float64) {
 // sums[tj] as sj.
 func (e *extremes) spreadSwapped(sums []float64, ti int32, si float64, tj int32, sj float64) float64 {
 	hi, lo := max(si, sj), min(si, sj)
+	if len(sums) == 2 {
+		return hi - lo // no other team
+	}
 	for _, t := range e.hi {
 		if t >= 0 && t != ti && t != tj {
 			hi = max(hi, sums[t])

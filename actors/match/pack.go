@@ -16,9 +16,14 @@ import "slices"
 type fitter struct {
 	cnt    []int32 // bins by free seats
 	failed map[string]struct{}
+	nodes  int // states visited by this search
 	key    []byte
 	undo   []int32
 }
+
+// memoAfter is how many states a search visits before it starts to
+// remember hopeless ones: small searches (two teams) are cheaper without.
+const memoAfter = 256
 
 // fit reports whether items (sorted largest first) fit into bins (free
 // seats each); on success bins holds the free seats left (in some order),
@@ -48,10 +53,10 @@ func (f *fitter) fit(items, bins []int32) bool {
 	for _, b := range bins {
 		f.cnt[b]++
 	}
-	if f.failed == nil {
-		f.failed = map[string]struct{}{}
+	if len(f.failed) > 0 {
+		clear(f.failed)
 	}
-	clear(f.failed)
+	f.nodes = 0
 	if !f.search(items, 0) {
 		return false
 	}
@@ -71,12 +76,16 @@ func (f *fitter) search(items []int32, i int) bool {
 	if i == len(items) {
 		return true
 	}
-	f.key = appendCount(f.key[:0], int32(i))
-	for _, c := range f.cnt {
-		f.key = appendCount(f.key, c)
-	}
-	if _, ok := f.failed[string(f.key)]; ok {
-		return false
+	f.nodes++
+	memo := f.nodes > memoAfter
+	if memo {
+		f.key = appendCount(f.key[:0], int32(i))
+		for _, c := range f.cnt {
+			f.key = appendCount(f.key, c)
+		}
+		if _, ok := f.failed[string(f.key)]; ok {
+			return false
+		}
 	}
 	x := items[i]
 	for free := x; int(free) < len(f.cnt); free++ {
@@ -92,12 +101,17 @@ func (f *fitter) search(items []int32, i int) bool {
 		f.cnt[free]++
 		f.cnt[free-x]--
 	}
-	// f.key was overwritten by the deeper calls: rebuild it.
-	f.key = appendCount(f.key[:0], int32(i))
-	for _, c := range f.cnt {
-		f.key = appendCount(f.key, c)
+	if memo {
+		// f.key was overwritten by the deeper calls: rebuild it.
+		f.key = appendCount(f.key[:0], int32(i))
+		for _, c := range f.cnt {
+			f.key = appendCount(f.key, c)
+		}
+		if f.failed == nil {
+			f.failed = map[string]struct{}{}
+		}
+		f.failed[string(f.key)] = struct{}{}
 	}
-	f.failed[string(f.key)] = struct{}{}
 	return false
 }
 
