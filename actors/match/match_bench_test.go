@@ -159,19 +159,28 @@ func BenchmarkSpread1v1Uniform(b *testing.B) {
 }
 
 // TestMatcherAllocs pins the hot path's allocations: a warmed-up Matcher
-// allocates only the returned groups (three slices), however large the pool.
+// allocates only the returned groups (three slices), however large the pool,
+// on the solo path and the units path alike.
 func TestMatcherAllocs(t *testing.T) {
 	const at = int64(1_700_000_000_000)
+	regions := duel
+	regions.Regions = []string{"eu", "us-east", "asia"}
+	regions.Latency = LatencyRule{MaxMs: 60, WidenPerSecond: 2, MaxMsLimit: 150}
+	regions.Region = "us-east"
 	tests := []struct {
 		name string
 		p    Params
+		mix  []float64
 	}{
-		{"1v1", duel},
-		{"5v5", five},
+		{"1v1", duel, []float64{1}},
+		{"5v5", five, []float64{1}},
+		{"5v5 party mix", five, partyMix},
+		{"1v1 regions", regions, []float64{1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pool := uniformPool(20_000, 5, at)
+			pool := partyPool(20_000, 5, at, tt.mix)
+			withLatencies(pool, 3, 5)
 			var m Matcher
 			m.Form(pool, tt.p, at)
 			if got := testing.AllocsPerRun(5, func() { m.Form(pool, tt.p, at) }); got > 3 {
