@@ -22,7 +22,7 @@ const (
 
 // unitStats gathers what the property runs measured.
 type unitStats struct {
-	groups, parties int
+	groups, parties, lookahead int
 	worstMargin     float64 // fraction of the member-rating range
 	worstAbs        float64 // rating points
 }
@@ -44,7 +44,8 @@ func checkUnits(t *testing.T, m *Matcher, pool []Ticket, p Params, at int64, st 
 	}
 
 	rf := newURef(pool, p, at)
-	want, left := rf.pass()
+	want, left, lookahead := rf.pass()
+	st.lookahead += lookahead
 	if len(groups) != len(want) {
 		t.Fatalf("got %d groups %v, want %d (%v)", len(groups), ids(pool, groups), len(want), refIDs(rf, want))
 	}
@@ -221,8 +222,11 @@ func TestFormUnitsProperties(t *testing.T) {
 			if !testing.Short() && st.parties < cases/4 {
 				t.Errorf("got %d groups with parties in %d cases, want at least %d: the cases do not exercise parties", st.parties, cases, cases/4)
 			}
-			t.Logf("%d groups, %d with parties; worst balance margin %.3f of the member range (%.1f points)",
-				st.groups, st.parties, st.worstMargin, st.worstAbs)
+			if !testing.Short() && st.lookahead < cases/50 {
+				t.Errorf("got %d anchors served by the lookahead in %d cases, want at least %d: the cases do not exercise it", st.lookahead, cases, cases/50)
+			}
+			t.Logf("%d groups, %d with parties, %d anchors where the plain greedy dead-ends; worst balance margin %.3f of the member range (%.1f points)",
+				st.groups, st.parties, st.lookahead, st.worstMargin, st.worstAbs)
 		})
 	}
 }

@@ -195,6 +195,71 @@ func (rf *uref) subsets(set []int, need int, fn func([]int) bool) {
 	rec(0, need)
 }
 
+// fitsPartly reports whether units of these sizes can sit on the teams
+// without overfilling any (seats may stay free), trying every seating.
+func (rf *uref) fitsPartly(sizes []int) bool {
+	free := make([]int, rf.p.Teams)
+	for i := range free {
+		free[i] = rf.p.TeamSize
+	}
+	var rec func(i int) bool
+	rec = func(i int) bool {
+		if i == len(sizes) {
+			return true
+		}
+		for t := range free {
+			if free[t] >= sizes[i] {
+				free[t] -= sizes[i]
+				ok := rec(i + 1)
+				free[t] += sizes[i]
+				if ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return rec(0)
+}
+
+// greedy is the plain closest-first rule without lookahead: each candidate
+// in mate order taken iff the group so far with it is still valid as far as
+// it goes (spread, seats, seating). nil when it dead-ends.
+func (rf *uref) greedy(a int, alive []int) []int {
+	cands := slices.Clone(alive)
+	slices.SortFunc(cands, func(x, y int) int {
+		dx, dy := math.Abs(rf.rating[x]-rf.rating[a]), math.Abs(rf.rating[y]-rf.rating[a])
+		if dx != dy {
+			if dx < dy {
+				return -1
+			}
+			return 1
+		}
+		return rf.ageRank[x] - rf.ageRank[y]
+	})
+	g := []int{a}
+	seats := rf.size[a]
+	for _, c := range cands {
+		if seats == rf.p.Size() {
+			break
+		}
+		next := append(slices.Clone(g), c)
+		lo, hi, w := math.Inf(1), math.Inf(-1), math.Inf(1)
+		var sizes []int
+		for _, i := range next {
+			lo, hi, w = math.Min(lo, rf.rating[i]), math.Max(hi, rf.rating[i]), math.Min(w, rf.win[i])
+			sizes = append(sizes, rf.size[i])
+		}
+		if hi-lo <= w && seats+rf.size[c] <= rf.p.Size() && rf.fitsPartly(sizes) {
+			g, seats = next, seats+rf.size[c]
+		}
+	}
+	if seats != rf.p.Size() {
+		return nil
+	}
+	return g
+}
+
 // refGroup is one group of the reference pass.
 type refGroup struct {
 	units   []int // anchor first, then mates in mate order
@@ -203,8 +268,9 @@ type refGroup struct {
 }
 
 // pass runs the rule's oldest-first pass and returns the groups and the
-// anchors left to another region.
-func (rf *uref) pass() (groups []refGroup, left map[int]bool) {
+// anchors left to another region, and counts in lookahead the groups the
+// plain greedy would not have found.
+func (rf *uref) pass() (groups []refGroup, left map[int]bool, lookahead int) {
 	alive := slices.Clone(rf.in)
 	left = map[int]bool{}
 	for _, a := range rf.in {
@@ -215,6 +281,9 @@ func (rf *uref) pass() (groups []refGroup, left map[int]bool) {
 		g := rf.lexmin(a, alive)
 		if g == nil {
 			continue
+		}
+		if plain := rf.greedy(a, alive); !slices.Equal(sortedCopy(plain), sortedCopy(g)) {
+			lookahead++
 		}
 		region, lat := -1, 0.0
 		if rf.region >= 0 {
@@ -231,7 +300,7 @@ func (rf *uref) pass() (groups []refGroup, left map[int]bool) {
 		alive = slices.DeleteFunc(alive, func(x int) bool { return slices.Contains(g, x) })
 		groups = append(groups, refGroup{units: g, region: region, latency: lat})
 	}
-	return groups, left
+	return groups, left, lookahead
 }
 
 // lexmin returns anchor a's group among alive (a not in it): the valid
