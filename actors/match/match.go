@@ -139,8 +139,11 @@ func (p Params) Size() int {
 }
 
 // Form partitions as many matches as the rule allows out of pool and returns
-// them in the order they were formed (oldest anchor first). Tickets not
-// returned stay queued. pool is not modified and its order does not matter.
+// them in the order they were formed (oldest anchor first). Groups name
+// tickets by their index in pool; tickets not named stay queued. pool is not
+// modified and its order does not matter (but for the indexes). With
+// regions, Form matches for p.Region: it uses only the tickets playable
+// there at nowMs and forms only the groups whose best common region it is.
 //
 // Form allocates its working buffers on every call; the queue actor's hot
 // path should keep a Matcher instead.

@@ -23,8 +23,8 @@ const (
 // unitStats gathers what the property runs measured.
 type unitStats struct {
 	groups, parties, lookahead int
-	worstMargin     float64 // fraction of the member-rating range
-	worstAbs        float64 // rating points
+	worstMargin                float64 // fraction of the member-rating range
+	worstAbs                   float64 // rating points
 }
 
 // checkUnits runs every property of the units path on one case and compares
