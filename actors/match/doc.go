@@ -137,10 +137,11 @@
 // nearest tickets kept per side and party size (about 40 in 5v5), and the
 // deal and exchanges a few hundred nanoseconds per group.
 //
-// CPU per Form call on 100,000 tickets (one core of a loaded 2-core VM): 1v1
-// 18 ms, 5v5 15 ms; 5v5 with the party mix 60% solo, 25% duos, 10% trios, 5%
-// fives 35 ms; with three regions 1v1 20 ms and the party mix 25 ms (each
-// region's call over its listed pool); the sparse and zero-window pools of
-// BenchmarkFormHard 45 ms solo, 70-80 ms with the party mix. Large modes cost
-// more per group: 25 teams of 4 with the party mix, about 300 ms.
+// Per Form call on 100,000 tickets, on one core of a shared 2-core VM (CPU
+// time, wall time within a few percent when the machine is quiet): 1v1 18
+// ms, 5v5 15 ms; 5v5 with the party mix of 60% solo, 25% duos, 10% trios
+// and 5% fives 33 ms; with three regions, each region's call over its
+// listed pool, 1v1 17 ms and the party mix 20 ms; BenchmarkFormHard's sparse
+// and zero-window pools 38 ms solo, 61 and 69 ms with the party mix. Large
+// modes cost more per group: 25 teams of 4 with the party mix, about 300 ms.
 package match
