@@ -433,8 +433,7 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 // form runs the matching function over the pool, leaves out groups with a
 // member whose node is gone, and claims the rest in one script call.
 func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.Ticket) {
-	// The leader's copy of the pool is the index by ticket id.
-	byID := a.pool
+	// Groups name tickets by their index in pool.
 	in := a.matchBuf[:0]
 	for _, t := range pool {
 		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs})
@@ -452,7 +451,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 	for _, g := range groups {
 		for _, team := range g.Teams {
 			for _, mt := range team {
-				members = append(members, byID[mt.ID].Player)
+				members = append(members, pool[mt].Player)
 			}
 		}
 	}
@@ -465,7 +464,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		ghost := false
 		for _, team := range g.Teams {
 			for _, mt := range team {
-				if t := byID[mt.ID]; !live[t.Player] {
+				if t := pool[mt]; !live[t.Player] {
 					ghost = true
 					if a.orphans == nil {
 						a.orphans = map[string]orphan{}
@@ -486,7 +485,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		c := redisx.ClaimMatch{MatchID: newID(), Teams: make([][]string, len(g.Teams))}
 		for ti, team := range g.Teams {
 			for _, mt := range team {
-				t := byID[mt.ID]
+				t := pool[mt]
 				c.Teams[ti] = append(c.Teams[ti], t.Player)
 				c.Tickets = append(c.Tickets, t)
 			}
