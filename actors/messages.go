@@ -116,6 +116,10 @@ type MatchFoundMsg struct {
 	Teams      [][]string `json:"teams"`
 	DeadlineMs int64      `json:"deadline_ms"`
 	Owner      string     `json:"owner"`
+	// Tickets names each member's ticket in the match, so a session can tell
+	// a match of its current ticket from a late delivery of an earlier one
+	// (a stalled node's news can arrive seconds late, after many matches).
+	Tickets map[string]string `json:"tickets,omitempty"`
 }
 
 // LoadingStatusMsg reports the room's progress to a member.

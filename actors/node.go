@@ -63,6 +63,11 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	env.stall = newStallWatch(env.Clock, func(gap time.Duration) {
 		env.Log.Warn("this node was stalled (stopped or starved): late reads count from the stall's start", "stalled_for", gap.String())
 	})
+	if c, ok := env.Store.(interface{ ExcuseFailuresWhile(func() bool) }); ok {
+		// Calls that fail while this node catches up after a stall are its
+		// own doing, not Redis's.
+		c.ExcuseFailuresWhile(func() bool { return env.stall.wokeWithin(catchUp) })
+	}
 	env.incarnation = env.Node + ":" + newID()[:8]
 	env.sessionRoot = actor.NewRootContext(env.system, nil).WithGuardian(supervisor(env.Cfg().Supervision))
 	n := &Node{env: env, system: env.system}

@@ -538,3 +538,46 @@ func TestLateMatchFoundAfterTheEnd(t *testing.T) {
 		t.Fatalf("alice after the late news: state %v, want queued with ticket %v", st, q["ticket_id"])
 	}
 }
+
+// A match_found of an earlier ticket of the player's, delivered late (a
+// stalled node's news, many matches later: past what the session remembers
+// telling), while the player is queued with a new ticket: the session asks
+// Redis instead of believing it, and stays queued with its ticket; the
+// client is told nothing of a match it already finished.
+func TestLateMatchFoundOfAnEarlierTicket(t *testing.T) {
+	t.Parallel()
+	n := startTestNode(t, redistest.Config(t), nil)
+	a, b := n.connect("old-a", 1500), n.connect("old-b", 1500)
+	oldTicket := a.enqueue("duel")["ticket_id"].(string)
+	b.enqueue("duel")
+	found := a.expect(protocol.TypeMatchFound)
+	b.expect(protocol.TypeMatchFound)
+	first := found["match_id"].(string)
+	var teams [][]string
+	for _, tm := range found["teams"].([]any) {
+		teams = append(teams, toStrings(tm))
+	}
+	// Play more matches than the session's memory of what it told holds.
+	for i := 0; ; i++ {
+		m := found["match_id"].(string)
+		for _, p := range []*player{a, b} {
+			p.send(protocol.ClientMessage{Type: protocol.TypeLoadingComplete, MatchID: m, Rid: "l"})
+		}
+		a.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
+		b.expect(protocol.TypeMatchReady, protocol.TypeLoadingStatus)
+		if i == 2*len(toldRing{}.ids) {
+			break
+		}
+		a.enqueue("duel")
+		b.enqueue("duel")
+		found = a.expect(protocol.TypeMatchFound)
+		b.expect(protocol.TypeMatchFound)
+	}
+	q := a.enqueue("duel")
+	n.node.system.Root.Send(a.pid, &MatchFoundMsg{MatchID: first, Mode: "duel", Teams: teams,
+		DeadlineMs: time.Now().Add(time.Minute).UnixMilli(), Owner: n.env.Node,
+		Tickets: map[string]string{"old-a": oldTicket}})
+	if st := a.sync(); st["name"] != "queued" || st["ticket_id"] != q["ticket_id"] {
+		t.Fatalf("after the late match_found: state %v, want queued with ticket %v", st, q["ticket_id"])
+	}
+}

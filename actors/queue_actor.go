@@ -560,7 +560,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		// reaching them takes a directory read the tick should not wait for.
 		pending := pendings[i]
 		remote := a.env.bus.toLocal(players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name,
-			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node}, nil)
+			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node, Tickets: room.TicketIDs()}, nil)
 		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending, remote: remote})
 	}
 }

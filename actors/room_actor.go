@@ -130,7 +130,7 @@ func (a *roomActor) start(ctx actor.Context) {
 		}
 		a.env.bus.ToPlayers(kindMatchFound, members, &MatchFoundMsg{
 			MatchID: a.room.MatchID, Mode: a.room.Mode, Teams: a.room.Teams,
-			DeadlineMs: a.room.DeadlineMs, Owner: a.env.Node,
+			DeadlineMs: a.room.DeadlineMs, Owner: a.env.Node, Tickets: a.room.TicketIDs(),
 		}, nil)
 	}
 	a.advance(ctx)

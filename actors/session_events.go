@@ -67,6 +67,11 @@ func (a *sessionActor) classifySignal(msg any) (input, any) {
 			return evStale, m
 		case st.MatchID == m.MatchID:
 			return evMatchFoundAgain, m
+		case st.Name == stQueued && m.Tickets[a.seed.player.ID] != "" && m.Tickets[a.seed.player.ID] != st.TicketID:
+			// A match of another ticket of the player's: a late delivery
+			// of one that already ended, or news the session is behind
+			// on. Redis says which.
+			return evUnknown, m
 		}
 		return evMatchFound, m
 	case *LoadingStatusMsg:

@@ -35,6 +35,9 @@ const (
 	stallPeriod = 100 * time.Millisecond
 	stallGap    = time.Second
 	wakeWindow  = 300 * time.Millisecond
+	// catchUp is how long after waking the node's Redis failures are
+	// blamed on its own backlog rather than on Redis.
+	catchUp = 3 * time.Second
 )
 
 func newStallWatch(clock interface{ NowMs() int64 }, log func(gap time.Duration)) *stallWatch {

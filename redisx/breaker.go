@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +26,9 @@ type breakerClient struct {
 	// deadline it had) failed because this process was stopped or starved,
 	// not because of Redis, and does not count against Redis.
 	stallAfter time.Duration
+	// excused, when set, says whether failures are this process's own
+	// doing right now (it is catching up after a stall): they do not count.
+	excused atomic.Pointer[func() bool]
 }
 
 // BreakerOptions configure the Redis circuit breaker.
@@ -80,6 +84,9 @@ func (b *breakerClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.R
 // blame is the error the breaker counts for a call that began at start.
 func (b *breakerClient) blame(err error, start time.Time) error {
 	if err != nil && b.stallAfter > 0 && time.Since(start) > b.stallAfter {
+		return nil
+	}
+	if f := b.excused.Load(); err != nil && f != nil && (*f)() {
 		return nil
 	}
 	return err

@@ -35,3 +35,20 @@ func TestBreakerBlamesStallsOnTheProcess(t *testing.T) {
 		t.Error("with StallAfter 0 every timeout must count")
 	}
 }
+
+// While the process says it is catching up after a stall, failures are its
+// own doing; once it is not, they count again.
+func TestBreakerExcusesFailuresWhileCatchingUp(t *testing.T) {
+	b := &breakerClient{}
+	timeout := fmt.Errorf("redisx: mark ready: %w", context.DeadlineExceeded)
+	catchingUp := true
+	f := func() bool { return catchingUp }
+	b.excused.Store(&f)
+	if got := b.blame(timeout, time.Now()); got != nil {
+		t.Errorf("while catching up: blame %v, want none", got)
+	}
+	catchingUp = false
+	if got := b.blame(timeout, time.Now()); got == nil {
+		t.Error("after catching up: a timeout must count")
+	}
+}

@@ -128,6 +128,17 @@ func OpenWithBreaker(ctx context.Context, cfg config.Redis, log *slog.Logger, on
 	return &Client{R: wrapped, Keys: NewKeys(cfg.KeyPrefix), Clock: NewClock(nil), embedded: embedded, scripts: newScripts(), retry: max(cfg.RetryInterval, time.Millisecond)}, nil
 }
 
+// ExcuseFailuresWhile has the circuit breaker not count failed calls while
+// excused reports true: a process waking from a stall has a backlog of
+// work whose calls time out on its own account (thousands of sessions
+// catching up at once), and opening the breaker then would refuse the very
+// marks and requests that arrived in time.
+func (c *Client) ExcuseFailuresWhile(excused func() bool) {
+	if b, ok := c.R.(*breakerClient); ok {
+		b.excused.Store(&excused)
+	}
+}
+
 // Close releases the connections and stops an embedded server.
 func (c *Client) Close() {
 	c.R.Close()

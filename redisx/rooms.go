@@ -59,6 +59,19 @@ type Room struct {
 	NoShows  []string
 }
 
+// TicketIDs maps each member to the id of its ticket in the room (nil when
+// the room's tickets are not loaded).
+func (r *Room) TicketIDs() map[string]string {
+	if len(r.Tickets) == 0 {
+		return nil
+	}
+	ids := make(map[string]string, len(r.Tickets))
+	for p, t := range r.Tickets {
+		ids[p] = t.ID
+	}
+	return ids
+}
+
 func splitIDs(s string) []string {
 	if s == "" {
 		return nil
