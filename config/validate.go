@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -206,6 +207,17 @@ func (c *Config) Validate() error {
 		v.hostPort(fmt.Sprintf("allocator.servers[%d].addr", i), s.Addr)
 		if s.Region != "" && !regionNameRE.MatchString(s.Region) {
 			v.add(fmt.Sprintf("allocator.servers[%d].region", i), "must match %s, got %q", regionNameRE, s.Region)
+		}
+	}
+	if c.Allocator.Mode == "static" && len(c.Allocator.Servers) > 0 {
+		// Every region a match may be played in has a server that takes it.
+		anyRegion := slices.ContainsFunc(c.Allocator.Servers, func(g GameServer) bool { return g.Region == "" })
+		for i, m := range mm.Modes {
+			for j, r := range m.Regions {
+				if !anyRegion && !slices.ContainsFunc(c.Allocator.Servers, func(g GameServer) bool { return g.Region == r }) {
+					v.add(fmt.Sprintf("matchmaking.modes[%d].regions[%d]", i, j), "region %q has no server in allocator.servers (give one that region, or one with no region)", r)
+				}
+			}
 		}
 	}
 	v.positive("allocator.request_timeout", c.Allocator.RequestTimeout)

@@ -106,6 +106,10 @@ func TestValidateRejects(t *testing.T) {
 		{"static server region bad", func(c *Config) {
 			c.Allocator.Mode, c.Allocator.Servers = "static", []GameServer{{Addr: "gs1:7777", Region: "EU West"}}
 		}, "allocator.servers[0].region"},
+		{"static region without a server", func(c *Config) {
+			c.Matchmaking.Modes[0].Regions = []string{"eu", "asia"}
+			c.Allocator.Mode, c.Allocator.Servers = "static", []GameServer{{Addr: "gs1:7777", Region: "eu"}}
+		}, "matchmaking.modes[0].regions[1]"},
 		{"region name bad", func(c *Config) { c.Matchmaking.Modes[0].Regions = []string{"eu", "us:east"} }, "matchmaking.modes[0].regions[1]"},
 		{"region twice", func(c *Config) { c.Matchmaking.Modes[0].Regions = []string{"eu", "asia", "eu"} }, "matchmaking.modes[0].regions[2]"},
 		{"latency negative", func(c *Config) { c.Matchmaking.Modes[0].Latency.WidenPerSecond = -1 }, "matchmaking.modes[0].latency.widen_per_second"},
