@@ -54,6 +54,17 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	if env.Sanctions == nil {
 		env.Sanctions = NoSanctions
 	}
+	if rc, ok := env.Store.(*redisx.Client); ok && rc.Regions == nil {
+		// Which regions' pools list a ticket, by the mode's config
+		// (regions need a restart; the latency cap reloads live).
+		rc.Regions = func(mode string) redisx.ModeRegions {
+			m, ok := env.Cfg().ModeByName(mode)
+			if !ok {
+				return redisx.ModeRegions{}
+			}
+			return redisx.ModeRegions{Regions: m.Regions, MaxMsLimit: m.Latency.MaxMsLimit}
+		}
+	}
 	logger := env.Log.With("component", "protoactor")
 	env.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	env.workers = newWorkers(300, time.Second)

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"time"
 
@@ -18,16 +19,20 @@ import (
 // restarted actor resumes its own lease instead of waiting it out) and its
 // restart count.
 type queueSeed struct {
-	mode     string
+	mode string
+	// region is the region this queue leads, "" for a mode without
+	// regions (docs/protocol.md section 9.5).
+	region   string
 	token    string
 	restarts int
 	draining bool
 }
 
-// queueActor runs one mode's matching on this node. Every node runs one per
-// mode; only the holder of the mode's lease forms matches, and a fenced claim
-// script makes a stale holder harmless. The pool lives in Redis, so a
-// restarted actor loses nothing.
+// queueActor runs one mode's matching on this node (or one region's of a
+// mode with regions). Every node runs one per mode (or region); only the
+// holder of its lease forms matches, and a fenced claim script makes a
+// stale holder harmless. The pool lives in Redis, so a restarted actor
+// loses nothing.
 type queueActor struct {
 	env        *Env
 	seed       *queueSeed
@@ -52,6 +57,7 @@ type queueActor struct {
 	nowMs    int64
 	poolBuf  []redisx.Ticket
 	matchBuf []match.Ticket
+	latBuf   []float64
 }
 
 type orphan struct {
@@ -118,14 +124,19 @@ func (a *queueActor) modeCfg() (config.Mode, bool) {
 	return a.env.Cfg().ModeByName(a.seed.mode)
 }
 
+// lane is the queue this actor leads.
+func (a *queueActor) lane() redisx.Lane {
+	return redisx.Lane{Mode: a.seed.mode, Region: a.seed.region}
+}
+
 func (a *queueActor) release() {
 	if a.lease == nil {
 		return
 	}
 	ctx, cancel := a.env.opCtx()
 	defer cancel()
-	if _, err := a.env.Store.ReleaseLock(ctx, a.seed.mode, a.lease.Token); err != nil {
-		a.env.redisErr("lock_release", err, "mode", a.seed.mode)
+	if _, err := a.env.Store.ReleaseLane(ctx, a.lane(), a.env.Node, a.lease.Token); err != nil {
+		a.env.redisErr("lock_release", err, "queue", a.lane().String())
 	}
 	a.lease, a.pool = nil, nil
 }
@@ -138,34 +149,39 @@ func (a *queueActor) holdLease() bool {
 	ctx, cancel := a.env.opCtx()
 	defer cancel()
 	if a.lease == nil {
-		fence, err := a.env.Store.AcquireLock(ctx, a.seed.mode, a.seed.token, ttl)
+		fence, err := a.env.Store.AcquireLane(ctx, a.lane(), a.env.Node, a.seed.token, ttl)
 		switch {
 		case err != nil:
 			a.env.Metrics.LockAcquisitions.WithLabelValues("error").Inc()
-			a.env.redisErr("lock_acquire", err, "mode", a.seed.mode)
+			a.env.redisErr("lock_acquire", err, "queue", a.lane().String())
 			return false
 		case fence == 0:
 			a.env.Metrics.LockAcquisitions.WithLabelValues("busy").Inc()
 			return false
 		}
 		a.env.Metrics.LockAcquisitions.WithLabelValues("acquired").Inc()
-		a.lease = &redisx.Lease{Token: a.seed.token, Fence: fence}
+		a.lease = &redisx.Lease{Token: a.seed.token, Fence: fence, Region: a.seed.region}
 		a.extendedAt = time.Now()
-		a.env.Log.Info("matching lease acquired", "mode", a.seed.mode, "fence", fence)
+		a.env.Log.Info("matching lease acquired", "mode", a.seed.mode, "region", a.seed.region, "fence", fence)
 		return true
 	}
 	if time.Since(a.extendedAt) < ttl/3 {
 		return true
 	}
-	ok, err := a.env.Store.ExtendLock(ctx, a.seed.mode, a.lease.Token, ttl)
+	renewal, err := a.env.Store.ExtendLane(ctx, a.lane(), a.env.Node, a.lease.Token, ttl)
 	if err != nil {
-		a.env.redisErr("lock_extend", err, "mode", a.seed.mode)
+		a.env.redisErr("lock_extend", err, "queue", a.lane().String())
 		// Keep matching only while the lease surely has not expired; the
 		// claim's fence check is the real guard either way.
 		return time.Since(a.extendedAt) < ttl/2
 	}
-	if !ok {
-		a.env.Log.Warn("matching lease lost", "mode", a.seed.mode, "fence", a.lease.Fence)
+	switch renewal {
+	case redisx.RenewLost:
+		a.env.Log.Warn("matching lease lost", "mode", a.seed.mode, "region", a.seed.region, "fence", a.lease.Fence)
+		a.lease, a.pool = nil, nil
+		return false
+	case redisx.RenewHandedBack:
+		a.env.Log.Info("matching lease handed back: another node leads fewer of the mode's regions", "mode", a.seed.mode, "region", a.seed.region, "fence", a.lease.Fence)
 		a.lease, a.pool = nil, nil
 		return false
 	}
@@ -188,7 +204,7 @@ func (a *queueActor) tick() {
 			a.env.redisErr("queue_len", err, "mode", a.seed.mode)
 			return
 		}
-		a.setDepth(n)
+		a.setDepth(-1, n)
 		return
 	}
 	start := time.Now()
@@ -212,7 +228,7 @@ func (a *queueActor) tick() {
 		a.env.Store.QueueChangesRead(mode.Name, *a.lease, mode.MaxWait, &changes),
 		a.env.Sanctions.BanIndexRead(&banIdx))
 	if errors.Is(err, redisx.ErrLeaseLost) {
-		a.env.Log.Warn("matching lease lost: the queue's changes are its successor's", "mode", mode.Name, "fence", a.lease.Fence)
+		a.env.Log.Warn("matching lease lost: the queue's changes are its successor's", "mode", mode.Name, "region", a.seed.region, "fence", a.lease.Fence)
 		a.lease, a.pool = nil, nil
 		return
 	}
@@ -255,7 +271,7 @@ func (a *queueActor) tick() {
 // queue's change lists, or by reading the whole pool when the copy is new,
 // stale (matchmaking.pool_resync) or disagrees with the queue's size.
 func (a *queueActor) syncPool(ctx context.Context, mode string, ch redisx.QueueChanges) error {
-	a.setDepth(ch.Queued)
+	a.setDepth(ch.Queued, ch.ModeQueued)
 	if a.pool != nil && time.Since(a.poolAt) < a.env.Cfg().Matchmaking.PoolResync {
 		for _, t := range ch.Added {
 			a.pool[t.ID] = t
@@ -268,7 +284,7 @@ func (a *queueActor) syncPool(ctx context.Context, mode string, ch redisx.QueueC
 		}
 		a.env.Log.Debug("pool copy disagrees with the queue; re-reading", "mode", mode, "copy", len(a.pool), "queued", ch.Queued)
 	}
-	full, err := a.env.Store.Pool(ctx, mode)
+	full, err := a.env.Store.LanePool(ctx, a.lane())
 	if err != nil {
 		return err
 	}
@@ -280,10 +296,14 @@ func (a *queueActor) syncPool(ctx context.Context, mode string, ch redisx.QueueC
 	return nil
 }
 
-// setDepth records the queue's depth for the gauge and the debug view.
-func (a *queueActor) setDepth(n int64) {
-	a.lastDepth = n
-	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(n))
+// setDepth records the depth of this queue's pool (the debug view; -1:
+// unknown, the mode's used) and of the whole mode's queue (the gauge).
+func (a *queueActor) setDepth(pool, mode int64) {
+	if pool < 0 || a.seed.region == "" {
+		pool = mode
+	}
+	a.lastDepth = pool
+	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(mode))
 }
 
 // dropBanned dequeues the tickets of banned players and devices (reason
@@ -435,14 +455,22 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.Ticket) {
 	// Groups name tickets by their index in pool.
 	in := a.matchBuf[:0]
-	for _, t := range pool {
-		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs})
+	nr := len(mode.Regions)
+	if cap(a.latBuf) < len(pool)*nr {
+		a.latBuf = make([]float64, len(pool)*nr)
+	}
+	for i, t := range pool {
+		row := a.latBuf[i*nr : (i+1)*nr : (i+1)*nr]
+		latencyRow(row, mode.Regions, t.Latencies)
+		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs, LatencyMs: row})
 	}
 	a.matchBuf = in
 	now := a.nowMs
 	groups := a.matcher.Form(in, match.Params{
 		Teams: mode.Teams, TeamSize: mode.TeamSize,
 		InitialWindow: mode.Rating.InitialWindow, WidenPerSecond: mode.Rating.WidenPerSecond, MaxWindow: mode.Rating.MaxWindow,
+		Regions: mode.Regions, Region: a.seed.region,
+		Latency: match.LatencyRule{MaxMs: mode.Latency.MaxMs, WidenPerSecond: mode.Latency.WidenPerSecond, MaxMsLimit: mode.Latency.MaxMsLimit},
 	}, now)
 	if len(groups) == 0 {
 		return
@@ -540,13 +568,17 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		}
 		a.env.Metrics.MatchesFormed.WithLabelValues(mode.Name).Inc()
 		a.env.Metrics.MatchSpread.WithLabelValues(mode.Name).Observe(groups[i].Spread)
+		if r := groups[i].Region; r != "" {
+			a.env.Metrics.MatchesFormedByRegion.WithLabelValues(mode.Name, r).Inc()
+			a.env.Metrics.MatchLatency.WithLabelValues(mode.Name, r).Observe(groups[i].LatencyMs)
+		}
 		players := make([]string, len(c.Tickets))
 		for j, t := range c.Tickets {
 			players[j] = t.Player
 			a.env.Metrics.QueueWait.WithLabelValues(mode.Name).Observe(float64(now-t.QueuedAtMs) / 1000)
 		}
-		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread})
-		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, State: redisx.RoomLoading, Owner: a.env.Node,
+		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread, "region": a.seed.region})
+		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, Region: a.seed.region, State: redisx.RoomLoading, Owner: a.env.Node,
 			DeadlineMs: deadline, CreatedMs: now, Members: players, Teams: c.Teams,
 			Ready: make(map[string]bool, len(players)), Tickets: make(map[string]redisx.Ticket, len(players))}
 		for _, t := range c.Tickets {
@@ -559,7 +591,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		// stand-in. Members on other nodes are told by the room, since
 		// reaching them takes a directory read the tick should not wait for.
 		pending := pendings[i]
-		remote := a.env.bus.toLocal(players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name,
+		remote := a.env.bus.toLocal(players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name, Region: a.seed.region,
 			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node, Tickets: room.TicketIDs()}, nil)
 		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending, remote: remote})
 	}
@@ -568,6 +600,9 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 func (a *queueActor) snapshot() *Snapshot {
 	state := "standby"
 	details := map[string]any{"mode": a.seed.mode, "tickets": a.lastDepth}
+	if a.seed.region != "" {
+		details["region"] = a.seed.region
+	}
 	if a.lease != nil {
 		state = "leader"
 		details["fence"] = a.lease.Fence
@@ -576,6 +611,19 @@ func (a *queueActor) snapshot() *Snapshot {
 	if a.seed.draining {
 		state = "draining"
 	}
-	return &Snapshot{ID: "queue/" + a.seed.mode, Kind: "queue", State: state, Restarts: a.seed.restarts,
+	return &Snapshot{ID: "queue/" + a.lane().String(), Kind: "queue", State: state, Restarts: a.seed.restarts,
 		Children: []*Snapshot{}, Details: details}
+}
+
+// latencyRow lays a ticket's latencies out in row in the order of the
+// mode's regions, as the matcher reads them (a region left out is
+// unplayable).
+func latencyRow(row []float64, regions []string, lat map[string]float64) {
+	for i, r := range regions {
+		if v, ok := lat[r]; ok {
+			row[i] = v
+		} else {
+			row[i] = math.Inf(1)
+		}
+	}
 }

@@ -124,7 +124,7 @@ func (a *sessionActor) classifySignal(msg any) (input, any) {
 func (a *sessionActor) startLoading(m *MatchFoundMsg) sessionState {
 	st := a.st()
 	next := sessionState{Mode: m.Mode, MatchID: m.MatchID, TicketID: st.TicketID, QueuedAtMs: st.QueuedAtMs,
-		Owner: m.Owner, DeadlineMs: m.DeadlineMs, Teams: m.Teams}
+		Owner: m.Owner, DeadlineMs: m.DeadlineMs, Teams: m.Teams, Region: m.Region}
 	a.sendMatchFound(next)
 	return next
 }
@@ -135,7 +135,16 @@ func (a *sessionActor) sendMatchFound(st sessionState) {
 	}
 	a.seed.foundSent = st.MatchID
 	a.send(&protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: st.MatchID, Mode: st.Mode,
-		Teams: st.Teams, LoadingDeadlineMs: st.DeadlineMs})
+		Teams: st.Teams, LoadingDeadlineMs: st.DeadlineMs, Region: regionOf(st.Region)})
+}
+
+// regionOf is a match's region as match_found carries it: null for a mode
+// without regions.
+func regionOf(r string) *string {
+	if r == "" {
+		return nil
+	}
+	return &r
 }
 
 // tellEnd tells the client how a match ended (and, for a requeued member,

@@ -264,7 +264,7 @@ func (a *sessionActor) loadTruth(ctx actor.Context, pos *position) (sessionState
 		a.send(&protocol.Queued{Type: protocol.TypeQueued, Rid: rid, Mode: r.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
 	}
 	next := sessionState{Mode: r.Mode, MatchID: r.MatchID, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs,
-		Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams}
+		Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams, Region: r.Region}
 	a.sendMatchFound(next)
 	return next, true
 }
@@ -279,7 +279,7 @@ func (a *sessionActor) reassertTicket(ctx actor.Context) {
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
 	res, err := a.env.Store.Enqueue(rctx, redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: st.Mode, Rating: p.Rating,
-		Device: p.Device, QueuedAtMs: st.QueuedAtMs})
+		Device: p.Device, QueuedAtMs: st.QueuedAtMs, Latencies: a.seed.latencies})
 	if err != nil {
 		a.env.redisErr("enqueue", err, a.logAttrs()...)
 		a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
@@ -300,7 +300,8 @@ func (a *sessionActor) roomLost(ctx actor.Context, e *matchEnd) (sessionState, b
 	p := a.seed.player
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
-	t := redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: e.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: st.QueuedAtMs}
+	t := redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: e.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: st.QueuedAtMs,
+		Latencies: a.seed.latencies}
 	if t.ID == "" {
 		t.ID, t.QueuedAtMs = newID(), 0
 	}

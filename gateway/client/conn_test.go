@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -171,7 +172,7 @@ func TestAppendRequest(t *testing.T) {
 	} {
 		b := AppendRequest(nil, m)
 		got, err := protocol.Decode(b)
-		if err != nil || got != m {
+		if err != nil || !reflect.DeepEqual(got, m) {
 			t.Errorf("AppendRequest(%+v) = %s, decodes to %+v (%v)", m, b, got, err)
 		}
 	}
