@@ -18,8 +18,8 @@ type QueueChanges struct {
 	// ModeQueued the whole mode's (the same without regions).
 	Queued     int64
 	ModeQueued int64
-	Added   []Ticket
-	Removed []string
+	Added      []Ticket
+	Removed    []string
 	// Expired are the tickets whose current wait passed max_wait.
 	Expired []string
 }
