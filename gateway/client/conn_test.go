@@ -167,6 +167,7 @@ func TestConnRawFrames(t *testing.T) {
 func TestAppendRequest(t *testing.T) {
 	for _, m := range []protocol.ClientMessage{
 		{Type: protocol.TypeEnqueue, Mode: "duel", Rid: "1"},
+		{Type: protocol.TypeEnqueue, Mode: "world", Rid: "2", Latencies: map[string]float64{"eu": 24.5, "us-east": 0, "asia": 1e6}},
 		{Type: protocol.TypeLoadingComplete, MatchID: `m"1\` + "\x01ü"},
 		{Type: protocol.TypeCancel},
 	} {
