@@ -168,11 +168,11 @@ func (m Mix) Counts(n int) [numBehaviours]int {
 
 // Options are the command line.
 type Options struct {
-	Nodes           []string
-	Players         int
-	Rate            float64
-	Duration        time.Duration
-	Mode            string
+	Nodes    []string
+	Players  int
+	Rate     float64
+	Duration time.Duration
+	Mode     string
 	// Regions, when set, give each player a round trip per region, sent
 	// with every enqueue; Latency is the mode's rule the checker holds
 	// each match's region to.

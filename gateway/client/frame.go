@@ -46,7 +46,7 @@ type Frame struct {
 	// mode without regions).
 	Region  string   `json:"region"`
 	Ready   []string `json:"ready"`
-	Waiting           []string   `json:"waiting"`
+	Waiting []string `json:"waiting"`
 	// Server is match_ready's game server as the allocator gave it
 	// (null without an allocator).
 	Server  json.RawMessage `json:"server"`
