@@ -58,6 +58,10 @@ type queueActor struct {
 	poolBuf  []redisx.Ticket
 	matchBuf []match.Ticket
 	latBuf   []float64
+	// lostRace is set when another region's leader claimed a ticket of a
+	// group this tick chose: the group's other members are matched again
+	// at a tick that comes sooner than the period.
+	lostRace bool
 }
 
 type orphan struct {
@@ -89,10 +93,15 @@ func (a *queueActor) Receive(ctx actor.Context) {
 			return
 		}
 		began := time.Now()
+		a.lostRace = false
 		a.tick()
 		if !a.seed.draining {
 			// Fixed rate: a tick's own work does not push the next one back.
-			a.schedule(ctx, a.env.Cfg().Matchmaking.Tick-time.Since(began))
+			next := a.env.Cfg().Matchmaking.Tick - time.Since(began)
+			if a.lostRace {
+				next = min(next, a.env.Cfg().Matchmaking.Tick/5)
+			}
+			a.schedule(ctx, next)
 		}
 	case *ReleaseLease:
 		a.seed.draining = true
@@ -560,6 +569,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		if !ok {
 			a.env.registry.rooms.CompareAndDelete(claims[i].MatchID, pendings[i])
 			a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "ticket_gone").Inc()
+			a.lostRace = a.seed.region != ""
 			continue
 		}
 		c := claims[i]

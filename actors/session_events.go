@@ -22,6 +22,9 @@ type matchEnd struct {
 	// never got.
 	Teams      [][]string
 	DeadlineMs int64
+	// Region is where the match was played, when known (a room's record
+	// says; an outcome record does not).
+	Region string
 }
 
 // id is the id of the outcome that records this end.
@@ -43,7 +46,7 @@ func endOfOutcome(o *redisx.Outcome, player string) *matchEnd {
 
 func endOfRoom(r redisx.Room, player string) *matchEnd {
 	e := &matchEnd{Match: r.MatchID, Mode: r.Mode, Started: r.State == redisx.RoomStarted, Server: r.Server,
-		Reason: r.Reason, NoShows: r.NoShows, Teams: r.Teams, DeadlineMs: r.DeadlineMs}
+		Reason: r.Reason, NoShows: r.NoShows, Teams: r.Teams, DeadlineMs: r.DeadlineMs, Region: r.Region}
 	for _, p := range r.Requeued {
 		if p == player {
 			e.Requeued, e.Ticket = true, r.Tickets[player]

@@ -187,14 +187,29 @@ func (a *sessionActor) classifyRoom(st sessionState) (input, any, error) {
 	return "", nil, nil
 }
 
+// missedRegion fills in the region of a missed match of a mode with
+// regions that an outcome record told of (records do not carry it): the
+// room's record says, while it lasts (rooms.finished_ttl after its end).
+func (a *sessionActor) missedRegion(e *matchEnd) {
+	if m, ok := a.env.Cfg().ModeByName(e.Mode); e.Region != "" || !ok || len(m.Regions) == 0 {
+		return
+	}
+	rctx, cancel := a.env.opCtx()
+	defer cancel()
+	if r, ok, err := a.env.Store.Room(rctx, e.Mode, e.Match); err == nil && ok {
+		e.Region = r.Region
+	}
+}
+
 // missedMatch tells the client of a match it never heard of (a lost
 // match_found, or one formed and ended while its news was lost): its
 // match_found, then how it ended. It returns the state that end leads to.
 func (a *sessionActor) missedMatch(e *matchEnd) sessionState {
 	if a.connected() && a.seed.foundSent != e.Match {
 		a.seed.foundSent = e.Match
+		a.missedRegion(e)
 		a.send(&protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: e.Match, Mode: e.Mode,
-			Teams: e.Teams, LoadingDeadlineMs: e.DeadlineMs})
+			Teams: e.Teams, LoadingDeadlineMs: e.DeadlineMs, Region: regionOf(e.Region)})
 	}
 	a.tellEnd(e)
 	if e.Requeued {
