@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,13 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 			if !ok {
 				return redisx.ModeRegions{}
 			}
-			return redisx.ModeRegions{Regions: m.Regions, MaxMsLimit: m.Latency.MaxMsLimit}
+			var home []string
+			for _, r := range env.Cfg().Matchmaking.HomeRegions {
+				if slices.Contains(m.Regions, r) {
+					home = append(home, r)
+				}
+			}
+			return redisx.ModeRegions{Regions: m.Regions, MaxMsLimit: m.Latency.MaxMsLimit, Home: home}
 		}
 	}
 	logger := env.Log.With("component", "protoactor")

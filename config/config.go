@@ -184,6 +184,12 @@ type Matchmaking struct {
 	// from Redis; in between it applies only the queue's changes.
 	// Default 60s.
 	PoolResync time.Duration `koanf:"pool_resync" json:"pool_resync"`
+	// HomeRegions are the regions this node leads in preference, of every
+	// mode that has them (docs/protocol.md section 9.5): a node in a
+	// region's data centre, where that region's players connect, then forms
+	// their matches itself. A region is led by a live node whose home it is
+	// whenever there is one. Default none.
+	HomeRegions []string `koanf:"home_regions" json:"home_regions"`
 	// LivenessBatch is how many queued players the leader checks per tick
 	// for a live session (a dead node's players are dequeued after the
 	// reconnect grace). Default 1000.

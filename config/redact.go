@@ -48,6 +48,7 @@ func (c Config) clone() Config {
 	c.Server.OriginPatterns = slices.Clone(c.Server.OriginPatterns)
 	c.Redis.Addrs = slices.Clone(c.Redis.Addrs)
 	c.Matchmaking.Modes = slices.Clone(c.Matchmaking.Modes)
+	c.Matchmaking.HomeRegions = slices.Clone(c.Matchmaking.HomeRegions)
 	for i := range c.Matchmaking.Modes {
 		c.Matchmaking.Modes[i].Regions = slices.Clone(c.Matchmaking.Modes[i].Regions)
 	}

@@ -120,6 +120,11 @@ func (c *Config) Validate() error {
 		v.add("matchmaking.lock_ttl", "must be >= 3 * matchmaking.tick (3 * %s), got %s", mm.Tick, mm.LockTTL)
 	}
 	v.positive("matchmaking.pool_resync", mm.PoolResync)
+	for i, r := range mm.HomeRegions {
+		if !regionNameRE.MatchString(r) {
+			v.add(fmt.Sprintf("matchmaking.home_regions[%d]", i), "must match %s, got %q", regionNameRE, r)
+		}
+	}
 	if mm.LivenessBatch < 1 {
 		v.add("matchmaking.liveness_batch", "must be >= 1, got %d", mm.LivenessBatch)
 	}

@@ -177,9 +177,10 @@ func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string) {
 	if len(regions) == 0 {
 		baseline = append(baseline, mk("lock"), mk("fence"))
 	} else {
-		// Each region's lease and fence, and the nodes that may lead them.
+		// Each region's lease and fence, the nodes that may lead them and
+		// the regions each prefers.
 		fences = nil
-		baseline = append(baseline, mk("nodes"))
+		baseline = append(baseline, mk("nodes"), mk("homes"))
 		for _, r := range regions {
 			baseline = append(baseline, mk("lock:"+r), mk("fence:"+r))
 			fences = append(fences, mk("fence:"+r))

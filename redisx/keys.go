@@ -152,3 +152,7 @@ func (k Keys) LaneFence(l Lane) string { return k.lane(l, "fence") }
 // each last asked for a lease of it (Redis's clock): the leases of the
 // mode's regions are spread over the live ones.
 func (k Keys) Leaders(mode string) string { return k.mode(mode, "nodes") }
+
+// Homes is the HASH of the regions each of those nodes leads in
+// preference (",eu,asia,"), expiring with Leaders.
+func (k Keys) Homes(mode string) string { return k.mode(mode, "homes") }

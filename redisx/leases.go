@@ -69,14 +69,16 @@ func (c *Client) regionLockKeys(l Lane) []string {
 
 // AcquireLane takes a lane's lease for token (see AcquireLock). For a
 // region's lease, node is the caller's node, and the lease is refused (0)
-// while the caller already leads some of the mode's regions and another
-// live node leads fewer: the regions of a mode spread over its nodes.
+// while another live node should take it: one whose home the region is
+// (ModeRegions.Home), or, when it is home to no other live node, one that
+// leads fewer of the mode's regions than the caller (who leads some). So
+// the regions of a mode spread over its nodes, home regions first.
 func (c *Client) AcquireLane(ctx context.Context, l Lane, node, token string, ttl time.Duration) (int64, error) {
 	if l.Region == "" {
 		return c.AcquireLock(ctx, l.Mode, token, ttl)
 	}
-	keys := append([]string{c.Keys.LaneLock(l), c.Keys.LaneFence(l), c.Keys.Leaders(l.Mode)}, c.regionLockKeys(l)...)
-	f, err := c.scripts.lockAcquire.Exec(ctx, c.R, keys, []string{token, ms(ttl), node}).AsInt64()
+	keys := append([]string{c.Keys.LaneLock(l), c.Keys.LaneFence(l), c.Keys.Leaders(l.Mode), c.Keys.Homes(l.Mode)}, c.regionLockKeys(l)...)
+	f, err := c.scripts.lockAcquire.Exec(ctx, c.R, keys, []string{token, ms(ttl), node, homeArg(c.regionsOf(l.Mode).Home), l.Region}).AsInt64()
 	if err != nil {
 		return 0, fmt.Errorf("redisx: acquire lock: %w", err)
 	}
@@ -92,8 +94,9 @@ const (
 	RenewLost Renewal = 0
 	// Renewed: the lease is the caller's for another ttl.
 	Renewed Renewal = 1
-	// RenewHandedBack: the caller leads at least two regions of the mode
-	// more than another live node, so it gave this one back for that node.
+	// RenewHandedBack: the caller gave this lease back for another live
+	// node to take: the region is that node's home (and not the caller's),
+	// or the caller leads at least two regions of the mode more than it.
 	RenewHandedBack Renewal = 2
 )
 
@@ -107,8 +110,10 @@ func (c *Client) ExtendLane(ctx context.Context, l Lane, node, token string, ttl
 		}
 		return RenewLost, err
 	}
-	keys := append([]string{c.Keys.LaneLock(l), c.Keys.Leaders(l.Mode)}, c.regionLockKeys(l)...)
-	n, err := c.scripts.lockExtend.Exec(ctx, c.R, keys, []string{token, ms(ttl), node}).AsInt64()
+	mr := c.regionsOf(l.Mode)
+	keys := append([]string{c.Keys.LaneLock(l), c.Keys.Leaders(l.Mode), c.Keys.Homes(l.Mode)}, c.regionLockKeys(l)...)
+	args := append([]string{token, ms(ttl), node, homeArg(mr.Home), l.Region}, mr.Regions...)
+	n, err := c.scripts.lockExtend.Exec(ctx, c.R, keys, args).AsInt64()
 	if err != nil {
 		return RenewLost, fmt.Errorf("redisx: extend lock: %w", err)
 	}
@@ -121,7 +126,7 @@ func (c *Client) ReleaseLane(ctx context.Context, l Lane, node, token string) (b
 	if l.Region == "" {
 		return c.ReleaseLock(ctx, l.Mode, token)
 	}
-	n, err := c.scripts.lockRelease.Exec(ctx, c.R, []string{c.Keys.LaneLock(l), c.Keys.Leaders(l.Mode)}, []string{token, node}).AsInt64()
+	n, err := c.scripts.lockRelease.Exec(ctx, c.R, []string{c.Keys.LaneLock(l), c.Keys.Leaders(l.Mode), c.Keys.Homes(l.Mode)}, []string{token, node}).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisx: release lock: %w", err)
 	}

@@ -1,12 +1,24 @@
 package redisx
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // ModeRegions is what redisx needs of a mode's regions: their names in
 // config order and the latency cap (ms) past which a ticket can never play.
 type ModeRegions struct {
 	Regions    []string
 	MaxMsLimit float64
+	// Home are the regions of the mode this node leads in preference
+	// (matchmaking.home_regions): a node in a region's data centre, where
+	// that region's players connect, then forms their matches itself.
+	Home []string
+}
+
+// homeArg renders home regions for the lease scripts: ",eu,asia,".
+func homeArg(home []string) string {
+	return "," + strings.Join(home, ",") + ","
 }
 
 func (c *Client) regionsOf(mode string) ModeRegions {

@@ -207,3 +207,54 @@ func TestRegionLeasesSpread(t *testing.T) {
 		}
 	})
 }
+
+// A region is led by a live node whose home it is: another node that
+// leads it hands it back, and does not take it again while that node lives.
+func TestRegionLeasesGoHome(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx := t.Context()
+		// One client plays both nodes: home is the calling node's.
+		var home []string
+		c.Regions = func(string) redisx.ModeRegions {
+			return redisx.ModeRegions{Regions: world.Regions, MaxMsLimit: world.MaxMsLimit, Home: home}
+		}
+		lane := func(r string) redisx.Lane { return redisx.Lane{Mode: "world", Region: r} }
+		tok := map[string]string{}
+		for _, r := range world.Regions {
+			tok[r] = redisx.LeaseToken("n1", token())
+			if f, err := c.AcquireLane(ctx, lane(r), "n1", tok[r], time.Minute); err != nil || f <= 0 {
+				t.Fatalf("n1 alone, %s: fence %d, %v", r, f, err)
+			}
+		}
+		// n2, whose home is asia, appears.
+		home = []string{"asia"}
+		n2 := redisx.LeaseToken("n2", token())
+		if f, _ := c.AcquireLane(ctx, lane("asia"), "n2", n2, time.Minute); f != 0 {
+			t.Fatalf("n2 took asia from its holder: fence %d", f)
+		}
+		home = nil
+		if got, _ := c.ExtendLane(ctx, lane("eu"), "n1", tok["eu"], time.Minute); got != redisx.Renewed {
+			t.Errorf("n1 renews eu: %v, want renewed", got)
+		}
+		if got, _ := c.ExtendLane(ctx, lane("asia"), "n1", tok["asia"], time.Minute); got != redisx.RenewHandedBack {
+			t.Errorf("n1 renews asia, n2's home: %v, want handed back", got)
+		}
+		if f, _ := c.AcquireLane(ctx, lane("asia"), "n1", tok["asia"], time.Minute); f != 0 {
+			t.Errorf("n1 retook asia while n2, whose home it is, lives: fence %d", f)
+		}
+		home = []string{"asia"}
+		if f, _ := c.AcquireLane(ctx, lane("asia"), "n2", n2, time.Minute); f <= 0 {
+			t.Errorf("n2 could not take its home region")
+		}
+		// n1 leads two, n2 one (its home): stable; n2 keeps its home.
+		home = nil
+		if got, _ := c.ExtendLane(ctx, lane("us"), "n1", tok["us"], time.Minute); got != redisx.Renewed {
+			t.Errorf("n1 renews us: %v, want renewed", got)
+		}
+		home = []string{"asia"}
+		if got, _ := c.ExtendLane(ctx, lane("asia"), "n2", n2, time.Minute); got != redisx.Renewed {
+			t.Errorf("n2 renews its home: %v, want renewed", got)
+		}
+	})
+}

@@ -74,6 +74,54 @@ func (l LatencyRule) Limit(waited time.Duration) float64 {
 	return min(l.MaxMs+l.WidenPerSecond*max(waited.Seconds(), 0), l.MaxMsLimit)
 }
 
+// ParseRegionNodes parses "eu=0,us-east=1,asia=1": every region of the
+// populations mapped to an index into the nodes.
+func ParseRegionNodes(s string, pops [][]RegionRange, nodes int) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range splitList(s) {
+		name, idx, ok := strings.Cut(part, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(idx))
+		if !ok || err != nil || n < 0 || n >= nodes {
+			return nil, fmt.Errorf("%q: want region=index with 0 <= index < %d", part, nodes)
+		}
+		out[strings.TrimSpace(name)] = n
+	}
+	for _, regions := range pops {
+		for _, r := range regions {
+			if _, ok := out[r.Name]; !ok {
+				return nil, fmt.Errorf("region %s has no node", r.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// fastest is the region of lat with the lowest round trip (the first of
+// regions on a tie).
+func fastest(regions []RegionRange, lat map[string]float64) string {
+	best := ""
+	for _, r := range regions {
+		if best == "" || lat[r.Name] < lat[best] {
+			best = r.Name
+		}
+	}
+	return best
+}
+
+// ParsePopulations parses populations separated by ';', each as
+// ParseRegions reads it.
+func ParsePopulations(s string) ([][]RegionRange, error) {
+	var out [][]RegionRange
+	for i, part := range strings.Split(s, ";") {
+		p, err := ParseRegions(part)
+		if err != nil {
+			return nil, fmt.Errorf("population %d: %w", i+1, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // drawLatencies gives one player its round trip to each region.
 func drawLatencies(rng *rand.Rand, regions []RegionRange) map[string]float64 {
 	out := make(map[string]float64, len(regions))

@@ -20,6 +20,17 @@ func TestParseRegions(t *testing.T) {
 	}
 }
 
+func TestParsePopulations(t *testing.T) {
+	got, err := ParsePopulations("eu=20:60,asia=150:250;eu=150:250,asia=20:60")
+	want := [][]RegionRange{{{"eu", 20, 60}, {"asia", 150, 250}}, {{"eu", 150, 250}, {"asia", 20, 60}}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParsePopulations: %v, %v", got, err)
+	}
+	if _, err := ParsePopulations("eu=20:60;"); err == nil {
+		t.Error("an empty population was accepted")
+	}
+}
+
 func TestLatencyRule(t *testing.T) {
 	l, err := ParseLatencyRule("60:2:150")
 	if err != nil || l != (LatencyRule{60, 2, 150}) {
@@ -72,5 +83,24 @@ func TestCheckerMatchRegion(t *testing.T) {
 	}
 	if NewChecker().Verdicts()[len(NewChecker().Verdicts())-1].Name == "region-playable" {
 		t.Error("a run without regions has a region-playable verdict")
+	}
+}
+
+func TestRegionNodes(t *testing.T) {
+	regions := []RegionRange{{"eu", 20, 80}, {"asia", 20, 80}}
+	got, err := ParseRegionNodes("eu=0, asia=1", [][]RegionRange{regions}, 2)
+	if err != nil || !reflect.DeepEqual(got, map[string]int{"eu": 0, "asia": 1}) {
+		t.Errorf("ParseRegionNodes: %v, %v", got, err)
+	}
+	for _, bad := range []string{"eu=0", "eu=0,asia=2", "eu=x,asia=1", "eu=-1,asia=0"} {
+		if _, err := ParseRegionNodes(bad, [][]RegionRange{regions}, 2); err == nil {
+			t.Errorf("ParseRegionNodes(%q): no error", bad)
+		}
+	}
+	if f := fastest(regions, map[string]float64{"eu": 50, "asia": 30}); f != "asia" {
+		t.Errorf("fastest = %s, want asia", f)
+	}
+	if f := fastest(regions, map[string]float64{"eu": 30, "asia": 30}); f != "eu" {
+		t.Errorf("fastest on a tie = %s, want eu (the first)", f)
 	}
 }

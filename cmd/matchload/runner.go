@@ -214,8 +214,12 @@ func NewRunner(o Options) (*Runner, error) {
 		if p.beh == Quit {
 			p.quitLoading = rng.IntN(2) == 1
 		}
-		if len(o.Regions) > 0 {
-			p.lat = drawLatencies(latRng, o.Regions)
+		if len(o.Populations) > 0 {
+			pop := o.Populations[latRng.IntN(len(o.Populations))]
+			p.lat = drawLatencies(latRng, pop)
+			if o.RegionNodes != nil {
+				p.node = o.RegionNodes[fastest(pop, p.lat)]
+			}
 		}
 		r.live.beh[p.beh].players.Add(1)
 		r.players[i] = p
