@@ -179,11 +179,11 @@ type Options struct {
 	// Populations are where players come from: each player belongs to one
 	// (drawn evenly) and draws its round trip per region from its ranges.
 	Populations [][]RegionRange
-	Latency         LatencyRule
+	Latency     LatencyRule
 	// RegionNodes maps a region to the index in Nodes its players connect
 	// to (a player's region being its fastest), as geo-routed DNS would;
 	// nil: players are spread round-robin.
-	RegionNodes map[string]int
+	RegionNodes     map[string]int
 	RatingMean      float64
 	RatingStddev    float64
 	Mix             Mix
