@@ -301,3 +301,42 @@ func redisNow(t *testing.T, be Backend) int64 {
 	}
 	return sec*1000 + us/1000
 }
+
+// TestRegionsHomeLeader: a node whose home a region is leads it as soon as
+// it lives, even when another node took every region first, and forms the
+// matches of that region's players connected to it.
+func TestRegionsHomeLeader(t *testing.T) {
+	t.Parallel()
+	be := StandaloneBackend(t)
+	mode := World([]string{"eu", "asia"}, [3]float64{60, 2, 150})
+	set := map[string]any{"matchmaking.lock_ttl": "1500ms"}
+	first := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{mode}, Set: set}))
+	eventually(t, 10*time.Second, first.ID+" leads both regions", func() error {
+		ls, err := queueLeaders(t, []*Node{first}, "world")
+		if err == nil && len(ls) != 2 {
+			err = fmt.Errorf("leads %d regions", len(ls))
+		}
+		return err
+	})
+	homeSet := map[string]any{"matchmaking.lock_ttl": "1500ms", "matchmaking.home_regions": []string{"asia"}}
+	home := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{mode}, Set: homeSet}))
+	nodes := []*Node{first, home}
+	eventually(t, 10*time.Second, home.ID+" leads asia, its home", func() error {
+		ls, err := queueLeaders(t, nodes, "world")
+		if err != nil {
+			return err
+		}
+		if ls["asia"] != home || ls["eu"] != first {
+			return fmt.Errorf("eu led by %v, asia by %v", ls["eu"], ls["asia"])
+		}
+		return nil
+	})
+	// A match of asia players on the home node is formed there.
+	a, b := Dial(t, home, "asia-1", 1000, ""), Dial(t, home, "asia-2", 1000, "")
+	enqueueLat(t, a, "world", map[string]float64{"asia": 20, "eu": 200})
+	enqueueLat(t, b, "world", map[string]float64{"asia": 30})
+	if f := a.Expect(t, protocol.TypeMatchFound); f.Str("region") != "asia" {
+		t.Errorf("match_found %s, want asia", f)
+	}
+	WaitMetric(t, []*Node{home}, `matchd_matches_formed_by_region_total{mode="world",region="asia"}`, 1, 5*time.Second)
+}
