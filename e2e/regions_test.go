@@ -51,6 +51,16 @@ func queueLeaders(t *testing.T, nodes []*Node, mode string) (map[string]*Node, e
 	return out, nil
 }
 
+// leaderIDs names each region's leader by node id (a Node itself must not
+// be printed: its process fields change under a running test).
+func leaderIDs(ls map[string]*Node) map[string]string {
+	out := make(map[string]string, len(ls))
+	for r, n := range ls {
+		out[r] = n.ID
+	}
+	return out
+}
+
 // TestRegionsEnqueueNeedsLatencies: a mode with regions refuses an enqueue
 // without latencies, or with none of its regions, with BAD_REQUEST; an
 // ill-typed latencies is BAD_REQUEST for any mode.
@@ -268,7 +278,7 @@ func TestRegionsLeadersSpreadAndFailOver(t *testing.T) {
 			return err
 		}
 		if heir = ls["asia"]; heir == nil {
-			return fmt.Errorf("asia has no leader; leaders %v", ls)
+			return fmt.Errorf("asia has no leader; leaders %v", leaderIDs(ls))
 		}
 		if len(ls) != 3 {
 			return fmt.Errorf("%d regions led, want 3", len(ls))
@@ -327,7 +337,7 @@ func TestRegionsHomeLeader(t *testing.T) {
 			return err
 		}
 		if ls["asia"] != home || ls["eu"] != first {
-			return fmt.Errorf("eu led by %v, asia by %v", ls["eu"], ls["asia"])
+			return fmt.Errorf("leaders %v, want eu %s, asia %s", leaderIDs(ls), first.ID, home.ID)
 		}
 		return nil
 	})
