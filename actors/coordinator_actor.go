@@ -109,13 +109,24 @@ func (c *coordinator) start(ctx actor.Context) {
 	// A restarted coordinator's children (queues, rooms) were stopped with
 	// it: spawn them anew. The sessions are not its children and live on.
 	for _, m := range c.env.Cfg().Matchmaking.Modes {
-		seed := &queueSeed{mode: m.Name, token: redisx.LeaseToken(newID(), c.env.Node)}
-		pid, err := ctx.SpawnNamed(newQueueProps(c.env, seed), "queue/"+m.Name)
-		if err != nil {
-			c.env.Log.Error("spawn queue", "mode", m.Name, "err", err)
-			continue
+		// One queue per mode, or one per region of a mode with regions
+		// (each with its own lease, so different nodes lead them).
+		lanes := []redisx.Lane{{Mode: m.Name}}
+		if len(m.Regions) > 0 {
+			lanes = lanes[:0]
+			for _, r := range m.Regions {
+				lanes = append(lanes, redisx.Lane{Mode: m.Name, Region: r})
+			}
 		}
-		c.env.queues.Store(m.Name, pid)
+		for _, l := range lanes {
+			seed := &queueSeed{mode: l.Mode, region: l.Region, token: redisx.LeaseToken(c.env.Node, newID())}
+			pid, err := ctx.SpawnNamed(newQueueProps(c.env, seed), "queue/"+l.String())
+			if err != nil {
+				c.env.Log.Error("spawn queue", "queue", l.String(), "err", err)
+				continue
+			}
+			c.env.queues.Store(l.String(), pid)
+		}
 	}
 	c.heartbeat()
 	c.checkEpoch(ctx)

@@ -28,13 +28,14 @@ type Store interface {
 	RemoveTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration) (redisx.RemoveResult, error)
 	Ticket(ctx context.Context, mode, id string) (redisx.Ticket, bool, error)
 	Pool(ctx context.Context, mode string) ([]redisx.Ticket, error)
+	LanePool(ctx context.Context, l redisx.Lane) ([]redisx.Ticket, error)
 	QueueChangesRead(mode string, lease redisx.Lease, maxWait time.Duration, out *redisx.QueueChanges) *redisx.Read
 	QueueLen(ctx context.Context, mode string) (int64, error)
 	// DoTogether runs independent reads in one round trip.
 	DoTogether(ctx context.Context, reads ...*redisx.Read) error
-	AcquireLock(ctx context.Context, mode, token string, ttl time.Duration) (int64, error)
-	ExtendLock(ctx context.Context, mode, token string, ttl time.Duration) (bool, error)
-	ReleaseLock(ctx context.Context, mode, token string) (bool, error)
+	AcquireLane(ctx context.Context, l redisx.Lane, node, token string, ttl time.Duration) (int64, error)
+	ExtendLane(ctx context.Context, l redisx.Lane, node, token string, ttl time.Duration) (redisx.Renewal, error)
+	ReleaseLane(ctx context.Context, l redisx.Lane, node, token string) (bool, error)
 	Claim(ctx context.Context, mode string, lease redisx.Lease, a redisx.ClaimArgs, matches []redisx.ClaimMatch) (redisx.ClaimResult, error)
 	Room(ctx context.Context, mode, matchID string) (redisx.Room, bool, error)
 	MarkReady(ctx context.Context, mode, matchID, player string, arrivedMs int64) (redisx.ReadyResult, error)
@@ -103,7 +104,7 @@ type Env struct {
 	registry    *registry
 	bus         *Bus
 	coordinator *actor.PID
-	queues      sync.Map // mode -> *actor.PID
+	queues      sync.Map // lane ("duel", "duel/eu") -> *actor.PID
 	// sessions is the sessions' manager; sessionRoot spawns the session
 	// actors under a guardian with the node's supervision strategy.
 	sessions    *actor.PID

@@ -111,8 +111,10 @@ type BusEnvelope struct {
 
 // MatchFoundMsg starts loading for each member.
 type MatchFoundMsg struct {
-	MatchID    string     `json:"match_id"`
-	Mode       string     `json:"mode"`
+	MatchID string `json:"match_id"`
+	Mode    string `json:"mode"`
+	// Region is where the match is played ("" without regions).
+	Region     string     `json:"region,omitempty"`
 	Teams      [][]string `json:"teams"`
 	DeadlineMs int64      `json:"deadline_ms"`
 	Owner      string     `json:"owner"`

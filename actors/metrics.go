@@ -18,19 +18,24 @@ type Metrics struct {
 	PlayersRequeued  *prometheus.CounterVec
 	QueueWait        *prometheus.HistogramVec
 	MatchSpread      *prometheus.HistogramVec
-	Violations       *prometheus.CounterVec
-	LockAcquisitions *prometheus.CounterVec
-	ActorRestarts    *prometheus.CounterVec
-	RedisErrors      *prometheus.CounterVec
-	RedisCircuitOpen prometheus.Gauge
-	StateEventsOn    prometheus.Gauge
-	ClaimsRejected   *prometheus.CounterVec
-	RoomsAdopted     *prometheus.CounterVec
-	MatchingTick     *prometheus.HistogramVec
-	BusMessages      *prometheus.CounterVec
-	ClientErrors     *prometheus.CounterVec
-	ConfigReloads    *prometheus.CounterVec
-	BansActive       prometheus.Gauge
+	// MatchesFormedByRegion and MatchLatency are a mode with regions'
+	// matches formed by this node, and the worst member's latency of each,
+	// by region (docs/protocol.md section 9.5).
+	MatchesFormedByRegion *prometheus.CounterVec
+	MatchLatency          *prometheus.HistogramVec
+	Violations            *prometheus.CounterVec
+	LockAcquisitions      *prometheus.CounterVec
+	ActorRestarts         *prometheus.CounterVec
+	RedisErrors           *prometheus.CounterVec
+	RedisCircuitOpen      prometheus.Gauge
+	StateEventsOn         prometheus.Gauge
+	ClaimsRejected        *prometheus.CounterVec
+	RoomsAdopted          *prometheus.CounterVec
+	MatchingTick          *prometheus.HistogramVec
+	BusMessages           *prometheus.CounterVec
+	ClientErrors          *prometheus.CounterVec
+	ConfigReloads         *prometheus.CounterVec
+	BansActive            prometheus.Gauge
 	// TicketsDequeued counts tickets that left a queue without a match, by
 	// the dequeued frame's reason.
 	TicketsDequeued *prometheus.CounterVec
@@ -70,6 +75,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		QueueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "matchd", Name: "queue_wait_seconds",
 			Help:    "Time from enqueue to match_found.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300}}, []string{"mode"}),
+		MatchesFormedByRegion: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "matches_formed_by_region_total",
+			Help: "Matches formed by this node, by region (modes with regions)."}, []string{"mode", "region"}),
+		MatchLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "matchd", Name: "match_latency_ms",
+			Help:    "The worst member's latency (ms) to the region of each match formed.",
+			Buckets: []float64{10, 20, 40, 60, 80, 100, 125, 150, 200, 250, 300}}, []string{"mode", "region"}),
 		MatchSpread: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "matchd", Name: "match_rating_spread",
 			Help:    "Rating spread (max - min) of every match formed.",
 			Buckets: []float64{1, 5, 10, 25, 50, 100, 200, 400, 700, 1000}}, []string{"mode"}),
@@ -115,7 +125,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1, labelled with the running build's version, commit and Go version."}, []string{"version", "commit", "goversion"}),
 	}
 	reg.MustRegister(m.Sessions, m.QueueTickets, m.TicketsEnqueued, m.MatchesFormed, m.MatchesStarted,
-		m.MatchesCancelled, m.PlayersRequeued, m.QueueWait, m.MatchSpread, m.Violations, m.LockAcquisitions,
+		m.MatchesCancelled, m.PlayersRequeued, m.QueueWait, m.MatchSpread, m.MatchesFormedByRegion, m.MatchLatency, m.Violations, m.LockAcquisitions,
 		m.ActorRestarts, m.RedisErrors, m.RedisCircuitOpen, m.StateEventsOn, m.ClaimsRejected, m.RoomsAdopted,
 		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads, m.BansActive, m.BuildInfo,
 		m.TicketsDequeued, m.QueueOldestWait, m.LeaseChanges, m.TickInterval, m.RedisRoundTrip)
@@ -186,3 +196,8 @@ func (m *Metrics) InitMode(mode string) {
 // drained node's players keep their tickets and resume elsewhere; parties
 // do not exist yet).
 var DequeueReasons = []string{protocol.ReasonCancelled, protocol.ReasonTimeout, protocol.ReasonBanned, protocol.ReasonDisconnected}
+
+// InitRegion pre-creates a region's series of a mode with regions.
+func (m *Metrics) InitRegion(mode, region string) {
+	m.MatchesFormedByRegion.WithLabelValues(mode, region)
+}

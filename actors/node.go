@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,23 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	}
 	if env.Sanctions == nil {
 		env.Sanctions = NoSanctions
+	}
+	if rc, ok := env.Store.(*redisx.Client); ok && rc.Regions == nil {
+		// Which regions' pools list a ticket, by the mode's config
+		// (regions need a restart; the latency cap reloads live).
+		rc.Regions = func(mode string) redisx.ModeRegions {
+			m, ok := env.Cfg().ModeByName(mode)
+			if !ok {
+				return redisx.ModeRegions{}
+			}
+			var home []string
+			for _, r := range env.Cfg().Matchmaking.HomeRegions {
+				if slices.Contains(m.Regions, r) {
+					home = append(home, r)
+				}
+			}
+			return redisx.ModeRegions{Regions: m.Regions, MaxMsLimit: m.Latency.MaxMsLimit, Home: home}
+		}
 	}
 	logger := env.Log.With("component", "protoactor")
 	env.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"time"
 
@@ -18,16 +19,20 @@ import (
 // restarted actor resumes its own lease instead of waiting it out) and its
 // restart count.
 type queueSeed struct {
-	mode     string
+	mode string
+	// region is the region this queue leads, "" for a mode without
+	// regions (docs/protocol.md section 9.5).
+	region   string
 	token    string
 	restarts int
 	draining bool
 }
 
-// queueActor runs one mode's matching on this node. Every node runs one per
-// mode; only the holder of the mode's lease forms matches, and a fenced claim
-// script makes a stale holder harmless. The pool lives in Redis, so a
-// restarted actor loses nothing.
+// queueActor runs one mode's matching on this node (or one region's of a
+// mode with regions). Every node runs one per mode (or region); only the
+// holder of its lease forms matches, and a fenced claim script makes a
+// stale holder harmless. The pool lives in Redis, so a restarted actor
+// loses nothing.
 type queueActor struct {
 	env        *Env
 	seed       *queueSeed
@@ -53,6 +58,11 @@ type queueActor struct {
 	poolBuf  []redisx.Ticket
 	matchBuf []match.Ticket
 	insight  queueInsight
+	latBuf   []float64
+	// lostRace is set when another region's leader claimed a ticket of a
+	// group this tick chose: the group's other members are matched again
+	// at a tick that comes sooner than the period.
+	lostRace bool
 }
 
 type orphan struct {
@@ -84,10 +94,15 @@ func (a *queueActor) Receive(ctx actor.Context) {
 			return
 		}
 		began := time.Now()
+		a.lostRace = false
 		a.tick()
 		if !a.seed.draining {
 			// Fixed rate: a tick's own work does not push the next one back.
-			a.schedule(ctx, a.env.Cfg().Matchmaking.Tick-time.Since(began))
+			next := a.env.Cfg().Matchmaking.Tick - time.Since(began)
+			if a.lostRace {
+				next = min(next, a.env.Cfg().Matchmaking.Tick/5)
+			}
+			a.schedule(ctx, next)
 		}
 	case *ReleaseLease:
 		a.seed.draining = true
@@ -121,6 +136,11 @@ func (a *queueActor) modeCfg() (config.Mode, bool) {
 	return a.env.Cfg().ModeByName(a.seed.mode)
 }
 
+// lane is the queue this actor leads.
+func (a *queueActor) lane() redisx.Lane {
+	return redisx.Lane{Mode: a.seed.mode, Region: a.seed.region}
+}
+
 func (a *queueActor) release() {
 	if a.lease == nil {
 		return
@@ -128,8 +148,8 @@ func (a *queueActor) release() {
 	a.insight.released(a)
 	ctx, cancel := a.env.opCtx()
 	defer cancel()
-	if _, err := a.env.Store.ReleaseLock(ctx, a.seed.mode, a.lease.Token); err != nil {
-		a.env.redisErr("lock_release", err, "mode", a.seed.mode)
+	if _, err := a.env.Store.ReleaseLane(ctx, a.lane(), a.env.Node, a.lease.Token); err != nil {
+		a.env.redisErr("lock_release", err, "queue", a.lane().String())
 	}
 	a.lease, a.pool = nil, nil
 }
@@ -142,34 +162,39 @@ func (a *queueActor) holdLease() bool {
 	ctx, cancel := a.env.opCtx()
 	defer cancel()
 	if a.lease == nil {
-		fence, err := a.env.Store.AcquireLock(ctx, a.seed.mode, a.seed.token, ttl)
+		fence, err := a.env.Store.AcquireLane(ctx, a.lane(), a.env.Node, a.seed.token, ttl)
 		switch {
 		case err != nil:
 			a.env.Metrics.LockAcquisitions.WithLabelValues("error").Inc()
-			a.env.redisErr("lock_acquire", err, "mode", a.seed.mode)
+			a.env.redisErr("lock_acquire", err, "queue", a.lane().String())
 			return false
 		case fence == 0:
 			a.env.Metrics.LockAcquisitions.WithLabelValues("busy").Inc()
 			return false
 		}
 		a.env.Metrics.LockAcquisitions.WithLabelValues("acquired").Inc()
-		a.lease = &redisx.Lease{Token: a.seed.token, Fence: fence}
+		a.lease = &redisx.Lease{Token: a.seed.token, Fence: fence, Region: a.seed.region}
 		a.extendedAt = time.Now()
-		a.env.Log.Info("matching lease acquired", "mode", a.seed.mode, "fence", fence)
+		a.env.Log.Info("matching lease acquired", "mode", a.seed.mode, "region", a.seed.region, "fence", fence)
 		return true
 	}
 	if time.Since(a.extendedAt) < ttl/3 {
 		return true
 	}
-	ok, err := a.env.Store.ExtendLock(ctx, a.seed.mode, a.lease.Token, ttl)
+	renewal, err := a.env.Store.ExtendLane(ctx, a.lane(), a.env.Node, a.lease.Token, ttl)
 	if err != nil {
-		a.env.redisErr("lock_extend", err, "mode", a.seed.mode)
+		a.env.redisErr("lock_extend", err, "queue", a.lane().String())
 		// Keep matching only while the lease surely has not expired; the
 		// claim's fence check is the real guard either way.
 		return time.Since(a.extendedAt) < ttl/2
 	}
-	if !ok {
-		a.env.Log.Warn("matching lease lost", "mode", a.seed.mode, "fence", a.lease.Fence)
+	switch renewal {
+	case redisx.RenewLost:
+		a.env.Log.Warn("matching lease lost", "mode", a.seed.mode, "region", a.seed.region, "fence", a.lease.Fence)
+		a.lease, a.pool = nil, nil
+		return false
+	case redisx.RenewHandedBack:
+		a.env.Log.Info("matching lease handed back: another node leads fewer of the mode's regions", "mode", a.seed.mode, "region", a.seed.region, "fence", a.lease.Fence)
 		a.lease, a.pool = nil, nil
 		return false
 	}
@@ -193,7 +218,7 @@ func (a *queueActor) tick() {
 			a.env.redisErr("queue_len", err, "mode", a.seed.mode)
 			return
 		}
-		a.setDepth(n)
+		a.setDepth(-1, n)
 		return
 	}
 	start := time.Now()
@@ -217,7 +242,7 @@ func (a *queueActor) tick() {
 		a.env.Store.QueueChangesRead(mode.Name, *a.lease, mode.MaxWait, &changes),
 		a.env.Sanctions.BanIndexRead(&banIdx))
 	if errors.Is(err, redisx.ErrLeaseLost) {
-		a.env.Log.Warn("matching lease lost: the queue's changes are its successor's", "mode", mode.Name, "fence", a.lease.Fence)
+		a.env.Log.Warn("matching lease lost: the queue's changes are its successor's", "mode", mode.Name, "region", a.seed.region, "fence", a.lease.Fence)
 		a.lease, a.pool = nil, nil
 		return
 	}
@@ -260,7 +285,7 @@ func (a *queueActor) tick() {
 // queue's change lists, or by reading the whole pool when the copy is new,
 // stale (matchmaking.pool_resync) or disagrees with the queue's size.
 func (a *queueActor) syncPool(ctx context.Context, mode string, ch redisx.QueueChanges) error {
-	a.setDepth(ch.Queued)
+	a.setDepth(ch.Queued, ch.ModeQueued)
 	if a.pool != nil && time.Since(a.poolAt) < a.env.Cfg().Matchmaking.PoolResync {
 		for _, t := range ch.Added {
 			a.pool[t.ID] = t
@@ -273,7 +298,7 @@ func (a *queueActor) syncPool(ctx context.Context, mode string, ch redisx.QueueC
 		}
 		a.env.Log.Debug("pool copy disagrees with the queue; re-reading", "mode", mode, "copy", len(a.pool), "queued", ch.Queued)
 	}
-	full, err := a.env.Store.Pool(ctx, mode)
+	full, err := a.env.Store.LanePool(ctx, a.lane())
 	if err != nil {
 		return err
 	}
@@ -285,10 +310,14 @@ func (a *queueActor) syncPool(ctx context.Context, mode string, ch redisx.QueueC
 	return nil
 }
 
-// setDepth records the queue's depth for the gauge and the debug view.
-func (a *queueActor) setDepth(n int64) {
-	a.lastDepth = n
-	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(n))
+// setDepth records the depth of this queue's pool (the debug view; -1:
+// unknown, the mode's used) and of the whole mode's queue (the gauge).
+func (a *queueActor) setDepth(pool, mode int64) {
+	if pool < 0 || a.seed.region == "" {
+		pool = mode
+	}
+	a.lastDepth = pool
+	a.env.Metrics.QueueTickets.WithLabelValues(a.seed.mode).Set(float64(mode))
 }
 
 // dropBanned dequeues the tickets of banned players and devices (reason
@@ -439,17 +468,24 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 // form runs the matching function over the pool, leaves out groups with a
 // member whose node is gone, and claims the rest in one script call.
 func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.Ticket) {
-	// The leader's copy of the pool is the index by ticket id.
-	byID := a.pool
+	// Groups name tickets by their index in pool.
 	in := a.matchBuf[:0]
-	for _, t := range pool {
-		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs})
+	nr := len(mode.Regions)
+	if cap(a.latBuf) < len(pool)*nr {
+		a.latBuf = make([]float64, len(pool)*nr)
+	}
+	for i, t := range pool {
+		row := a.latBuf[i*nr : (i+1)*nr : (i+1)*nr]
+		latencyRow(row, mode.Regions, t.Latencies)
+		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs, LatencyMs: row})
 	}
 	a.matchBuf = in
 	now := a.nowMs
 	groups := a.matcher.Form(in, match.Params{
 		Teams: mode.Teams, TeamSize: mode.TeamSize,
 		InitialWindow: mode.Rating.InitialWindow, WidenPerSecond: mode.Rating.WidenPerSecond, MaxWindow: mode.Rating.MaxWindow,
+		Regions: mode.Regions, Region: a.seed.region,
+		Latency: match.LatencyRule{MaxMs: mode.Latency.MaxMs, WidenPerSecond: mode.Latency.WidenPerSecond, MaxMsLimit: mode.Latency.MaxMsLimit},
 	}, now)
 	if len(groups) == 0 {
 		return
@@ -458,7 +494,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 	for _, g := range groups {
 		for _, team := range g.Teams {
 			for _, mt := range team {
-				members = append(members, byID[mt.ID].Player)
+				members = append(members, pool[mt].Player)
 			}
 		}
 	}
@@ -471,7 +507,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		ghost := false
 		for _, team := range g.Teams {
 			for _, mt := range team {
-				if t := byID[mt.ID]; !live[t.Player] {
+				if t := pool[mt]; !live[t.Player] {
 					ghost = true
 					if a.orphans == nil {
 						a.orphans = map[string]orphan{}
@@ -492,7 +528,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		c := redisx.ClaimMatch{MatchID: newID(), Teams: make([][]string, len(g.Teams))}
 		for ti, team := range g.Teams {
 			for _, mt := range team {
-				t := byID[mt.ID]
+				t := pool[mt]
 				c.Teams[ti] = append(c.Teams[ti], t.Player)
 				c.Tickets = append(c.Tickets, t)
 			}
@@ -539,6 +575,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		if !ok {
 			a.env.registry.rooms.CompareAndDelete(claims[i].MatchID, pendings[i])
 			a.env.Metrics.ClaimsRejected.WithLabelValues(mode.Name, "ticket_gone").Inc()
+			a.lostRace = a.seed.region != ""
 			continue
 		}
 		c := claims[i]
@@ -547,13 +584,17 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		}
 		a.env.Metrics.MatchesFormed.WithLabelValues(mode.Name).Inc()
 		a.env.Metrics.MatchSpread.WithLabelValues(mode.Name).Observe(groups[i].Spread)
+		if r := groups[i].Region; r != "" {
+			a.env.Metrics.MatchesFormedByRegion.WithLabelValues(mode.Name, r).Inc()
+			a.env.Metrics.MatchLatency.WithLabelValues(mode.Name, r).Observe(groups[i].LatencyMs)
+		}
 		players := make([]string, len(c.Tickets))
 		for j, t := range c.Tickets {
 			players[j] = t.Player
 			a.env.Metrics.QueueWait.WithLabelValues(mode.Name).Observe(float64(now-t.QueuedAtMs) / 1000)
 		}
-		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread})
-		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, State: redisx.RoomLoading, Owner: a.env.Node,
+		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread, "region": a.seed.region})
+		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, Region: a.seed.region, State: redisx.RoomLoading, Owner: a.env.Node,
 			DeadlineMs: deadline, CreatedMs: now, Members: players, Teams: c.Teams,
 			Ready: make(map[string]bool, len(players)), Tickets: make(map[string]redisx.Ticket, len(players))}
 		for _, t := range c.Tickets {
@@ -566,7 +607,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		// stand-in. Members on other nodes are told by the room, since
 		// reaching them takes a directory read the tick should not wait for.
 		pending := pendings[i]
-		remote := a.env.bus.toLocal(players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name,
+		remote := a.env.bus.toLocal(players, &MatchFoundMsg{MatchID: c.MatchID, Mode: mode.Name, Region: a.seed.region,
 			Teams: c.Teams, DeadlineMs: deadline, Owner: a.env.Node, Tickets: room.TicketIDs()}, nil)
 		a.env.system.Root.Send(a.env.coordinator, &spawnRoom{mode: mode.Name, match: c.MatchID, room: room, pending: pending, remote: remote})
 	}
@@ -575,6 +616,9 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 func (a *queueActor) snapshot() *Snapshot {
 	state := "standby"
 	details := map[string]any{"mode": a.seed.mode, "tickets": a.lastDepth}
+	if a.seed.region != "" {
+		details["region"] = a.seed.region
+	}
 	if a.lease != nil {
 		state = "leader"
 		details["fence"] = a.lease.Fence
@@ -583,6 +627,19 @@ func (a *queueActor) snapshot() *Snapshot {
 	if a.seed.draining {
 		state = "draining"
 	}
-	return &Snapshot{ID: "queue/" + a.seed.mode, Kind: "queue", State: state, Restarts: a.seed.restarts,
+	return &Snapshot{ID: "queue/" + a.lane().String(), Kind: "queue", State: state, Restarts: a.seed.restarts,
 		Children: []*Snapshot{}, Details: details}
+}
+
+// latencyRow lays a ticket's latencies out in row in the order of the
+// mode's regions, as the matcher reads them (a region left out is
+// unplayable).
+func latencyRow(row []float64, regions []string, lat map[string]float64) {
+	for i, r := range regions {
+		if v, ok := lat[r]; ok {
+			row[i] = v
+		} else {
+			row[i] = math.Inf(1)
+		}
+	}
 }

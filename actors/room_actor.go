@@ -129,7 +129,7 @@ func (a *roomActor) start(ctx actor.Context) {
 			members = a.seed.remote
 		}
 		a.env.bus.ToPlayers(kindMatchFound, members, &MatchFoundMsg{
-			MatchID: a.room.MatchID, Mode: a.room.Mode, Teams: a.room.Teams,
+			MatchID: a.room.MatchID, Mode: a.room.Mode, Region: a.room.Region, Teams: a.room.Teams,
 			DeadlineMs: a.room.DeadlineMs, Owner: a.env.Node, Tickets: a.room.TicketIDs(),
 		}, nil)
 	}

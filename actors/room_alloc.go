@@ -63,7 +63,7 @@ func (a *roomActor) allocate(ctx actor.Context) {
 		// deadline); ask again, resuming on the same server.
 		a.seed.allocating = false
 	}
-	req := alloc.Request{MatchID: a.room.MatchID, Mode: a.room.Mode, Teams: a.room.Teams}
+	req := alloc.Request{MatchID: a.room.MatchID, Mode: a.room.Mode, Teams: a.room.Teams, Region: a.room.Region}
 	if mark != nil && mark.By != a.env.incarnation {
 		req.Resume = mark
 	}

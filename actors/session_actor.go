@@ -44,6 +44,10 @@ type sessionSeed struct {
 	stopping bool
 	// slot is the actor's entry in the node's session host.
 	slot *sessionSlot
+	// latencies are the player's measured round trips of its last ticket
+	// (modes with regions), so a ticket put back after Redis lost it is
+	// listed where it was.
+	latencies map[string]float64
 }
 
 // toldRing remembers the last outcome ids told, oldest overwritten first.

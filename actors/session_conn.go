@@ -21,6 +21,8 @@ type attachTruth struct {
 	outcomes []redisx.Outcome
 	ready    []string
 	waiting  []string
+	// latencies are the queued ticket's (modes with regions).
+	latencies map[string]float64
 }
 
 // attach binds a new connection: it claims the player's directory entry
@@ -57,6 +59,9 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 	if err != nil {
 		ctx.Respond(&Attached{Err: err})
 		return
+	}
+	if at.latencies != nil {
+		a.seed.latencies = at.latencies
 	}
 	in := inAttachIdle
 	switch at.state.Name {
@@ -95,6 +100,7 @@ func (a *sessionActor) resolveAttach(t redisx.Truth) (*attachTruth, error) {
 		}
 		if ok {
 			at.state = sessionState{Name: stQueued, Mode: pos.Mode, TicketID: tk.ID, QueuedAtMs: tk.QueuedAtMs}
+			at.latencies = tk.Latencies
 		}
 	case redisx.EntryInRoom:
 		r, ok, err := a.env.Store.Room(rctx, pos.Mode, pos.Entry.Ref)
@@ -104,7 +110,7 @@ func (a *sessionActor) resolveAttach(t redisx.Truth) (*attachTruth, error) {
 		if ok && r.State.Open() {
 			tk := r.Tickets[a.seed.player.ID]
 			at.state = sessionState{Name: stLoading, Mode: r.Mode, MatchID: r.MatchID, TicketID: tk.ID, QueuedAtMs: tk.QueuedAtMs,
-				Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams}
+				Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams, Region: r.Region}
 			for _, p := range r.Members {
 				if r.Ready[p] {
 					at.ready = append(at.ready, p)

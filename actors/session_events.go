@@ -22,6 +22,9 @@ type matchEnd struct {
 	// never got.
 	Teams      [][]string
 	DeadlineMs int64
+	// Region is where the match was played, when known (a room's record
+	// says; an outcome record does not).
+	Region string
 }
 
 // id is the id of the outcome that records this end.
@@ -43,7 +46,7 @@ func endOfOutcome(o *redisx.Outcome, player string) *matchEnd {
 
 func endOfRoom(r redisx.Room, player string) *matchEnd {
 	e := &matchEnd{Match: r.MatchID, Mode: r.Mode, Started: r.State == redisx.RoomStarted, Server: r.Server,
-		Reason: r.Reason, NoShows: r.NoShows, Teams: r.Teams, DeadlineMs: r.DeadlineMs}
+		Reason: r.Reason, NoShows: r.NoShows, Teams: r.Teams, DeadlineMs: r.DeadlineMs, Region: r.Region}
 	for _, p := range r.Requeued {
 		if p == player {
 			e.Requeued, e.Ticket = true, r.Tickets[player]
@@ -124,7 +127,7 @@ func (a *sessionActor) classifySignal(msg any) (input, any) {
 func (a *sessionActor) startLoading(m *MatchFoundMsg) sessionState {
 	st := a.st()
 	next := sessionState{Mode: m.Mode, MatchID: m.MatchID, TicketID: st.TicketID, QueuedAtMs: st.QueuedAtMs,
-		Owner: m.Owner, DeadlineMs: m.DeadlineMs, Teams: m.Teams}
+		Owner: m.Owner, DeadlineMs: m.DeadlineMs, Teams: m.Teams, Region: m.Region}
 	a.sendMatchFound(next)
 	return next
 }
@@ -135,7 +138,16 @@ func (a *sessionActor) sendMatchFound(st sessionState) {
 	}
 	a.seed.foundSent = st.MatchID
 	a.send(&protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: st.MatchID, Mode: st.Mode,
-		Teams: st.Teams, LoadingDeadlineMs: st.DeadlineMs})
+		Teams: st.Teams, LoadingDeadlineMs: st.DeadlineMs, Region: regionOf(st.Region)})
+}
+
+// regionOf is a match's region as match_found carries it: null for a mode
+// without regions.
+func regionOf(r string) *string {
+	if r == "" {
+		return nil
+	}
+	return &r
 }
 
 // tellEnd tells the client how a match ended (and, for a requeued member,

@@ -29,6 +29,8 @@ type sessionState struct {
 	Owner      string
 	DeadlineMs int64
 	Teams      [][]string
+	// Region is where the loading match is played ("" without regions).
+	Region string
 }
 
 func (s sessionState) view() protocol.State {

@@ -187,14 +187,29 @@ func (a *sessionActor) classifyRoom(st sessionState) (input, any, error) {
 	return "", nil, nil
 }
 
+// missedRegion fills in the region of a missed match of a mode with
+// regions that an outcome record told of (records do not carry it): the
+// room's record says, while it lasts (rooms.finished_ttl after its end).
+func (a *sessionActor) missedRegion(e *matchEnd) {
+	if m, ok := a.env.Cfg().ModeByName(e.Mode); e.Region != "" || !ok || len(m.Regions) == 0 {
+		return
+	}
+	rctx, cancel := a.env.opCtx()
+	defer cancel()
+	if r, ok, err := a.env.Store.Room(rctx, e.Mode, e.Match); err == nil && ok {
+		e.Region = r.Region
+	}
+}
+
 // missedMatch tells the client of a match it never heard of (a lost
 // match_found, or one formed and ended while its news was lost): its
 // match_found, then how it ended. It returns the state that end leads to.
 func (a *sessionActor) missedMatch(e *matchEnd) sessionState {
 	if a.connected() && a.seed.foundSent != e.Match {
 		a.seed.foundSent = e.Match
+		a.missedRegion(e)
 		a.send(&protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: e.Match, Mode: e.Mode,
-			Teams: e.Teams, LoadingDeadlineMs: e.DeadlineMs})
+			Teams: e.Teams, LoadingDeadlineMs: e.DeadlineMs, Region: regionOf(e.Region)})
 	}
 	a.tellEnd(e)
 	if e.Requeued {
@@ -264,7 +279,7 @@ func (a *sessionActor) loadTruth(ctx actor.Context, pos *position) (sessionState
 		a.send(&protocol.Queued{Type: protocol.TypeQueued, Rid: rid, Mode: r.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
 	}
 	next := sessionState{Mode: r.Mode, MatchID: r.MatchID, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs,
-		Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams}
+		Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams, Region: r.Region}
 	a.sendMatchFound(next)
 	return next, true
 }
@@ -279,7 +294,7 @@ func (a *sessionActor) reassertTicket(ctx actor.Context) {
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
 	res, err := a.env.Store.Enqueue(rctx, redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: st.Mode, Rating: p.Rating,
-		Device: p.Device, QueuedAtMs: st.QueuedAtMs})
+		Device: p.Device, QueuedAtMs: st.QueuedAtMs, Latencies: a.seed.latencies})
 	if err != nil {
 		a.env.redisErr("enqueue", err, a.logAttrs()...)
 		a.env.host.poke(a.seed, a.env.Cfg().Redis.RetryInterval)
@@ -300,7 +315,8 @@ func (a *sessionActor) roomLost(ctx actor.Context, e *matchEnd) (sessionState, b
 	p := a.seed.player
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
-	t := redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: e.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: st.QueuedAtMs}
+	t := redisx.Ticket{ID: st.TicketID, Player: p.ID, Mode: e.Mode, Rating: p.Rating, Device: p.Device, QueuedAtMs: st.QueuedAtMs,
+		Latencies: a.seed.latencies}
 	if t.ID == "" {
 		t.ID, t.QueuedAtMs = newID(), 0
 	}

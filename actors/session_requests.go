@@ -88,10 +88,24 @@ func invalidMessage(s stateName, typ string) string {
 // players' tickets before it matches. A write whose outcome is unknown (a
 // timeout) is settled by reading Redis, never reported as a failure.
 func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (sessionState, bool) {
-	if _, ok := a.env.Cfg().ModeByName(m.Mode); !ok {
+	mode, ok := a.env.Cfg().ModeByName(m.Mode)
+	if !ok {
 		a.settled(m)
 		a.refuseWith(m.Rid, protocol.CodeUnknownMode, 0)
 		return sessionState{}, false
+	}
+	var latencies map[string]float64
+	if len(mode.Regions) > 0 {
+		// docs/protocol.md section 9.5: a mode with regions needs the
+		// client's measured latencies, to at least one of its regions.
+		if !slices.ContainsFunc(mode.Regions, func(r string) bool { _, ok := m.Latencies[r]; return ok }) {
+			a.settled(m)
+			a.refuse(&refusal{Rid: m.Rid, Code: protocol.CodeBadRequest,
+				Message: "This mode needs latencies: your round trip in ms to at least one of its regions."})
+			return sessionState{}, false
+		}
+		latencies = m.Latencies
+		a.seed.latencies = latencies
 	}
 	p := a.seed.player
 	// A request settled again keeps the ticket id it first tried, so that
@@ -114,7 +128,7 @@ func (a *sessionActor) enqueue(ctx actor.Context, m protocol.ClientMessage) (ses
 	// The queue time is Redis's (QueuedAtMs 0): tickets of every node are
 	// ordered by one clock.
 	res, err := a.env.Store.Enqueue(rctx, redisx.Ticket{
-		ID: id, Player: p.ID, Mode: m.Mode, Rating: p.Rating, Device: p.Device,
+		ID: id, Player: p.ID, Mode: m.Mode, Rating: p.Rating, Device: p.Device, Latencies: latencies,
 	})
 	ban := <-banc
 	if err != nil {

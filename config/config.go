@@ -184,6 +184,12 @@ type Matchmaking struct {
 	// from Redis; in between it applies only the queue's changes.
 	// Default 60s.
 	PoolResync time.Duration `koanf:"pool_resync" json:"pool_resync"`
+	// HomeRegions are the regions this node leads in preference, of every
+	// mode that has them (docs/protocol.md section 9.5): a node in a
+	// region's data centre, where that region's players connect, then forms
+	// their matches itself. A region is led by a live node whose home it is
+	// whenever there is one. Default none.
+	HomeRegions []string `koanf:"home_regions" json:"home_regions"`
 	// LivenessBatch is how many queued players the leader checks per tick
 	// for a live session (a dead node's players are dequeued after the
 	// reconnect grace). Default 1000.
@@ -204,6 +210,24 @@ type Mode struct {
 	LoadingTimeout time.Duration `koanf:"loading_timeout" json:"loading_timeout"`
 	// Rating shapes the rating window (docs/protocol.md section 9.1).
 	Rating RatingWindow `koanf:"rating" json:"rating"`
+	// Regions are where the mode is played, in order of preference on a
+	// tie (docs/protocol.md section 15); each has its own matching leader.
+	// Empty (the default): the mode has no regions.
+	Regions []string `koanf:"regions" json:"regions"`
+	// Latency says in which regions a ticket may play; read only when
+	// Regions is set.
+	Latency LatencyRule `koanf:"latency" json:"latency"`
+}
+
+// LatencyRule is the round-trip limit a ticket accepts for a region,
+// widening with its wait like the rating window (docs/protocol.md section 15).
+type LatencyRule struct {
+	// MaxMs is the limit at enqueue, in ms. Default 60.
+	MaxMs float64 `koanf:"max_ms" json:"max_ms"`
+	// WidenPerSecond raises the limit per second waited, in ms. Default 2.
+	WidenPerSecond float64 `koanf:"widen_per_second" json:"widen_per_second"`
+	// MaxMsLimit caps the limit, in ms. Default 150.
+	MaxMsLimit float64 `koanf:"max_ms_limit" json:"max_ms_limit"`
 }
 
 // RatingWindow is the rating spread a ticket accepts, widening with its wait.
@@ -290,8 +314,9 @@ type Log struct {
 type Allocator struct {
 	// Mode is none, static or http. Default none.
 	Mode string `koanf:"mode" json:"mode"`
-	// Servers are host:port game servers for the static allocator.
-	Servers []string `koanf:"servers" json:"servers"`
+	// Servers are the static allocator's game servers: "host:port", or
+	// {addr, region} for a server of one region (docs/protocol.md section 15).
+	Servers []GameServer `koanf:"servers" json:"servers"`
 	// RequestTimeout bounds one allocation call. Default 3s.
 	RequestTimeout time.Duration `koanf:"request_timeout" json:"request_timeout"`
 	// MaxAttempts is the number of servers tried. Default 3.
@@ -299,6 +324,15 @@ type Allocator struct {
 	// Heartbeat is the game-server registration renewal period; a
 	// registration expires after three missed heartbeats. Default 5s.
 	Heartbeat time.Duration `koanf:"heartbeat" json:"heartbeat"`
+}
+
+// GameServer is one game server of the static allocator. A plain
+// "host:port" in the file or the environment is a server with no region.
+type GameServer struct {
+	// Addr is host:port.
+	Addr string `koanf:"addr" json:"addr"`
+	// Region is the region the server runs in; empty serves any region.
+	Region string `koanf:"region" json:"region,omitempty"`
 }
 
 // Rooms configures loading-room bookkeeping.
@@ -361,6 +395,7 @@ func Default() Config {
 				MaxWait:        120 * time.Second,
 				LoadingTimeout: 30 * time.Second,
 				Rating:         RatingWindow{InitialWindow: 100, WidenPerSecond: 20, MaxWindow: 1000},
+				Latency:        LatencyRule{MaxMs: 60, WidenPerSecond: 2, MaxMsLimit: 150},
 			}},
 		},
 		Session: Session{

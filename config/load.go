@@ -240,7 +240,7 @@ func loadEnv(k *koanf.Koanf, environ []string) (ignored []string, keyErrs []erro
 			case !ok:
 				ignored = append(ignored, name)
 				return "", nil
-			case t.Kind() == reflect.Slice && isSection(t.Elem()):
+			case t.Kind() == reflect.Slice && isSection(t.Elem()) && t.Elem() != serverType:
 				keyErrs = append(keyErrs, &FieldError{Key: key, Msg: "can only be set in the config file, not by " + name})
 				return "", nil
 			}
@@ -262,7 +262,7 @@ func decode(k *koanf.Koanf) (Config, []error) {
 	err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{
 		Tag: "koanf",
 		DecoderConfig: &mapstructure.DecoderConfig{
-			DecodeHook:       mapstructure.ComposeDecodeHookFunc(commaListHook, durationHook, integerHook),
+			DecodeHook:       mapstructure.ComposeDecodeHookFunc(commaListHook, durationHook, integerHook, serverHook),
 			WeaklyTypedInput: true,
 		},
 	})
@@ -270,6 +270,13 @@ func decode(k *koanf.Koanf) (Config, []error) {
 		var errs []error
 		collectDecodeErrors(err, &errs)
 		return Config{}, errs
+	}
+	// A mode without regions reads the same whichever source left the
+	// list empty.
+	for i := range c.Matchmaking.Modes {
+		if len(c.Matchmaking.Modes[i].Regions) == 0 {
+			c.Matchmaking.Modes[i].Regions = nil
+		}
 	}
 	return c, nil
 }
@@ -418,6 +425,18 @@ func commaListHook(from, to reflect.Type, data any) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+var serverType = reflect.TypeFor[GameServer]()
+
+// serverHook reads a plain "host:port" where a GameServer is wanted, so
+// allocator.servers takes strings (and MATCHD_ALLOCATOR__SERVERS a comma
+// list) beside {addr, region} entries.
+func serverHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != serverType {
+		return data, nil
+	}
+	return map[string]any{"addr": reflect.ValueOf(data).String()}, nil
 }
 
 // defaultNodeID is hostname-pid: unique per process on a host and

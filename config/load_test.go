@@ -50,8 +50,9 @@ func TestModeDefaultsMatchProtocol(t *testing.T) {
 	m := Default().Matchmaking.Modes[0]
 	m.Name = ""
 	want := Mode{Teams: 2, TeamSize: 1, MaxWait: 120 * time.Second, LoadingTimeout: 30 * time.Second,
-		Rating: RatingWindow{InitialWindow: 100, WidenPerSecond: 20, MaxWindow: 1000}}
-	if m != want {
+		Rating:  RatingWindow{InitialWindow: 100, WidenPerSecond: 20, MaxWindow: 1000},
+		Latency: LatencyRule{MaxMs: 60, WidenPerSecond: 2, MaxMsLimit: 150}}
+	if !reflect.DeepEqual(m, want) {
 		t.Errorf("got default mode %+v, want %+v", m, want)
 	}
 }
@@ -65,6 +66,22 @@ func TestLoadSources(t *testing.T) {
 		args  []string
 		check func(c Config) (got, want any)
 	}{
+		{
+			name: "regions and regional servers",
+			file: "matchmaking:\n  modes:\n    - name: duel\n      regions: [eu, us-east, asia]\n      latency: {max_ms: 50}\n" +
+				"allocator:\n  mode: static\n  servers: [\"gs0:7000\", {addr: \"gs1:7000\", region: eu}]\n",
+			check: func(c Config) (any, any) {
+				m := c.Matchmaking.Modes[0]
+				return []any{m.Regions, m.Latency, c.Allocator.Servers},
+					[]any{[]string{"eu", "us-east", "asia"}, LatencyRule{MaxMs: 50, WidenPerSecond: 2, MaxMsLimit: 150},
+						[]GameServer{{Addr: "gs0:7000"}, {Addr: "gs1:7000", Region: "eu"}}}
+			},
+		},
+		{
+			name:  "servers from the environment",
+			env:   []string{"MATCHD_ALLOCATOR__MODE=static", "MATCHD_ALLOCATOR__SERVERS=a:1, b:2"},
+			check: func(c Config) (any, any) { return c.Allocator.Servers, []GameServer{{Addr: "a:1"}, {Addr: "b:2"}} },
+		},
 		{
 			name:  "file overrides default",
 			file:  "server:\n  addr: 127.0.0.1:7000\n",
@@ -217,7 +234,8 @@ func TestLoadSources(t *testing.T) {
 			check: func(c Config) (any, any) {
 				return c.Matchmaking.Modes[0], Mode{Name: "squad", Teams: 2, TeamSize: 4,
 					MaxWait: 120 * time.Second, LoadingTimeout: 30 * time.Second,
-					Rating: RatingWindow{InitialWindow: 100, WidenPerSecond: 20, MaxWindow: 1000}}
+					Rating:  RatingWindow{InitialWindow: 100, WidenPerSecond: 20, MaxWindow: 1000},
+					Latency: LatencyRule{MaxMs: 60, WidenPerSecond: 2, MaxMsLimit: 150}}
 			},
 		},
 		{

@@ -48,6 +48,10 @@ func (c Config) clone() Config {
 	c.Server.OriginPatterns = slices.Clone(c.Server.OriginPatterns)
 	c.Redis.Addrs = slices.Clone(c.Redis.Addrs)
 	c.Matchmaking.Modes = slices.Clone(c.Matchmaking.Modes)
+	c.Matchmaking.HomeRegions = slices.Clone(c.Matchmaking.HomeRegions)
+	for i := range c.Matchmaking.Modes {
+		c.Matchmaking.Modes[i].Regions = slices.Clone(c.Matchmaking.Modes[i].Regions)
+	}
 	c.Sanctions.Ladder = slices.Clone(c.Sanctions.Ladder)
 	c.Allocator.Servers = slices.Clone(c.Allocator.Servers)
 	c.Debug.DropBus = slices.Clone(c.Debug.DropBus)

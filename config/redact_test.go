@@ -119,7 +119,9 @@ func TestJSONRoundTrips(t *testing.T) {
 	c.Matchmaking.Tick = 50 * time.Millisecond
 	c.Sanctions.Ladder = []time.Duration{0, 90 * time.Second}
 	c.Matchmaking.Modes = append(c.Matchmaking.Modes, Mode{Name: "squad", Teams: 2, TeamSize: 4,
-		MaxWait: time.Minute, LoadingTimeout: time.Second, Rating: RatingWindow{InitialWindow: 1.5, MaxWindow: 2}})
+		MaxWait: time.Minute, LoadingTimeout: time.Second, Rating: RatingWindow{InitialWindow: 1.5, MaxWindow: 2},
+		Regions: []string{"eu", "asia"}, Latency: LatencyRule{MaxMs: 40, WidenPerSecond: 1.5, MaxMsLimit: 90}})
+	c.Allocator.Servers = []GameServer{{Addr: "gs0:7000"}, {Addr: "gs1:7000", Region: "asia"}}
 	b, err := c.JSON()
 	if err != nil {
 		t.Fatalf("JSON: %v", err)

@@ -61,7 +61,7 @@ func (s *Store) Subscribe() (<-chan struct{}, func()) {
 // old lock_ttl), nothing is applied and the current configuration stays.
 //
 // Live keys: matchmaking.tick; for modes present before and after, max_wait,
-// loading_timeout and rating.*; session.reconnect_grace;
+// loading_timeout, rating.* and latency.*; session.reconnect_grace;
 // session.rate_limit.*; sanctions.*; log.level; state_events.enabled;
 // allocator.request_timeout; allocator.max_attempts; rooms.*. Everything
 // else, including adding or removing a mode or changing its teams or
@@ -105,6 +105,7 @@ func applyLive(cur, next Config) Config {
 			out.Matchmaking.Modes[i].MaxWait = nm.MaxWait
 			out.Matchmaking.Modes[i].LoadingTimeout = nm.LoadingTimeout
 			out.Matchmaking.Modes[i].Rating = nm.Rating
+			out.Matchmaking.Modes[i].Latency = nm.Latency
 		}
 	}
 	out.Session.ReconnectGrace = next.Session.ReconnectGrace

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,11 @@ const (
 	minHMACSecret   = 16
 )
 
-var modeNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+var (
+	modeNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+	// Region names appear in Redis keys and actor ids, like mode names.
+	regionNameRE = modeNameRE
+)
 
 // Validate checks every rule of the configuration at once and reports each
 // violation by key (errors.Join of *FieldError), so an operator fixes a file
@@ -115,6 +120,11 @@ func (c *Config) Validate() error {
 		v.add("matchmaking.lock_ttl", "must be >= 3 * matchmaking.tick (3 * %s), got %s", mm.Tick, mm.LockTTL)
 	}
 	v.positive("matchmaking.pool_resync", mm.PoolResync)
+	for i, r := range mm.HomeRegions {
+		if !regionNameRE.MatchString(r) {
+			v.add(fmt.Sprintf("matchmaking.home_regions[%d]", i), "must match %s, got %q", regionNameRE, r)
+		}
+	}
 	if mm.LivenessBatch < 1 {
 		v.add("matchmaking.liveness_batch", "must be >= 1, got %d", mm.LivenessBatch)
 	}
@@ -151,6 +161,7 @@ func (c *Config) Validate() error {
 		if okI && okM && r.InitialWindow > r.MaxWindow {
 			v.add(p+"rating.initial_window", "must be <= rating.max_window (%v), got %v", r.MaxWindow, r.InitialWindow)
 		}
+		v.validateRegions(p, m)
 	}
 
 	if len(c.Debug.DropBus) > 0 && !c.Debug.FaultInjection {
@@ -198,7 +209,21 @@ func (c *Config) Validate() error {
 		v.add("allocator.servers", "at least one host:port is required in static mode")
 	}
 	for i, s := range c.Allocator.Servers {
-		v.hostPort(fmt.Sprintf("allocator.servers[%d]", i), s)
+		v.hostPort(fmt.Sprintf("allocator.servers[%d].addr", i), s.Addr)
+		if s.Region != "" && !regionNameRE.MatchString(s.Region) {
+			v.add(fmt.Sprintf("allocator.servers[%d].region", i), "must match %s, got %q", regionNameRE, s.Region)
+		}
+	}
+	if c.Allocator.Mode == "static" && len(c.Allocator.Servers) > 0 {
+		// Every region a match may be played in has a server that takes it.
+		anyRegion := slices.ContainsFunc(c.Allocator.Servers, func(g GameServer) bool { return g.Region == "" })
+		for i, m := range mm.Modes {
+			for j, r := range m.Regions {
+				if !anyRegion && !slices.ContainsFunc(c.Allocator.Servers, func(g GameServer) bool { return g.Region == r }) {
+					v.add(fmt.Sprintf("matchmaking.modes[%d].regions[%d]", i, j), "region %q has no server in allocator.servers (give one that region, or one with no region)", r)
+				}
+			}
+		}
 	}
 	v.positive("allocator.request_timeout", c.Allocator.RequestTimeout)
 	if c.Allocator.MaxAttempts < 1 {
@@ -218,6 +243,28 @@ func (c *Config) Validate() error {
 // validator accumulates FieldErrors; each check reports whether it passed so
 // that dependent checks can be skipped instead of piling on.
 type validator struct{ errs []error }
+
+// validateRegions checks a mode's regions (names usable in keys and actor
+// ids, none twice) and its latency rule.
+func (v *validator) validateRegions(p string, m Mode) {
+	for i, r := range m.Regions {
+		if !regionNameRE.MatchString(r) {
+			v.add(fmt.Sprintf("%sregions[%d]", p, i), "must match %s, got %q", regionNameRE, r)
+		}
+		for j, q := range m.Regions[:i] {
+			if q == r {
+				v.add(fmt.Sprintf("%sregions[%d]", p, i), "duplicates regions[%d] %q", j, r)
+			}
+		}
+	}
+	l := m.Latency
+	okM := v.nonNegative(p+"latency.max_ms", l.MaxMs)
+	v.nonNegative(p+"latency.widen_per_second", l.WidenPerSecond)
+	okL := v.nonNegative(p+"latency.max_ms_limit", l.MaxMsLimit)
+	if okM && okL && l.MaxMs > l.MaxMsLimit {
+		v.add(p+"latency.max_ms", "must be <= latency.max_ms_limit (%v), got %v", l.MaxMsLimit, l.MaxMs)
+	}
+}
 
 func (v *validator) add(key, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})

@@ -102,7 +102,18 @@ func TestValidateRejects(t *testing.T) {
 
 		// Allocator.
 		{"static without servers", func(c *Config) { c.Allocator.Mode = "static" }, "allocator.servers"},
-		{"static server not host:port", func(c *Config) { c.Allocator.Mode, c.Allocator.Servers = "static", []string{"gs1"} }, "allocator.servers[0]"},
+		{"static server not host:port", func(c *Config) { c.Allocator.Mode, c.Allocator.Servers = "static", []GameServer{{Addr: "gs1"}} }, "allocator.servers[0].addr"},
+		{"static server region bad", func(c *Config) {
+			c.Allocator.Mode, c.Allocator.Servers = "static", []GameServer{{Addr: "gs1:7777", Region: "EU West"}}
+		}, "allocator.servers[0].region"},
+		{"static region without a server", func(c *Config) {
+			c.Matchmaking.Modes[0].Regions = []string{"eu", "asia"}
+			c.Allocator.Mode, c.Allocator.Servers = "static", []GameServer{{Addr: "gs1:7777", Region: "eu"}}
+		}, "matchmaking.modes[0].regions[1]"},
+		{"region name bad", func(c *Config) { c.Matchmaking.Modes[0].Regions = []string{"eu", "us:east"} }, "matchmaking.modes[0].regions[1]"},
+		{"region twice", func(c *Config) { c.Matchmaking.Modes[0].Regions = []string{"eu", "asia", "eu"} }, "matchmaking.modes[0].regions[2]"},
+		{"latency negative", func(c *Config) { c.Matchmaking.Modes[0].Latency.WidenPerSecond = -1 }, "matchmaking.modes[0].latency.widen_per_second"},
+		{"latency start above cap", func(c *Config) { c.Matchmaking.Modes[0].Latency.MaxMs = 200 }, "matchmaking.modes[0].latency.max_ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,7 +170,11 @@ func TestValidateAccepts(t *testing.T) {
 			c.Redis.Mode, c.Redis.Addrs, c.Redis.MasterSet = "sentinel", []string{"s1:26379", "s2:26379"}, "mymaster"
 		}},
 		{"cluster", func(c *Config) { c.Redis.Mode, c.Redis.Addrs = "cluster", []string{"r1:6379"} }},
-		{"static allocator", func(c *Config) { c.Allocator.Mode, c.Allocator.Servers = "static", []string{"gs1:7777"} }},
+		{"static allocator", func(c *Config) { c.Allocator.Mode, c.Allocator.Servers = "static", []GameServer{{Addr: "gs1:7777"}} }},
+		{"regions", func(c *Config) {
+			c.Matchmaking.Modes[0].Regions = []string{"eu", "us-east", "asia"}
+			c.Allocator.Mode, c.Allocator.Servers = "static", []GameServer{{Addr: "gs1:7777", Region: "eu"}, {Addr: "gs2:7777"}}
+		}},
 		{"http allocator", func(c *Config) { c.Allocator.Mode = "http" }},
 		{"max_sessions 0 is unlimited", func(c *Config) { c.Server.MaxSessions = 0 }},
 	}

@@ -365,6 +365,10 @@ type Mode struct {
 	LoadingTimeout time.Duration
 	// Rating window; zero values take 100 / 50 / 1000.
 	InitialWindow, WidenPerSecond, MaxWindow float64
+	// Regions, when set, with the latency rule {max_ms, widen_per_second,
+	// max_ms_limit} (docs/protocol.md section 9.5).
+	Regions []string
+	Latency [3]float64
 }
 
 // Duel is the 2x1 mode most tests use.
@@ -392,12 +396,17 @@ func (m Mode) yaml() map[string]any {
 	if m.MaxWindow == 0 {
 		m.MaxWindow = 1000
 	}
-	return map[string]any{
+	out := map[string]any{
 		"name": m.Name, "teams": m.Teams, "team_size": m.TeamSize,
 		"max_wait": m.MaxWait.String(), "loading_timeout": m.LoadingTimeout.String(),
 		"rating": map[string]any{"initial_window": m.InitialWindow, "widen_per_second": m.WidenPerSecond,
 			"max_window": m.MaxWindow},
 	}
+	if len(m.Regions) > 0 {
+		out["regions"] = m.Regions
+		out["latency"] = map[string]any{"max_ms": m.Latency[0], "widen_per_second": m.Latency[1], "max_ms_limit": m.Latency[2]}
+	}
+	return out
 }
 
 // NodeOptions describes one matchd node.

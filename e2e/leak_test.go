@@ -94,7 +94,16 @@ const (
 // is on the allow-list below.
 func TestNoKeyLeaks(t *testing.T) {
 	t.Parallel()
-	runKeyLeaks(t, nil)
+	runKeyLeaks(t, nil, nil)
+}
+
+// TestNoKeyLeaksRegions is TestNoKeyLeaks with a mode of two regions, led
+// by the two nodes: the regions' pools, change lists, leases and the
+// mode's list of nodes leave nothing behind either. Half the pairs play in
+// each region.
+func TestNoKeyLeaksRegions(t *testing.T) {
+	t.Parallel()
+	runKeyLeaks(t, nil, []string{"eu", "asia"})
 }
 
 // TestNoKeyLeaksHTTPAllocator is TestNoKeyLeaks with the http allocator:
@@ -103,7 +112,7 @@ func TestNoKeyLeaks(t *testing.T) {
 func TestNoKeyLeaksHTTPAllocator(t *testing.T) {
 	t.Parallel()
 	g, calls := gameServer(t, http.StatusOK)
-	runKeyLeaks(t, g)
+	runKeyLeaks(t, g, nil)
 	if calls.Load() == 0 {
 		t.Error("no match reached the game server: the allocator was not exercised")
 	}
@@ -112,7 +121,7 @@ func TestNoKeyLeaksHTTPAllocator(t *testing.T) {
 // runKeyLeaks runs the key-leak check; with game, on the http allocator
 // with that game server registered (its registration renewed by the test,
 // as a fleet would, until the load ends).
-func runKeyLeaks(t *testing.T, game *httptest.Server) {
+func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string) {
 	be := StandaloneBackend(t)
 	prefix := KeyPrefix(t)
 	// Pairs are fixed by rating: each pair has a rating of its own, 5 apart
@@ -122,7 +131,7 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 	// band, so its cancel can never race a new match (which would turn it
 	// into a dodge and a second violation, i.e. a 1m ban).
 	duel := Mode{Name: "duel", Teams: 2, TeamSize: 1, MaxWait: 10 * time.Minute, LoadingTimeout: 1500 * time.Millisecond,
-		InitialWindow: 1, WidenPerSecond: 0.001, MaxWindow: 1}
+		InitialWindow: 1, WidenPerSecond: 0.001, MaxWindow: 1, Regions: regions, Latency: [3]float64{60, 2, 150}}
 	set := map[string]any{
 		"rooms.finished_ttl":      "1s",
 		"rooms.adopt_after":       "500ms",
@@ -163,7 +172,20 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 	// matching lease and its fencing counter (the leader takes the lease at
 	// start). Anything else right after start would itself be a finding.
 	mk := func(suffix string) string { return prefix + ":{m:duel}:" + suffix }
-	baseline := []string{prefix + ":epoch", prefix + ":node:" + n1.ID, prefix + ":node:" + n2.ID, mk("lock"), mk("fence")}
+	baseline := []string{prefix + ":epoch", prefix + ":node:" + n1.ID, prefix + ":node:" + n2.ID}
+	fences := []string{mk("fence")}
+	if len(regions) == 0 {
+		baseline = append(baseline, mk("lock"), mk("fence"))
+	} else {
+		// Each region's lease and fence, the nodes that may lead them and
+		// the regions each prefers.
+		fences = nil
+		baseline = append(baseline, mk("nodes"), mk("homes"))
+		for _, r := range regions {
+			baseline = append(baseline, mk("lock:"+r), mk("fence:"+r))
+			fences = append(fences, mk("fence:"+r))
+		}
+	}
 	slices.Sort(baseline)
 	eventually(t, 10*time.Second, "the key set after start is the baseline", func() error {
 		if got := keyNames(scan()); !slices.Equal(got, baseline) {
@@ -273,7 +295,15 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 			mu.Lock()
 			clients[i] = c
 			mu.Unlock()
-			outcome := playLeakClient(t, c, p.behavior, p.delay-time.Since(began), p.dodgeAfter, deadline)
+			var lat map[string]float64
+			if len(regions) > 0 {
+				// Every region within reach; each pair's own fastest.
+				lat = map[string]float64{}
+				for j, r := range regions {
+					lat[r] = float64(20 + 10*((j+i/2)%len(regions)))
+				}
+			}
+			outcome := playLeakClient(t, c, p.behavior, lat, p.delay-time.Since(began), p.dodgeAfter, deadline)
 			mu.Lock()
 			defer mu.Unlock()
 			if strings.HasPrefix(outcome, "stuck") {
@@ -320,6 +350,11 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 	s := CheckInvariants(t, all, CheckOptions{})
 	if len(s.Found) != pairs {
 		t.Errorf("clients saw %d distinct matches, want %d (one per pair)", len(s.Found), pairs)
+	}
+	for _, r := range regions {
+		if got := SumMetric(t, nodes, fmt.Sprintf(`matchd_matches_formed_by_region_total{mode="duel",region=%q}`, r)); got == 0 {
+			t.Errorf("no match formed in region %s: its keys were not exercised", r)
+		}
 	}
 	// Every requeue the counter counts is a match_cancelled frame with
 	// requeued true that a client received, but for the offline players
@@ -368,6 +403,12 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 		// every tick (20ms), so a scan may see one between two ticks.
 		mk("add"): {"tickets added since the leader's last tick", always},
 		mk("del"): {"tickets removed since the leader's last tick", always},
+	}
+	for _, r := range regions {
+		noTTL[mk("fence:"+r)] = allowed{"a region's fencing counter", always}
+		noTTL[mk("rq:"+r)] = allowed{"a region's pool", queued}
+		noTTL[mk("add:"+r)] = allowed{"tickets added to a region's pool since its leader's last tick", always}
+		noTTL[mk("del:"+r)] = allowed{"tickets removed from a region's pool since its leader's last tick", always}
 	}
 	// (b) From now on every key either has a TTL or is allowed above; (a)
 	// the key set comes back to the baseline within the TTLs (dir 3s,
@@ -430,8 +471,8 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 	}
 	// The baseline keys keep their expected lifetimes.
 	for _, k := range last {
-		switch k.Key {
-		case prefix + ":epoch", mk("fence"):
+		switch {
+		case k.Key == prefix+":epoch" || slices.Contains(fences, k.Key):
 			if k.PTTL != -1 {
 				t.Errorf("%s: want no TTL", k)
 			}
@@ -448,11 +489,15 @@ func runKeyLeaks(t *testing.T, game *httptest.Server) {
 // says (a dodger cancels dodgeAfter after it), and cancels its ticket
 // whenever it is requeued. It returns how the
 // player ended, or "stuck: ..." when it did not end by deadline.
-func playLeakClient(t *testing.T, c *Client, behavior string, delay, dodgeAfter time.Duration, deadline time.Time) string {
+func playLeakClient(t *testing.T, c *Client, behavior string, lat map[string]float64, delay, dodgeAfter time.Duration, deadline time.Time) string {
 	// Arrival pacing shapes the load; it synchronises nothing.
 	time.Sleep(delay)
 	enqRid := c.NextRid()
-	if err := c.SendErr(map[string]any{"type": protocol.TypeEnqueue, "rid": enqRid, "mode": "duel"}); err != nil {
+	enq := map[string]any{"type": protocol.TypeEnqueue, "rid": enqRid, "mode": "duel"}
+	if lat != nil {
+		enq["latencies"] = lat
+	}
+	if err := c.SendErr(enq); err != nil {
 		return "stuck: enqueue: " + err.Error()
 	}
 	cancelRid := "" // the outstanding cancel, if any

@@ -1,6 +1,6 @@
 -- match_claim: form one or more matches atomically, under a fenced lease.
--- KEYS[1] lease   {m:<mode>}:lock
--- KEYS[2] fence   {m:<mode>}:fence
+-- KEYS[1] lease   {m:<mode>}:lock, or a region's {m:<mode>}:lock:<r>
+-- KEYS[2] fence   {m:<mode>}:fence, or a region's {m:<mode>}:fence:<r>
 -- KEYS[3] queue   {m:<mode>}:q
 -- KEYS[4] tickets {m:<mode>}:t
 -- KEYS[5] players {m:<mode>}:pl
@@ -8,12 +8,23 @@
 -- KEYS[7] rooms   {m:<mode>}:rooms ZSET match_id -> loading deadline (ms)
 -- KEYS[8] owners  {m:<mode>}:own HASH match_id -> owner node (unresolved rooms)
 -- KEYS[8+i] the room hash of the i-th match {m:<mode>}:room:<match_id>
+-- KEYS[8+N+..] for a mode with regions, pairs of (region pool
+--          {m:<mode>}:rq:<r>, its removed list {m:<mode>}:del:<r>) of every
+--          region of the mode, in the order ARGV names them
 -- ARGV[1] lease owner token      ARGV[2] fencing number of that lease
 -- ARGV[3] owner node id          ARGV[4] loading timeout (ms)
 -- ARGV[5] room TTL (ms)          ARGV[6] mode name
--- ARGV[7] (unused)               ARGV[8] number of matches N
+-- ARGV[7] the region the matches are played in ('' without regions)
+-- ARGV[8] number of matches N
 -- then for each match: match_id, teams (opaque JSON), member count M,
 --                      then M pairs of (ticket id, player id)
+-- then the number of regions L (0 without regions) and their names.
+-- Every region of a mode shares the mode's players hash and tickets, so a
+-- ticket listed in several regions' pools is claimed once whichever
+-- region's leader gets there first: the others find its player's entry
+-- moved. A formed ticket leaves every region's pool, each region's leader
+-- is told (its removed list), and the room remembers which pools listed it
+-- ('l:<player>'), so a requeue lists it there again.
 -- Reply: {0} when the caller's lease or fence is no longer current (nothing
 --        changed); else {1, deadline, ok_1, ..., ok_N} where deadline is the
 --        rooms' loading deadline (Redis's clock now + the loading timeout:
@@ -68,9 +79,23 @@ for i = 1, n do
   matches[i] = {id = ARGV[a], teams = ARGV[a + 1], first = first, last = #tids}
   a = a + 3 + 2 * m
 end
+-- Each region's name, pool and removed list, in config order.
+local lname, lpool, ldel = {}, {}, {}
+for j = 1, tonumber(ARGV[a] or '0') do
+  lname[j] = ARGV[a + j]
+  lpool[j] = KEYS[8 + n + 2 * j - 1]
+  ldel[j] = KEYS[8 + n + 2 * j]
+end
 local entries = #pids > 0 and each('HMGET', KEYS[5], pids, true) or {}
 local scores = #tids > 0 and each('ZMSCORE', KEYS[3], tids, true) or {}
 local bodies = #tids > 0 and each('HMGET', KEYS[4], tids, true) or {}
+-- listed[j][k]: whether region j's pool lists ticket k.
+local listed = {}
+for j = 1, #lpool do
+  listed[j] = #tids > 0 and each('ZMSCORE', lpool[j], tids, true) or {}
+end
+-- lgone[j]: the formed tickets region j's pool listed.
+local lgone = {}
 
 -- A match forms when each of its players still holds exactly its ticket,
 -- which is still queued, and no player appears twice in the batch's formed
@@ -105,8 +130,24 @@ for i = 1, n do
       fields[#fields + 1] = scores[k]
       fields[#fields + 1] = 't:' .. pid
       fields[#fields + 1] = bodies[k]
+      if #lpool > 0 then
+        local in_lanes = {}
+        for j = 1, #lpool do
+          if listed[j][k] then
+            in_lanes[#in_lanes + 1] = lname[j]
+            lgone[j] = lgone[j] or {}
+            lgone[j][#lgone[j] + 1] = tid
+          end
+        end
+        fields[#fields + 1] = 'l:' .. pid
+        fields[#fields + 1] = table.concat(in_lanes, ',')
+      end
     end
     local room = KEYS[8 + i]
+    if ARGV[7] ~= '' then
+      fields[#fields + 1] = 'region'
+      fields[#fields + 1] = ARGV[7]
+    end
     redis.call('HSET', room, 'state', 'loading', 'owner', ARGV[3], 'deadline', deadline,
       'mode', ARGV[6], 'match', mt.id, 'teams', mt.teams,
       'members', table.concat(members, ','), 'created', now, unpack(fields))
@@ -127,5 +168,11 @@ if #gone > 0 then
   each('HSET', KEYS[5], moved)
   each('ZADD', KEYS[7], roomsZ)
   each('HSET', KEYS[8], owners)
+  for j = 1, #lpool do
+    if lgone[j] then
+      each('ZREM', lpool[j], lgone[j])
+      each('RPUSH', ldel[j], lgone[j])
+    end
+  end
 end
 return reply

@@ -8,16 +8,23 @@
 -- KEYS[7] owners   {m:<mode>}:own
 -- KEYS[8] added    {m:<mode>}:add LIST (requeued tickets, for the matching leader)
 -- KEYS[8+i] outcomes {m:<mode>}:o:<player> of the member named by ARGV[8+i]
+-- KEYS[8+P+..] for a mode with regions, pairs of (region pool
+--          {m:<mode>}:rq:<r>, its added list {m:<mode>}:add:<r>), in the
+--          order of the region names after the members in ARGV
 -- ARGV[1] outcome: 'start' | 'allocating' | 'cancel'
 -- ARGV[2] cancel reason ('loading_timeout', 'player_left', 'allocation_failed')
 -- ARGV[3] the leaving player for 'player_left', else ''
 -- ARGV[4] TTL of the finished record (ms)
 -- ARGV[5] server JSON for 'start' ('null' when none)
--- ARGV[6] (unused: Redis's clock decides)
+-- ARGV[6] the number of regions L named after the members (0 without regions)
 -- ARGV[7] requeue policy for 'cancel': 'ready' (loaded members are requeued)
 --         or 'all' (every member but the leaver is requeued)
 -- ARGV[8] TTL of the outcome lists (ms)
 -- ARGV[8+i] member player ids, one per outcome key (every member)
+-- then the L region names.
+-- A requeued ticket of a mode with regions goes back into the pools the
+-- claim found it in (the room's 'l:<player>'), or every region's when the
+-- room does not say.
 -- Reply: {status, state, requeued, no_shows}
 --   status 'ok' when this call resolved the room (the caller notifies the
 --   members and counts it); 'already' when it was resolved before (state says
@@ -42,9 +49,17 @@ local members = {}
 for pid in string.gmatch(redis.call('HGET', room, 'members'), '[^,]+') do
   members[#members + 1] = pid
 end
+local L = tonumber(ARGV[6]) or 0
+local P = #ARGV - 8 - L
 local okey = {}
-for i = 9, #ARGV do
+for i = 9, 8 + P do
   okey[ARGV[i]] = KEYS[i]
+end
+-- Each region's pool and added list, by region name.
+local lpool, ladd = {}, {}
+for j = 1, L do
+  lpool[ARGV[8 + P + j]] = KEYS[8 + P + 2 * j - 1]
+  ladd[ARGV[8 + P + j]] = KEYS[8 + P + 2 * j]
 end
 for _, pid in ipairs(members) do
   if not okey[pid] then
@@ -109,7 +124,30 @@ for _, pid in ipairs(members) do
     redis.call('HSET', KEYS[3], tid, redis.call('HGET', room, 't:' .. pid))
     redis.call('ZADD', KEYS[5], now, tid)
     redis.call('HSET', KEYS[4], pid, 'q:' .. tid)
-    redis.call('RPUSH', KEYS[8], tid)
+    if L == 0 then
+      redis.call('RPUSH', KEYS[8], tid)
+    else
+      local score = redis.call('HGET', room, 's:' .. pid)
+      local were = redis.call('HGET', room, 'l:' .. pid)
+      local back_in = 0
+      if were then
+        for name in string.gmatch(were, '[^,]+') do
+          if lpool[name] then
+            redis.call('ZADD', lpool[name], score, tid)
+            redis.call('RPUSH', ladd[name], tid)
+            back_in = back_in + 1
+          end
+        end
+      end
+      if back_in == 0 then
+        -- No record of its pools (or none of them is configured now): every
+        -- region's leader looks at it, and matches it where it may play.
+        for name in pairs(lpool) do
+          redis.call('ZADD', lpool[name], score, tid)
+          redis.call('RPUSH', ladd[name], tid)
+        end
+      end
+    end
     requeued[#requeued + 1] = pid
     back[pid] = tid
   else

@@ -5,6 +5,10 @@
 -- KEYS[4] waits    {m:<mode>}:w  ZSET ticket -> start of this wait (ms), for max_wait
 -- KEYS[5] added    {m:<mode>}:add LIST tickets added since the leader last looked
 -- KEYS[6] outcomes {m:<mode>}:o:<player> LIST the player's outcomes not yet told
+-- KEYS[7..] for a mode with regions, pairs of (region pool {m:<mode>}:rq:<r>,
+--          its added list {m:<mode>}:add:<r>) of every region whose pool
+--          lists the ticket; then KEYS[5] is not written (each region's
+--          leader reads its own list)
 -- ARGV[1] player id
 -- ARGV[2] new ticket id
 -- ARGV[3] queue time (ms), '0' for now: a ticket put back after Redis lost
@@ -41,7 +45,14 @@ redis.call('ZADD', KEYS[1], at, ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[2], js)
 redis.call('HSET', KEYS[3], ARGV[1], 'q:' .. ARGV[2])
 redis.call('ZADD', KEYS[4], now, ARGV[2])
-redis.call('RPUSH', KEYS[5], ARGV[2])
+if #KEYS > 6 then
+  for i = 7, #KEYS, 2 do
+    redis.call('ZADD', KEYS[i], at, ARGV[2])
+    redis.call('RPUSH', KEYS[i + 1], ARGV[2])
+  end
+else
+  redis.call('RPUSH', KEYS[5], ARGV[2])
+end
 local reply = {1, ARGV[2], js, at}
 local outcomes = redis.call('LRANGE', KEYS[6], 0, -1)
 if #outcomes > 0 then

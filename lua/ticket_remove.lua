@@ -5,6 +5,10 @@
 -- KEYS[4] waits    {m:<mode>}:w
 -- KEYS[5] removed  {m:<mode>}:del LIST tickets removed since the leader last looked
 -- KEYS[6] outcomes {m:<mode>}:o:<player> LIST the player's outcomes not yet told
+-- KEYS[7..] for a mode with regions, pairs of (region pool {m:<mode>}:rq:<r>,
+--          its removed list {m:<mode>}:del:<r>) of every region of the mode:
+--          the ticket leaves each pool that lists it, and that region's
+--          leader is told; KEYS[5] is then not written
 -- ARGV[1] player id
 -- ARGV[2] ticket id that the caller means, or '' for whatever the player has
 -- ARGV[3] reason of PROTOCOL.md's dequeued ('cancelled', 'timeout', 'banned',
@@ -31,7 +35,15 @@ redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[2], id)
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], id)
-redis.call('RPUSH', KEYS[5], id)
+if #KEYS > 6 then
+  for i = 7, #KEYS, 2 do
+    if redis.call('ZREM', KEYS[i], id) == 1 then
+      redis.call('RPUSH', KEYS[i + 1], id)
+    end
+  end
+else
+  redis.call('RPUSH', KEYS[5], id)
+end
 if ARGV[3] ~= '' then
   local t = redis.call('TIME')
   local now = t[1] * 1000 + math.floor(t[2] / 1000)

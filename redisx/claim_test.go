@@ -3,6 +3,7 @@ package redisx_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -105,7 +106,7 @@ func TestClaimForms(t *testing.T) {
 				t.Errorf("Room(%s).Teams: got %v, want %v", tc.match, r.Teams, want)
 			}
 			for _, p := range tc.players {
-				if r.Tickets[p] != tks[p] {
+				if !reflect.DeepEqual(r.Tickets[p], tks[p]) {
 					t.Errorf("Room(%s).Tickets[%s]: got %+v, want %+v", tc.match, p, r.Tickets[p], tks[p])
 				}
 			}

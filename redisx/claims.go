@@ -34,13 +34,15 @@ type ClaimResult struct {
 
 // Claim forms the given matches in one script call. Each match is formed
 // only if all its tickets are still queued. A stale lease forms nothing and
-// returns ErrLeaseLost.
+// returns ErrLeaseLost. A region's lease forms matches played in its
+// region, and takes their tickets out of every region's pool.
 func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArgs, matches []ClaimMatch) (ClaimResult, error) {
 	k := c.Keys
+	l := Lane{Mode: mode, Region: lease.Region}
 	keys := make([]string, 0, 8+len(matches))
-	keys = append(keys, k.Lock(mode), k.Fence(mode), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode))
+	keys = append(keys, k.LaneLock(l), k.LaneFence(l), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode))
 	args := make([]string, 0, 8+len(matches)*8)
-	args = append(args, lease.Token, i64(lease.Fence), a.Owner, ms(a.LoadingTimeout), ms(a.RoomTTL), mode, "", strconv.Itoa(len(matches)))
+	args = append(args, lease.Token, i64(lease.Fence), a.Owner, ms(a.LoadingTimeout), ms(a.RoomTTL), mode, lease.Region, strconv.Itoa(len(matches)))
 	for _, m := range matches {
 		keys = append(keys, k.Room(mode, m.MatchID))
 		teams, err := json.Marshal(m.Teams)
@@ -52,6 +54,14 @@ func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArg
 			args = append(args, t.ID, t.Player)
 		}
 	}
+	var regions []string
+	if lease.Region != "" {
+		regions = c.regionsOf(mode).Regions
+	}
+	lanes, names := c.laneKeys(mode, regions, k.LaneRemoved)
+	keys = append(keys, lanes...)
+	args = append(args, strconv.Itoa(len(names)))
+	args = append(args, names...)
 	arr, err := c.scripts.claim.Exec(ctx, c.R, keys, args).ToArray()
 	if err != nil {
 		return ClaimResult{}, fmt.Errorf("redisx: claim: %w", err)

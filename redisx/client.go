@@ -32,6 +32,11 @@ type Client struct {
 	// TouchNode.
 	Clock *Clock
 
+	// Regions tells, per mode, its regions and how far a ticket may ever
+	// play (docs/protocol.md section 9.5): which regions' pools list a
+	// ticket. Nil: no mode has regions. Set once, before use.
+	Regions func(mode string) ModeRegions
+
 	embedded *miniredis.Miniredis
 	scripts  scripts
 	// retry is redis.retry_interval, the pause before resubscribing.

@@ -282,17 +282,13 @@ func (c *Client) Leases(ctx context.Context, modes []string) ([]LeaseView, error
 	return out, nil
 }
 
-// LeaseToken is the owner token of a lease taken by node: random, so that
-// two attempts never share one, and naming the node, so that anyone can
-// tell who holds a lease.
-func LeaseToken(random, node string) string { return random + "@" + node }
-
-// LeaseHolder is the node named by a lease token ("" for a token that
-// names none).
+// LeaseHolder is the node named by a lease token (LeaseToken: the node,
+// then a random part after the last "|"), or "" for a token that names
+// none.
 func LeaseHolder(token string) string {
-	_, node, ok := strings.Cut(token, "@")
-	if !ok {
+	i := strings.LastIndex(token, "|")
+	if i <= 0 {
 		return ""
 	}
-	return node
+	return token[:i]
 }

@@ -6,6 +6,7 @@ package redisx_test
 // holder, and every live node is found.
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func TestInsightPublishAndRead(t *testing.T) {
 			t.Fatalf("TicketViews: %v", err)
 		}
 		got, ok := views[tk.ID]
-		if !ok || got.Ticket != tk || got.Verdict == nil || *got.Verdict != v || got.WaitSinceMs == 0 {
+		if !ok || !reflect.DeepEqual(got.Ticket, tk) || got.Verdict == nil || *got.Verdict != v || got.WaitSinceMs == 0 {
 			t.Errorf("TicketViews = %+v, want the ticket, its wait start and verdict %+v", views, v)
 		}
 		if _, ok := views["tk-nobody"]; ok || len(views) != 1 {
@@ -57,7 +58,7 @@ func TestInsightPublishAndRead(t *testing.T) {
 		}
 
 		// The lease names its holder; the insight rides along.
-		if _, err := c.AcquireLock(ctx, mode, redisx.LeaseToken("r1", "n1"), 2*time.Second); err != nil {
+		if _, err := c.AcquireLock(ctx, mode, redisx.LeaseToken("n1", "r1"), 2*time.Second); err != nil {
 			t.Fatalf("AcquireLock: %v", err)
 		}
 		leases, err := c.Leases(ctx, []string{mode, "squad"})
@@ -99,8 +100,8 @@ func TestInsightPublishAndRead(t *testing.T) {
 
 func TestLeaseHolder(t *testing.T) {
 	for _, tc := range []struct{ token, want string }{
-		{redisx.LeaseToken("abc", "node-1"), "node-1"},
-		{redisx.LeaseToken("abc", "host@7"), "host@7"},
+		{redisx.LeaseToken("node-1", "abc"), "node-1"},
+		{redisx.LeaseToken("host|7", "abc"), "host|7"},
 		{"legacy-token", ""},
 	} {
 		if got := redisx.LeaseHolder(tc.token); got != tc.want {

@@ -106,3 +106,61 @@ func (k Keys) Epoch() string { return k.prefix + ":epoch" }
 
 // Events is the state-event stream.
 func (k Keys) Events() string { return k.prefix + ":events" }
+
+// Lane is one matching queue of a mode: the mode itself (Region ""), or
+// one region of a mode with regions (docs/protocol.md section 9.5). Each
+// lane has its own pool, change lists and lease, so one mode's regions can
+// be led by different nodes; every lane of a mode shares the mode's hash
+// tag, so a claim can take a ticket out of all of them in one script.
+type Lane struct {
+	Mode, Region string
+}
+
+// String names the lane as its queue actor does: "duel" or "duel/eu".
+func (l Lane) String() string {
+	if l.Region == "" {
+		return l.Mode
+	}
+	return l.Mode + "/" + l.Region
+}
+
+// lane returns suffix for a mode's own lane, suffix:<region> for a region's.
+func (k Keys) lane(l Lane, suffix string) string {
+	if l.Region == "" {
+		return k.mode(l.Mode, suffix)
+	}
+	return k.mode(l.Mode, suffix+":"+l.Region)
+}
+
+// LaneQueue is the ZSET of the tickets a lane's pool lists, by priority: a
+// region's holds the tickets that may ever play there; a mode without
+// regions has one lane, whose queue is Queue.
+func (k Keys) LaneQueue(l Lane) string {
+	if l.Region == "" {
+		return k.Queue(l.Mode)
+	}
+	return k.lane(l, "rq")
+}
+
+// LaneAdded lists the tickets added to a lane's pool since its leader last
+// looked.
+func (k Keys) LaneAdded(l Lane) string { return k.lane(l, "add") }
+
+// LaneRemoved lists the tickets removed from a lane's pool since its
+// leader last looked.
+func (k Keys) LaneRemoved(l Lane) string { return k.lane(l, "del") }
+
+// LaneLock is a lane's matching lease.
+func (k Keys) LaneLock(l Lane) string { return k.lane(l, "lock") }
+
+// LaneFence is a lane's fencing counter.
+func (k Keys) LaneFence(l Lane) string { return k.lane(l, "fence") }
+
+// Leaders is the ZSET of the nodes that run a mode with regions, by when
+// each last asked for a lease of it (Redis's clock): the leases of the
+// mode's regions are spread over the live ones.
+func (k Keys) Leaders(mode string) string { return k.mode(mode, "nodes") }
+
+// Homes is the HASH of the regions each of those nodes leads in
+// preference (",eu,asia,"), expiring with Leaders.
+func (k Keys) Homes(mode string) string { return k.mode(mode, "homes") }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -162,7 +163,7 @@ func TestEnqueueHandsOverOutcomes(t *testing.T) {
 		again := ticket(mode, "p1", t0+50)
 		again.ID = "tk-p1-again"
 		r, err := c.Enqueue(ctx, again)
-		if err != nil || r.Status != redisx.EnqueueCreated || r.Ticket != again {
+		if err != nil || r.Status != redisx.EnqueueCreated || !reflect.DeepEqual(r.Ticket, again) {
 			t.Fatalf("Enqueue: got %+v, %v; want created", r, err)
 		}
 		if len(r.Outcomes) != 2 || len(stored) != 2 {

@@ -14,10 +14,12 @@ type QueueChanges struct {
 	// NowMs is Redis's clock when the changes were taken: the leader
 	// matches (rating windows, max_wait) by it, not by its own clock.
 	NowMs int64
-	// Queued is the queue's size when the changes were taken.
-	Queued  int64
-	Added   []Ticket
-	Removed []string
+	// Queued is the lane's pool's size when the changes were taken;
+	// ModeQueued the whole mode's (the same without regions).
+	Queued     int64
+	ModeQueued int64
+	Added      []Ticket
+	Removed    []string
 	// Expired are the tickets whose current wait passed max_wait.
 	Expired []string
 }
@@ -32,10 +34,12 @@ func (c *Client) TakeQueueChanges(ctx context.Context, mode string, lease Lease,
 
 // QueueChangesRead is TakeQueueChanges as a Read, to share a round trip;
 // out is filled when the read succeeds. A lease that is no longer current
-// reads nothing and fails with ErrLeaseLost.
+// reads nothing and fails with ErrLeaseLost. A region's lease (its Region
+// set) reads that region's pool's changes.
 func (c *Client) QueueChangesRead(mode string, lease Lease, maxWait time.Duration, out *QueueChanges) *Read {
 	k := c.Keys
-	keys := []string{k.Added(mode), k.Removed(mode), k.Tickets(mode), k.Queue(mode), k.Lock(mode), k.Fence(mode), k.Waits(mode)}
+	l := Lane{Mode: mode, Region: lease.Region}
+	keys := []string{k.LaneAdded(l), k.LaneRemoved(l), k.Tickets(mode), k.LaneQueue(l), k.LaneLock(l), k.LaneFence(l), k.Waits(mode), k.Queue(mode)}
 	args := []string{lease.Token, i64(lease.Fence), ms(maxWait)}
 	return c.scriptRead(c.scripts.queueChanges, c.scripts.queueChangesSHA, keys, args, func(r rueidis.RedisResult) error {
 		arr, err := r.ToArray()
@@ -60,7 +64,7 @@ func parseQueueChanges(arr []rueidis.RedisMessage) (QueueChanges, error) {
 	} else if ok != 1 {
 		return QueueChanges{}, ErrLeaseLost
 	}
-	if len(arr) < 4 {
+	if len(arr) < 5 {
 		return QueueChanges{}, ErrBadReply
 	}
 	var out QueueChanges
@@ -71,12 +75,15 @@ func parseQueueChanges(arr []rueidis.RedisMessage) (QueueChanges, error) {
 	if out.Queued, err = arr[2].AsInt64(); err != nil {
 		return QueueChanges{}, fmt.Errorf("%w: queue size: %v", ErrBadReply, err)
 	}
-	n, err := arr[3].AsInt64()
-	if err != nil || n < 0 || int64(len(arr)) < 5+2*n {
+	if out.ModeQueued, err = arr[3].AsInt64(); err != nil {
+		return QueueChanges{}, fmt.Errorf("%w: mode queue size: %v", ErrBadReply, err)
+	}
+	n, err := arr[4].AsInt64()
+	if err != nil || n < 0 || int64(len(arr)) < 6+2*n {
 		return QueueChanges{}, fmt.Errorf("%w: queue changes", ErrBadReply)
 	}
-	i := int64(4)
-	for ; i < 4+2*n; i += 2 {
+	i := int64(5)
+	for ; i < 5+2*n; i += 2 {
 		id, err1 := arr[i].ToString()
 		js, err2 := arr[i+1].ToString()
 		if err1 != nil || err2 != nil {
@@ -109,6 +116,38 @@ func parseQueueChanges(arr []rueidis.RedisMessage) (QueueChanges, error) {
 			return QueueChanges{}, fmt.Errorf("%w: expired ticket", ErrBadReply)
 		}
 		out.Expired = append(out.Expired, id)
+	}
+	return out, nil
+}
+
+// LanePool reads every ticket a lane's pool lists: the mode's whole queue
+// for a lane without a region.
+func (c *Client) LanePool(ctx context.Context, l Lane) ([]Ticket, error) {
+	if l.Region == "" {
+		return c.Pool(ctx, l.Mode)
+	}
+	ids, err := c.R.Do(ctx, c.R.B().Zrange().Key(c.Keys.LaneQueue(l)).Min("0").Max("-1").Build()).AsStrSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redisx: pool: %w", err)
+	}
+	out := make([]Ticket, 0, len(ids))
+	for i := 0; i < len(ids); i += 4000 {
+		part := ids[i:min(i+4000, len(ids))]
+		bodies, err := c.R.Do(ctx, c.R.B().Hmget().Key(c.Keys.Tickets(l.Mode)).Field(part...).Build()).ToArray()
+		if err != nil {
+			return nil, fmt.Errorf("redisx: pool: %w", err)
+		}
+		for j, b := range bodies {
+			s, err := b.ToString()
+			if err != nil {
+				continue // left meanwhile
+			}
+			var t Ticket
+			if err := json.Unmarshal([]byte(s), &t); err != nil {
+				return nil, fmt.Errorf("redisx: ticket %s: %w", part[j], err)
+			}
+			out = append(out, t)
+		}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ package redisx_test
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ func TestQueueChangesLeaseExpired(t *testing.T) {
 		sameDump(t, before, dump(t, c, mode))
 		next := lease(t, c, mode, time.Minute)
 		ch, err := c.TakeQueueChanges(ctx, mode, next, time.Minute)
-		if err != nil || len(ch.Added) != 1 || ch.Added[0] != tks["p1"] {
+		if err != nil || len(ch.Added) != 1 || !reflect.DeepEqual(ch.Added[0], tks["p1"]) {
 			t.Errorf("next holder: got %+v, %v; want p1's ticket added", ch, err)
 		}
 	})

@@ -5,6 +5,7 @@ package redisx_test
 // is checked against TIME read around the call, on both servers.
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -188,7 +189,7 @@ func TestEnqueueStampsQueueTime(t *testing.T) {
 		}
 		want := tk
 		want.QueuedAtMs = stamped.QueuedAtMs
-		if stamped != want {
+		if !reflect.DeepEqual(stamped, want) {
 			t.Errorf("Enqueue reply: got %+v, want %+v stamped", stamped, tk)
 		}
 		if js, _ := hget(t, c, k.Tickets(mode), tk.ID); js != ticketJSON(t, stamped) {
@@ -199,16 +200,16 @@ func TestEnqueueStampsQueueTime(t *testing.T) {
 				t.Errorf("ZSCORE %s: got %d, want the stamp %d", key, int64(s), stamped.QueuedAtMs)
 			}
 		}
-		if got, _, _ := c.Ticket(ctx, mode, tk.ID); got != stamped {
+		if got, _, _ := c.Ticket(ctx, mode, tk.ID); !reflect.DeepEqual(got, stamped) {
 			t.Errorf("Ticket: got %+v, want %+v", got, stamped)
 		}
 		retry := ticket(mode, "p1", 0)
 		retry.ID = "tk-p1-retry"
-		if r, err := c.Enqueue(ctx, retry); err != nil || r.Status != redisx.EnqueueExisting || r.Ticket != stamped {
+		if r, err := c.Enqueue(ctx, retry); err != nil || r.Status != redisx.EnqueueExisting || !reflect.DeepEqual(r.Ticket, stamped) {
 			t.Errorf("retried Enqueue: got %+v, %v; want existing %+v", r, err, stamped)
 		}
 		l := lease(t, c, mode, time.Minute)
-		if ch, err := c.TakeQueueChanges(ctx, mode, l, time.Minute); err != nil || len(ch.Added) != 1 || ch.Added[0] != stamped {
+		if ch, err := c.TakeQueueChanges(ctx, mode, l, time.Minute); err != nil || len(ch.Added) != 1 || !reflect.DeepEqual(ch.Added[0], stamped) {
 			t.Errorf("TakeQueueChanges: got %+v, %v; want the stamped ticket added", ch, err)
 		}
 
@@ -216,7 +217,7 @@ func TestEnqueueStampsQueueTime(t *testing.T) {
 		before = redisTime(t, c)
 		r, err = c.Enqueue(ctx, back)
 		after = redisTime(t, c)
-		if err != nil || r.Status != redisx.EnqueueCreated || r.Ticket != back {
+		if err != nil || r.Status != redisx.EnqueueCreated || !reflect.DeepEqual(r.Ticket, back) {
 			t.Fatalf("Enqueue of a ticket put back: got %+v, %v; want %+v as given", r, err, back)
 		}
 		if js, _ := hget(t, c, k.Tickets(mode), back.ID); js != ticketJSON(t, back) {

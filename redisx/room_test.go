@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -329,7 +330,7 @@ func TestResolve(t *testing.T) {
 				t.Errorf("queue order: got %v, want %v", ids, want)
 			}
 			// A requeued player's enqueue finds the same ticket.
-			if r, _ := c.Enqueue(ctx, ticket(mode, "p1", t0+99_000)); r.Status != redisx.EnqueueExisting || r.Ticket != tks["p1"] {
+			if r, _ := c.Enqueue(ctx, ticket(mode, "p1", t0+99_000)); r.Status != redisx.EnqueueExisting || !reflect.DeepEqual(r.Ticket, tks["p1"]) {
 				t.Errorf("Enqueue after requeue: got %+v, want existing %+v", r, tks["p1"])
 			}
 			room, _, _ := c.Room(ctx, mode, "m1")

@@ -38,8 +38,10 @@ func (s RoomState) Open() bool { return s == RoomLoading || s == RoomAllocating 
 
 // Room is a loading room as stored in Redis.
 type Room struct {
-	MatchID    string
-	Mode       string
+	MatchID string
+	Mode    string
+	// Region is where the match is played ("" for a mode without regions).
+	Region     string
 	State      RoomState
 	Owner      string
 	DeadlineMs int64
@@ -90,7 +92,7 @@ func (c *Client) Room(ctx context.Context, mode, matchID string) (Room, bool, er
 		return Room{}, false, nil
 	}
 	r := Room{
-		MatchID: m["match"], Mode: m["mode"], State: RoomState(m["state"]), Owner: m["owner"],
+		MatchID: m["match"], Mode: m["mode"], Region: m["region"], State: RoomState(m["state"]), Owner: m["owner"],
 		Members: splitIDs(m["members"]), Ready: map[string]bool{}, Tickets: map[string]Ticket{},
 		Reason: m["reason"], Leaver: m["leaver"], Requeued: splitIDs(m["requeued"]), NoShows: splitIDs(m["no_shows"]),
 	}
@@ -266,12 +268,16 @@ func (c *Client) Resolve(ctx context.Context, mode, matchID string, members []st
 	}
 	keys := append(make([]string, 0, 8+len(members)),
 		k.Room(mode, matchID), k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Rooms(mode), k.Owners(mode), k.Added(mode))
+	regions := c.regionsOf(mode).Regions
 	args := append(make([]string, 0, 8+len(members)),
-		string(r.Outcome), r.Reason, r.Leaver, ms(r.FinishedTTL), server, "", policy, ms(r.OutcomeTTL))
+		string(r.Outcome), r.Reason, r.Leaver, ms(r.FinishedTTL), server, strconv.Itoa(len(regions)), policy, ms(r.OutcomeTTL))
 	for _, p := range members {
 		keys = append(keys, k.Outcomes(mode, p))
 		args = append(args, p)
 	}
+	lanes, names := c.laneKeys(mode, regions, k.LaneAdded)
+	keys = append(keys, lanes...)
+	args = append(args, names...)
 	arr, err := c.scripts.roomResolve.Exec(ctx, c.R, keys, args).ToArray()
 	if err != nil {
 		return ResolveResult{}, fmt.Errorf("redisx: resolve room: %w", err)

@@ -2,6 +2,7 @@ package redisx_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestEnqueue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != redisx.EnqueueCreated || r.Ticket != tk || r.Match != "" || r.Outcomes != nil {
+		if r.Status != redisx.EnqueueCreated || !reflect.DeepEqual(r.Ticket, tk) || r.Match != "" || r.Outcomes != nil {
 			t.Fatalf("Enqueue: got %+v, want created %+v, no match, no outcomes", r, tk)
 		}
 
@@ -51,7 +52,7 @@ func TestEnqueue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != redisx.EnqueueExisting || r.Ticket != tk || r.Match != "" {
+		if r.Status != redisx.EnqueueExisting || !reflect.DeepEqual(r.Ticket, tk) || r.Match != "" {
 			t.Fatalf("repeat Enqueue: got %+v, want existing %+v", r, tk)
 		}
 		sameDump(t, snap, dump(t, c, mode))
@@ -83,13 +84,13 @@ func TestEnqueue(t *testing.T) {
 			t.Fatal(err)
 		}
 		slices.SortFunc(pool, func(a, b redisx.Ticket) int { return strings.Compare(a.ID, b.ID) })
-		if want := []redisx.Ticket{tk, tk2}; !slices.Equal(pool, want) {
+		if want := []redisx.Ticket{tk, tk2}; !reflect.DeepEqual(pool, want) {
 			t.Errorf("Pool: got %+v, want %+v", pool, want)
 		}
 		if pool, _ := c.Pool(ctx, "empty"); len(pool) != 0 {
 			t.Errorf("Pool(empty): got %d tickets, want 0", len(pool))
 		}
-		if got, ok, err := c.Ticket(ctx, mode, tk.ID); err != nil || !ok || got != tk {
+		if got, ok, err := c.Ticket(ctx, mode, tk.ID); err != nil || !ok || !reflect.DeepEqual(got, tk) {
 			t.Errorf("Ticket(%s): got %+v, %v, %v; want %+v", tk.ID, got, ok, err, tk)
 		}
 		if _, ok, _ := c.Ticket(ctx, mode, "nope"); ok {
@@ -117,7 +118,7 @@ func TestEnqueueOverStaleEntry(t *testing.T) {
 		}
 		tk := ticket(mode, "p1", t0)
 		r, err := c.Enqueue(ctx, tk)
-		if err != nil || r.Status != redisx.EnqueueCreated || r.Ticket != tk {
+		if err != nil || r.Status != redisx.EnqueueCreated || !reflect.DeepEqual(r.Ticket, tk) {
 			t.Fatalf("Enqueue over a stale entry: got (%+v, %v), want (created, %+v)", r, err, tk)
 		}
 		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry(redisx.EntryQueued, tk.ID) {
@@ -202,7 +203,7 @@ func TestRemoveTicket(t *testing.T) {
 				if _, in := zscore(t, c, k.Waits(mode), tk.ID); in {
 					t.Errorf("ticket still in w")
 				}
-				if got, _, _ := c.Ticket(ctx, mode, other.ID); got != other {
+				if got, _, _ := c.Ticket(ctx, mode, other.ID); !reflect.DeepEqual(got, other) {
 					t.Errorf("bystander ticket: got %+v, want %+v", got, other)
 				}
 				if exists(t, c, k.Outcomes(mode, "p2")) {
@@ -238,7 +239,7 @@ func TestTicketWhileInRoom(t *testing.T) {
 			}
 		}
 		r, err := c.Enqueue(ctx, ticket(mode, "p1", t0+99))
-		if err != nil || r.Status != redisx.EnqueueInRoom || r.Match != "m1" || r.Ticket != (redisx.Ticket{}) || r.Outcomes != nil {
+		if err != nil || r.Status != redisx.EnqueueInRoom || r.Match != "m1" || !reflect.DeepEqual(r.Ticket, redisx.Ticket{}) || r.Outcomes != nil {
 			t.Errorf("Enqueue in a room: got %+v, %v; want in room m1, no ticket", r, err)
 		}
 		if e, _ := c.PlayerEntry(ctx, mode, "p1"); e != entry(redisx.EntryInRoom, "m1") {
@@ -254,12 +255,12 @@ func TestTicketJSON(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		tk := redisx.Ticket{ID: "tk-ü,\"x\"", Player: "späler", Mode: "duel", Rating: -0.125, QueuedAtMs: 1<<53 - 1}
 		got := enqueue(t, c, tk)
-		if got != tk {
+		if !reflect.DeepEqual(got, tk) {
 			t.Errorf("Enqueue reply: got %+v, want %+v", got, tk)
 		}
 		js, _ := hget(t, c, c.Keys.Tickets("duel"), tk.ID)
 		var stored redisx.Ticket
-		if err := json.Unmarshal([]byte(js), &stored); err != nil || stored != tk {
+		if err := json.Unmarshal([]byte(js), &stored); err != nil || !reflect.DeepEqual(stored, tk) {
 			t.Errorf("stored ticket: got %+v (%v), want %+v", stored, err, tk)
 		}
 	})

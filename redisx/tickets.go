@@ -25,6 +25,12 @@ type Ticket struct {
 	// QueuedAtMs is the original queue time; a requeued ticket keeps it and
 	// with it its place in the queue.
 	QueuedAtMs int64 `json:"queued_at_ms"`
+	// Latencies is the round trip (ms) the player measured to each region,
+	// for a mode with regions.
+	Latencies map[string]float64 `json:"latencies,omitempty"`
+	// Regions are the regions whose pools list the ticket, set by Enqueue
+	// (ModeRegions.Listed).
+	Regions []string `json:"regions,omitempty"`
 }
 
 // EntryKind says where a player stands in one mode.
@@ -90,14 +96,20 @@ type EnqueueResult struct {
 // mode, which makes a retried enqueue idempotent across nodes. A ticket
 // with QueuedAtMs 0 is stamped with Redis's clock (the result carries the
 // stamp); one put back after Redis lost it keeps its own.
+//
+// For a mode with regions the ticket is listed in the pools of the
+// regions ModeRegions.Listed names for its latencies (recorded in
+// t.Regions).
 func (c *Client) Enqueue(ctx context.Context, t Ticket) (EnqueueResult, error) {
+	t.Regions = c.regionsOf(t.Mode).Listed(t.Latencies)
 	js, err := json.Marshal(t)
 	if err != nil {
 		return EnqueueResult{}, err
 	}
 	k := c.Keys
-	arr, err := c.scripts.enqueue.Exec(ctx, c.R,
-		[]string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode), k.Added(t.Mode), k.Outcomes(t.Mode, t.Player)},
+	keys := []string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode), k.Added(t.Mode), k.Outcomes(t.Mode, t.Player)}
+	lanes, _ := c.laneKeys(t.Mode, t.Regions, k.LaneAdded)
+	arr, err := c.scripts.enqueue.Exec(ctx, c.R, append(keys, lanes...),
 		[]string{t.Player, t.ID, i64(t.QueuedAtMs), string(js)}).ToArray()
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("redisx: enqueue: %w", err)
@@ -175,8 +187,9 @@ type RemoveResult struct {
 // step, so whoever later finds the ticket gone also finds why.
 func (c *Client) RemoveTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration) (RemoveResult, error) {
 	k := c.Keys
-	arr, err := c.scripts.remove.Exec(ctx, c.R,
-		[]string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Removed(mode), k.Outcomes(mode, player)},
+	keys := []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Removed(mode), k.Outcomes(mode, player)}
+	lanes, _ := c.laneKeys(mode, c.regionsOf(mode).Regions, k.LaneRemoved)
+	arr, err := c.scripts.remove.Exec(ctx, c.R, append(keys, lanes...),
 		[]string{player, ticketID, reason, ms(outcomeTTL), mode}).ToArray()
 	if err != nil {
 		return RemoveResult{}, fmt.Errorf("redisx: remove ticket: %w", err)

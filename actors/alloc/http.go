@@ -44,6 +44,7 @@ type createRequest struct {
 	MatchID        string     `json:"match_id"`
 	Mode           string     `json:"mode"`
 	Teams          [][]string `json:"teams"`
+	Region         string     `json:"region,omitempty"`
 	IdempotencyKey string     `json:"idempotency_key"`
 }
 
@@ -66,15 +67,26 @@ func (h *HTTP) Allocate(ctx context.Context, r Request) (json.RawMessage, error)
 		}
 	}
 	servers = slices.DeleteFunc(servers, func(g redisx.GameServer) bool {
-		return g.Free() <= 0 || (resumed != nil && g.ID == resumed.ID)
+		return g.Free() <= 0 || (resumed != nil && g.ID == resumed.ID) ||
+			(r.Region != "" && g.Region != "" && g.Region != r.Region)
 	})
-	slices.SortStableFunc(servers, func(a, b redisx.GameServer) int { return b.Free() - a.Free() })
+	// The region's own servers first, then those that serve any region;
+	// each by free capacity.
+	slices.SortStableFunc(servers, func(a, b redisx.GameServer) int {
+		if oa, ob := a.Region != "", b.Region != ""; oa != ob && r.Region != "" {
+			if oa {
+				return -1
+			}
+			return 1
+		}
+		return b.Free() - a.Free()
+	})
 	if resumed != nil {
 		// The server already asked for this match comes first, whatever its
 		// load: it may hold the match's session already.
 		servers = append([]redisx.GameServer{*resumed}, servers...)
 	}
-	body, err := json.Marshal(createRequest{MatchID: r.MatchID, Mode: r.Mode, Teams: r.Teams, IdempotencyKey: r.MatchID})
+	body, err := json.Marshal(createRequest{MatchID: r.MatchID, Mode: r.Mode, Teams: r.Teams, Region: r.Region, IdempotencyKey: r.MatchID})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,9 @@ type Request struct {
 	MatchID string
 	Mode    string
 	Teams   [][]string
+	// Region is where the match is played (docs/protocol.md section 15);
+	// "" for a mode without regions, which any server may take.
+	Region string
 	// Resume is an allocation a previous asker left in flight (its room
 	// actor was restarted, or its node died mid-call): its server is asked
 	// again first, with the same idempotency key (the match id), so a fleet

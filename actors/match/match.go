@@ -1,71 +1,74 @@
-// Package match forms matches out of a pool of queued tickets
-// (docs/protocol.md section 9.1). It is pure: no Redis, no actors, no clock, no
-// randomness. The same pool, params and time always give the same groups, in
-// whatever order the pool comes, so the queue actor can call it on every tick
-// and tests can check it exactly.
-//
-// # Rule
-//
-// A ticket's window at time now is
-//
-//	min(InitialWindow + WidenPerSecond*secondsWaited, MaxWindow)
-//
-// and a group of Teams*TeamSize tickets may form a match when its spread
-// (max rating - min rating) is at most the smallest window of its members.
-//
-// Tickets are served oldest first (QueuedAtMs, then ID). Each match is built
-// around the oldest unmatched ticket that can be matched at all (the anchor).
-// Its mates are chosen closest-first: repeatedly take the unmatched ticket
-// closest to the anchor in rating (older first on ties) whose addition keeps
-// the spread within every chosen member's window, its own included. When
-// that greedy paints itself into a corner (a close mate with a narrow window
-// can shut out the rest) and a match has more than two seats, an exact
-// search over the anchor's window takes over and picks the valid group whose
-// farthest mate is closest to the anchor, then the smallest total distance,
-// then the oldest mates. With two seats the greedy is already exact.
-//
-// An anchor is only given up on when no valid group containing it exists,
-// and removing tickets never makes one exist, so one oldest-first pass is
-// maximal: when Form returns, no set of leftover tickets forms a valid group.
-// It also means a ticket given up on can be dropped from the candidates for
-// the rest of the pass, and every candidate is younger than its anchor.
-//
-// Teams are dealt from each group by two greedy drafts over the members
-// sorted by rating (highest first): the snake (teams 0,1,...,T-1,T-1,...,0,
-// 0,1,...) and the lowest-sum deal (each next player to the team with the
-// lowest rating sum that has a free seat). Whichever leaves the teams' sums
-// closer (max - min) is kept, the snake on a tie. Each beats the other on
-// some groups; neither is an optimal partition.
-//
-// # Cost
-//
-// Two radix sorts (by age, by rating), then per anchor a walk outward over
-// the unmatched tickets in rating order, kept in union-find "next alive"
-// arrays so matched tickets are skipped in amortised O(1). A dense pool
-// costs O(n) after the sorts: about 16 ms for 100k tickets on a 2-core EPYC
-// VM. The exact search costs O(k log k + k*seats) for the k tickets within
-// the anchor's window that could reach it, and runs only for anchors the
-// greedy could not serve, so sparse pools of large modes, where many anchors
-// have no group at all, cost most (about 45 ms for 100k, 5v5).
 package match
 
 import "math"
 
-// Ticket is one queued player as the matcher sees it: only what the rule
-// needs, so the caller can build it cheaply from whatever it stores.
+// Member is one player of a party ticket.
+type Member struct {
+	// ID is the caller's name for the player; the matcher only carries it.
+	ID string
+	// Rating is the player's own rating: the party's mean places the party,
+	// the members' own ratings balance the teams.
+	Rating float64
+}
+
+// Ticket is one queued unit as the matcher sees it, a solo player or a
+// party: only what the rule needs, so the caller can build it cheaply from
+// whatever it stores.
 type Ticket struct {
 	// ID is unique in the pool; it breaks ties between equal queue times so
 	// the order is total and Form deterministic.
 	ID string
-	// Rating is the player's skill rating. Non-finite ratings never match.
+	// Rating is a solo player's skill rating; it is ignored when Members is
+	// set. Non-finite ratings never match.
 	Rating float64
 	// QueuedAtMs is the original enqueue time (unix ms). Older (smaller) is
-	// served first; a requeued player keeps its original time and its place.
+	// served first; a requeued ticket keeps its original time and its place.
 	QueuedAtMs int64
+	// Members is nil for a solo player. For a party it lists every member
+	// (the party's size is len(Members)); the party is rated at the mean of
+	// its members' ratings and always lands whole on one team. A party
+	// larger than Params.TeamSize never matches.
+	Members []Member
+	// LatencyMs[i] is the round trip in ms to region Params.Regions[i] (for
+	// a party, its worst member's). A region past the end of the slice, or
+	// a value that is negative, NaN or infinite, is unplayable. Read only
+	// when Params.Regions is set.
+	LatencyMs []float64
 }
 
-// Params is the shape of a mode and its rating window, copied from the
-// mode's config so this package does not depend on config.
+// Size returns the number of seats t takes: 1 for a solo player, the
+// member count for a party.
+func (t Ticket) Size() int {
+	if len(t.Members) == 0 {
+		return 1
+	}
+	return len(t.Members)
+}
+
+// UnitRating returns the rating t is placed at: Rating for a solo player,
+// the mean of the members' ratings for a party.
+func (t Ticket) UnitRating() float64 {
+	if len(t.Members) == 0 {
+		return t.Rating
+	}
+	return t.sum() / float64(len(t.Members)) // as prepare computes it
+}
+
+// sum returns the total of t's members' own ratings (Rating for a solo),
+// what team balance adds up.
+func (t Ticket) sum() float64 {
+	if len(t.Members) == 0 {
+		return t.Rating
+	}
+	s := 0.0
+	for _, x := range t.Members {
+		s += x.Rating
+	}
+	return s
+}
+
+// Params is the shape of a mode, its rating window and its regions, copied
+// from the mode's config so this package does not depend on config.
 type Params struct {
 	// Teams is the number of teams in a match; TeamSize the seats in each.
 	Teams, TeamSize int
@@ -73,16 +76,36 @@ type Params struct {
 	// WidenPerSecond how much it widens per second waited, and MaxWindow the
 	// cap. All in rating points.
 	InitialWindow, WidenPerSecond, MaxWindow float64
+	// Regions lists the mode's regions in config order (which breaks ties
+	// between equally fast regions); empty for a mode without regions.
+	Regions []string
+	// Latency is the rule that says where a ticket may play; read only
+	// when Regions is set.
+	Latency LatencyRule
+	// Region is the region this Form call matches for, one of Regions:
+	// each region's leader calls Form with its own. Ignored without Regions.
+	Region string
 }
 
 // Group is one formed match, ready to be claimed and announced.
 type Group struct {
-	// Teams has len Params.Teams, each team len Params.TeamSize, members in
-	// draft order (highest rating first).
-	Teams [][]Ticket
-	// Spread is max rating - min rating over all members, recorded so the
-	// caller can observe matchd_match_rating_spread without recomputing it.
+	// Teams has len Params.Teams; each team lists tickets by their index in
+	// the pool passed to Form, whole tickets whose sizes add up to exactly
+	// Params.TeamSize (so TeamSize tickets when all are solo), in draft
+	// order: the strongest first (a solo's rating, a party's members'
+	// rating sum), older first on ties. A party's members all play on the
+	// team that holds its ticket.
+	Teams [][]int
+	// Spread is max - min of the tickets' ratings (a party's at its mean),
+	// recorded so the caller can observe matchd_match_rating_spread without
+	// recomputing it.
 	Spread float64
+	// Region is the region the match is played in, the group's best common
+	// region; "" for a mode without regions.
+	Region string
+	// LatencyMs is the worst member's latency to Region (for
+	// matchd_match_latency_ms); 0 for a mode without regions.
+	LatencyMs float64
 }
 
 // Window returns t's rating window at nowMs:
@@ -95,14 +118,18 @@ func (p Params) Window(t Ticket, nowMs int64) float64 {
 }
 
 func (p Params) window(queuedAtMs, nowMs int64) float64 {
-	waited := 0.0
-	if nowMs > queuedAtMs {
-		waited = float64(nowMs-queuedAtMs) / 1000
-	}
-	return min(p.InitialWindow+p.WidenPerSecond*waited, p.MaxWindow)
+	return min(p.InitialWindow+p.WidenPerSecond*waited(queuedAtMs, nowMs), p.MaxWindow)
 }
 
-// Size returns the number of tickets in one match, Teams*TeamSize, or 0 when
+// waited returns the seconds from queuedAtMs to nowMs, 0 if nowMs is earlier.
+func waited(queuedAtMs, nowMs int64) float64 {
+	if nowMs > queuedAtMs {
+		return float64(nowMs-queuedAtMs) / 1000
+	}
+	return 0
+}
+
+// Size returns the number of seats in one match, Teams*TeamSize, or 0 when
 // the shape is invalid; Form forms nothing for an invalid shape.
 func (p Params) Size() int {
 	if p.Teams < 1 || p.TeamSize < 1 || p.TeamSize > math.MaxInt32/p.Teams {
@@ -112,8 +139,11 @@ func (p Params) Size() int {
 }
 
 // Form partitions as many matches as the rule allows out of pool and returns
-// them in the order they were formed (oldest anchor first). Tickets not
-// returned stay queued. pool is not modified and its order does not matter.
+// them in the order they were formed (oldest anchor first). Groups name
+// tickets by their index in pool; tickets not named stay queued. pool is not
+// modified and its order does not matter (but for the indexes). With
+// regions, Form matches for p.Region: it uses only the tickets playable
+// there at nowMs and forms only the groups whose best common region it is.
 //
 // Form allocates its working buffers on every call; the queue actor's hot
 // path should keep a Matcher instead.

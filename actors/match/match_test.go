@@ -13,8 +13,9 @@ func tk(id string, rating float64, agoSec float64) Ticket {
 	return Ticket{ID: id, Rating: rating, QueuedAtMs: now - int64(agoSec*1000)}
 }
 
-// ids flattens groups to team-by-team ID lists, the shape the tests compare.
-func ids(groups []Group) [][][]string {
+// ids flattens groups formed out of pool to team-by-team ID lists, the
+// shape the tests compare.
+func ids(pool []Ticket, groups []Group) [][][]string {
 	if groups == nil {
 		return nil
 	}
@@ -22,8 +23,8 @@ func ids(groups []Group) [][][]string {
 	for g, grp := range groups {
 		for _, team := range grp.Teams {
 			var t []string
-			for _, x := range team {
-				t = append(t, x.ID)
+			for _, i := range team {
+				t = append(t, pool[i].ID)
 			}
 			out[g] = append(out[g], t)
 		}
@@ -223,11 +224,11 @@ func TestForm(t *testing.T) {
 				at = now
 			}
 			got := Form(tt.pool, tt.params, at)
-			if !reflect.DeepEqual(ids(got), tt.want) {
-				t.Errorf("got groups %v, want %v", ids(got), tt.want)
+			if !reflect.DeepEqual(ids(tt.pool, got), tt.want) {
+				t.Errorf("got groups %v, want %v", ids(tt.pool, got), tt.want)
 			}
 			for _, g := range got {
-				if want := groupSpread(g); g.Spread != want {
+				if want := groupSpread(tt.pool, g); g.Spread != want {
 					t.Errorf("got Spread %v, want %v", g.Spread, want)
 				}
 			}
@@ -235,11 +236,11 @@ func TestForm(t *testing.T) {
 	}
 }
 
-func groupSpread(g Group) float64 {
+func groupSpread(pool []Ticket, g Group) float64 {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, team := range g.Teams {
-		for _, x := range team {
-			lo, hi = min(lo, x.Rating), max(hi, x.Rating)
+		for _, i := range team {
+			lo, hi = min(lo, pool[i].Rating), max(hi, pool[i].Rating)
 		}
 	}
 	return hi - lo
@@ -291,8 +292,8 @@ func TestBalance(t *testing.T) {
 			var gotR [][]float64
 			for _, team := range got[0].Teams {
 				var rs []float64
-				for _, x := range team {
-					rs = append(rs, x.Rating)
+				for _, i := range team {
+					rs = append(rs, pool[i].Rating)
 				}
 				gotR = append(gotR, rs)
 			}

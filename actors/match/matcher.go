@@ -14,17 +14,20 @@ import (
 // and positions refer to the rating order (rating ascending, then age).
 type Matcher struct {
 	keys, scratch []keyed
-	rat0          []float64 // pool index -> rating
-	idPre         []uint64  // pool index -> first 8 bytes of the ID
-	dest          []int32   // pool index -> slot in the output, or -1
+	in0           []unitIn // pool index -> what prepare read of the ticket
+	idPre         []uint64 // pool index -> first 8 bytes of the ID
 	count         [radixBuckets]int32
 
-	orig []int32   // age rank -> index in pool
-	win  []float64 // age rank -> window at now
-	pos  []int32   // age rank -> position in rating order
+	orig  []int32   // age rank -> index in pool
+	win   []float64 // age rank -> window at now
+	pos   []int32   // age rank -> position in rating order
+	usize []int32   // age rank -> seats (units path)
+	ustr  []float64 // age rank -> strength: rating, or a party's sum (units path)
 
 	sAge     []int32   // position -> age rank
 	sRat     []float64 // position -> rating
+	sWin     []float64 // position -> window (units path)
+	sSize    []int32   // position -> seats (units path)
 	runStart []int32   // position -> first position with the same rating
 
 	live alive // positions not yet matched nor given up on
@@ -44,27 +47,27 @@ type Matcher struct {
 	teamA, teamB []int32
 	sums         []float64
 	seats        []int
-}
 
-// cand is a possible mate collected by the exact search.
-type cand struct {
-	rating float64
-	dist   float64 // |rating - anchor rating|
-	eff    float64 // min(own window, anchor window)
-	age    int32
-	left   bool // rating below the anchor's
+	units unitState // the units path: parties and regions
 }
 
 // Form is the package-level Form reusing m's buffers. The returned groups are
 // freshly allocated and owned by the caller.
 func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 	size := p.Size()
-	if size == 0 || len(pool) < size || len(pool) > math.MaxInt32-2 {
+	if p.Validate() != nil || len(pool) > math.MaxInt32-2 {
 		return nil
 	}
-	n := m.prepare(pool, p, nowMs)
-	if n < size {
+	region := p.RegionIndex(p.Region) // -1 without regions
+	if region < 0 && len(pool) < size && !hasParty(pool) {
 		return nil
+	}
+	n, seats, parties := m.prepare(pool, p, region, nowMs)
+	if seats < size {
+		return nil
+	}
+	if parties || region >= 0 {
+		return m.formUnits(pool, p, region, nowMs, n)
 	}
 	m.members, m.memberRat = m.members[:0], m.memberRat[:0]
 	for a := int32(0); a < int32(n); a++ {
@@ -86,30 +89,65 @@ func (m *Matcher) Form(pool []Ticket, p Params, nowMs int64) []Group {
 			m.memberRat = append(m.memberRat, m.sRat[pk])
 		}
 	}
-	return m.build(pool, p)
+	return m.build(p)
+}
+
+// unitIn is what prepare reads of one ticket, kept together because the
+// age-order pass reads it back in scattered order.
+type unitIn struct {
+	rat, sum float64 // rating (a party's mean); a party's members' sum
+	size     int32
+}
+
+// hasParty reports whether any ticket of pool is a party of two or more.
+func hasParty(pool []Ticket) bool {
+	for i := range pool {
+		if len(pool[i].Members) > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // prepare fills the age and rating orders and the alive set, and returns the
-// number of tickets taking part (those with a finite rating).
+// number of tickets taking part (those with a finite rating, no larger than
+// a team, and, with regions, playable in region), their seats, and whether
+// any of them is a party of two or more.
 //
 // It reads pool sequentially once into dense arrays and otherwise works on
 // those: on a 100k pool, random reads of Ticket structs and ID strings cost
 // more than the sorting.
-func (m *Matcher) prepare(pool []Ticket, p Params, nowMs int64) int {
+func (m *Matcher) prepare(pool []Ticket, p Params, region int, nowMs int64) (n, seats int, parties bool) {
 	keys := m.keys[:0]
-	m.rat0 = grow(m.rat0, len(pool))
+	m.in0 = grow(m.in0, len(pool))
 	m.idPre = grow(m.idPre, len(pool))
 	for i := range pool {
-		r := pool[i].Rating
+		t := &pool[i]
+		r, sz, sum := t.Rating, 1, 0.0
+		if len(t.Members) > 0 {
+			sz = len(t.Members)
+			if sz > p.TeamSize {
+				continue // can never be seated on one team
+			}
+			// The deal needs the sum: read the members once, here, in pool
+			// order rather than scattered later.
+			sum = t.sum()
+			r = sum / float64(sz)
+		}
 		if math.IsNaN(r) || math.IsInf(r, 0) {
+			continue
+		}
+		if region >= 0 && !p.playable(t, region, nowMs) {
 			continue
 		}
 		if r == 0 {
 			r = 0 // fold -0 into +0
 		}
-		m.rat0[i] = r
-		m.idPre[i] = idPrefix(pool[i].ID)
-		keys = append(keys, keyed{timeKey(pool[i].QueuedAtMs), int32(i)})
+		parties = parties || sz > 1
+		seats += sz
+		m.in0[i] = unitIn{rat: r, sum: sum, size: int32(sz)}
+		m.idPre[i] = idPrefix(t.ID)
+		keys = append(keys, keyed{timeKey(t.QueuedAtMs), int32(i)})
 	}
 	keys, m.scratch = radixSort(keys, m.scratch, &m.count)
 	// Equal queue times: by ID (its first 8 bytes settle almost every tie
@@ -144,16 +182,30 @@ func (m *Matcher) prepare(pool []Ticket, p Params, nowMs int64) int {
 		i = j
 	}
 
-	n := len(keys)
+	n = len(keys)
 	m.orig = grow(m.orig, n)
 	m.win = grow(m.win, n)
 	m.pos = grow(m.pos, n)
+	units := parties || region >= 0
+	if units {
+		m.usize = grow(m.usize, n)
+		m.ustr = grow(m.ustr, n)
+	}
 	for k := range keys {
 		i := keys[k].idx
 		m.orig[k] = i
+		if units {
+			// A unit of one seat is as strong as its rating; a party's
+			// strength is its members' sum.
+			in := &m.in0[i]
+			m.usize[k], m.ustr[k] = in.size, in.rat
+			if in.size > 1 {
+				m.ustr[k] = in.sum
+			}
+		}
 		m.win[k] = p.window(timeFromKey(keys[k].key), nowMs)
 		// Stable on input in age order: equal ratings stay oldest first.
-		keys[k] = keyed{ratingKey(m.rat0[i]), int32(k)}
+		keys[k] = keyed{ratingKey(m.in0[i].rat), int32(k)}
 	}
 	keys, m.scratch = radixSort(keys, m.scratch, &m.count)
 	m.keys = keys
@@ -172,8 +224,18 @@ func (m *Matcher) prepare(pool []Ticket, p Params, nowMs int64) int {
 			m.runStart[i] = int32(i)
 		}
 	}
+	if units {
+		// The units walk reads these for every candidate it passes, which
+		// are neighbours in rating: laid out by position they share cache
+		// lines, by age rank they would not.
+		m.sWin = grow(m.sWin, n)
+		m.sSize = grow(m.sSize, n)
+		for i, k := range m.sAge[:n] {
+			m.sWin[i], m.sSize[i] = m.win[k], m.usize[k]
+		}
+	}
 	m.live.reset(n)
-	return n
+	return n, seats, parties
 }
 
 // The two cursors walk the alive candidates outward from the anchor in order
@@ -261,195 +323,30 @@ func (m *Matcher) greedy(a int32, size int) bool {
 	return true
 }
 
-// exact decides whether any valid group contains anchor a, and if so leaves
-// in m.chosen the one whose farthest mate is closest to the anchor, then
-// whose mates' total distance is smallest, then whose mates are oldest
-// (smallest sum of age ranks; any remaining tie goes to the first found).
-//
-// A group is valid iff, with W its smallest window, all its members have
-// window >= W and its ratings fit in an interval of length W. So it is enough
-// to try each candidate window value W (capped by the anchor's) as the
-// threshold, largest first, and for each, every split of the Size()-1 mates
-// into the p nearest tickets with window >= W below the anchor and the q
-// nearest above: the nearest ones minimise the spread and the distances
-// alike. Sweeping W downwards only ever adds tickets, so each side keeps just
-// its Size()-1 nearest so far. Cost: O(k log k + k*Size()) for the k
-// tickets within the anchor's window that could reach it; it only runs when
-// the greedy failed.
-func (m *Matcher) exact(a int32, p Params) bool {
-	size := p.Size()
-	n := int32(len(m.sRat))
-	pa := m.pos[a]
-	ra := m.sRat[pa]
-	wa := m.win[a]
-	need := size - 1
-
-	m.cands = m.cands[:0]
-	for c := m.leftFrom(pa); c >= 0 && ra-m.sRat[c] <= wa; c = m.leftNext(c) {
-		m.collect(c, ra-m.sRat[c], wa, true)
-	}
-	for c := m.rightNext(pa); c < n && m.sRat[c]-ra <= wa; c = m.rightNext(c) {
-		m.collect(c, m.sRat[c]-ra, wa, false)
-	}
-	if len(m.cands) < need {
-		return false
-	}
-	// Sweep order: window descending. Windows never shrink with age when
-	// WidenPerSecond >= 0, so age order is window order and sorts as plain
-	// integers; otherwise sort by window.
-	m.order = grow(m.order, len(m.cands))
-	for i, c := range m.cands {
-		m.order[i] = uint64(c.age)<<32 | uint64(i)
-	}
-	if p.WidenPerSecond >= 0 {
-		slices.Sort(m.order)
-	} else {
-		slices.SortFunc(m.order, func(x, y uint64) int {
-			return cmpFloat(m.cands[uint32(y)].eff, m.cands[uint32(x)].eff)
-		})
-	}
-
-	near := [2][]cand{m.nearL[:0], m.nearR[:0]} // by (dist, age), at most need
-	found := false
-	bestFar, bestSum, bestAges := 0.0, 0.0, int64(0)
-	changed := false
-	for i, o := range m.order {
-		c := m.cands[uint32(o)]
-		side := 1
-		if c.left {
-			side = 0
-		}
-		var in bool
-		near[side], in = insertNearest(near[side], c, need)
-		changed = changed || in
-		if i+1 < len(m.order) && m.cands[uint32(m.order[i+1])].eff == c.eff {
-			continue // add every ticket of this window before trying it
-		}
-		if !changed {
-			// Same nearest tickets as at the last, larger window: every
-			// group here was already tried there, with a looser limit.
-			continue
-		}
-		changed = false
-		w := c.eff
-		l, r := near[0], near[1]
-		for below := max(0, need-len(r)); below <= min(need, len(l)); below++ {
-			above := need - below
-			lo, hi, dl, dr := ra, ra, 0.0, 0.0
-			if below > 0 {
-				lo, dl = l[below-1].rating, l[below-1].dist
-			}
-			if above > 0 {
-				hi, dr = r[above-1].rating, r[above-1].dist
-			}
-			if hi-lo > w {
-				continue
-			}
-			far := max(dl, dr)
-			if found && far > bestFar {
-				continue
-			}
-			sum, ages := 0.0, int64(0)
-			for _, x := range l[:below] {
-				sum, ages = sum+x.dist, ages+int64(x.age)
-			}
-			for _, x := range r[:above] {
-				sum, ages = sum+x.dist, ages+int64(x.age)
-			}
-			if found && far == bestFar && (sum > bestSum || (sum == bestSum && ages >= bestAges)) {
-				continue
-			}
-			found, bestFar, bestSum, bestAges = true, far, sum, ages
-			m.best = m.best[:0]
-			for _, x := range l[:below] {
-				m.best = append(m.best, x.age)
-			}
-			for _, x := range r[:above] {
-				m.best = append(m.best, x.age)
-			}
-		}
-	}
-	m.nearL, m.nearR = near[0], near[1]
-	if !found {
-		return false
-	}
-	m.chosen = append(append(m.chosen[:0], a), m.best...)
-	return true
-}
-
-// collect records the ticket at position c as a possible mate if it could
-// share a group with the anchor at all (its distance within its own window).
-func (m *Matcher) collect(c int32, dist, wa float64, left bool) {
-	k := m.sAge[c]
-	eff := min(m.win[k], wa)
-	if dist <= eff {
-		m.cands = append(m.cands, cand{rating: m.sRat[c], dist: dist, eff: eff, age: k, left: left})
-	}
-}
-
-// insertNearest adds c to near, kept sorted by (dist, age) and cut to the
-// limit nearest, and reports whether c made the cut.
-func insertNearest(near []cand, c cand, limit int) ([]cand, bool) {
-	if len(near) == limit {
-		if limit == 0 || !closer(c, near[limit-1]) {
-			return near, false
-		}
-		near = near[:limit-1]
-	}
-	near = append(near, c)
-	for j := len(near) - 1; j > 0 && closer(near[j], near[j-1]); j-- {
-		near[j], near[j-1] = near[j-1], near[j]
-	}
-	return near, true
-}
-
-// closer reports whether x comes before y in mate order: nearer, then older.
-func closer(x, y cand) bool { return x.dist < y.dist || (x.dist == y.dist && x.age < y.age) }
-
-// cmpFloat is cmp.Compare for the non-NaN floats the matcher handles.
-func cmpFloat(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
-}
-
 // build turns m.members into groups: three allocations in all, whatever the
-// number of groups. Tickets are copied in pool order (sequential reads,
-// scattered writes), which on a large pool is markedly cheaper than reading
-// pool in match order.
-func (m *Matcher) build(pool []Ticket, p Params) []Group {
+// number of groups. Groups name tickets by their index in pool, so nothing
+// is copied: on a 100k pool, copying the tickets out cost more than the
+// whole greedy pass.
+func (m *Matcher) build(p Params) []Group {
 	size := p.Size()
 	count := len(m.members) / size
 	if count == 0 {
 		return nil
 	}
 	groups := make([]Group, count)
-	teams := make([][]Ticket, count*p.Teams)
-	tickets := make([]Ticket, count*size)
-	m.dest = grow(m.dest, len(pool))
-	for i := range m.dest {
-		m.dest[i] = -1
-	}
+	teams := make([][]int, count*p.Teams)
+	seats := make([]int, count*size)
 	for g := range groups {
 		seated, spread := m.balance(m.members[g*size:(g+1)*size], m.memberRat[g*size:(g+1)*size], p.Teams, p.TeamSize)
+		out := seats[g*size : (g+1)*size : (g+1)*size]
 		for i, k := range seated {
-			m.dest[m.orig[k]] = int32(g*size + i)
+			out[i] = int(m.orig[k])
 		}
-		out := tickets[g*size : (g+1)*size : (g+1)*size]
 		gt := teams[g*p.Teams : (g+1)*p.Teams : (g+1)*p.Teams]
 		for t := range gt {
 			gt[t] = out[t*p.TeamSize : (t+1)*p.TeamSize : (t+1)*p.TeamSize]
 		}
 		groups[g] = Group{Teams: gt, Spread: spread}
-	}
-	for i, d := range m.dest {
-		if d >= 0 {
-			tickets[d] = pool[i]
-		}
 	}
 	return groups
 }

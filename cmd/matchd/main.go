@@ -126,6 +126,9 @@ func run(args, environ []string) int {
 
 	for _, m := range cfg.Matchmaking.Modes {
 		metrics.InitMode(m.Name)
+		for _, r := range m.Regions {
+			metrics.InitRegion(m.Name, r)
+		}
 	}
 	hub := gateway.NewEventHub(gateway.DefaultEventBuffer)
 	events := actors.NewEvents(rc, cfg.NodeID, func() int64 { return store.Get().StateEvents.MaxLen },

@@ -150,6 +150,9 @@ type Checker struct {
 	garbage violations // V5
 	silent  violations // V6
 	unjust  violations // V7
+	regions violations // V8
+	// regioned says whether players sent latencies (--regions).
+	regioned bool
 	// watched says whether the silence watchdog ran (--silence).
 	watched bool
 }
@@ -169,7 +172,7 @@ func NewChecker() *Checker {
 // involved. f runs while the event's player is being fed (under the lock
 // the caller holds for that player); it must not block.
 func (c *Checker) OnViolation(f func(subject string, related []string)) {
-	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage, &c.silent, &c.unjust} {
+	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage, &c.silent, &c.unjust, &c.regions} {
 		v.mu.Lock()
 		v.snap = f
 		v.mu.Unlock()
@@ -408,6 +411,26 @@ func (c *Checker) MatchFound(player, match string, teams [][]string) {
 	}
 }
 
+// MatchRegion checks a match_found of a mode with regions: it names a
+// region the player measured, within the player's latency limit at the
+// time the match was formed (limit is an upper bound of it, from the
+// client's clock).
+func (c *Checker) MatchRegion(player, match, region string, lat map[string]float64, limit float64) {
+	c.regions.mu.Lock()
+	c.regioned = true
+	c.regions.mu.Unlock()
+	c.regions.check(1)
+	ms, ok := lat[region]
+	switch {
+	case region == "":
+		c.regions.add("match_found without a region", player+" got "+match, match)
+	case !ok:
+		c.regions.add("a region the player did not measure", fmt.Sprintf("%s got %s in %s", player, match, region), match)
+	case ms > limit:
+		c.regions.add("a region beyond the player's limit", fmt.Sprintf("%s got %s in %s at %v ms, limit at most %.0f ms", player, match, region, ms, limit), match)
+	}
+}
+
 // canonicalTeams renders teams as "a,b|c,d" (order as sent: the server's
 // team order is part of what every member must see alike) and lists the
 // members; bad describes a malformed shape.
@@ -628,6 +651,12 @@ func (c *Checker) Verdicts() []Verdict {
 	c.silent.mu.Unlock()
 	if watched {
 		out = append(out, c.silent.verdict("nobody-silent", "no player queued or loading went without a frame for --silence, a sync's answer included"))
+	}
+	c.regions.mu.Lock()
+	regioned := c.regioned
+	c.regions.mu.Unlock()
+	if regioned {
+		out = append(out, c.regions.verdict("region-playable", "every match_found names a region every member measured and may play in at match time (latency within its limit)"))
 	}
 	return out
 }

@@ -168,11 +168,22 @@ func (m Mix) Counts(n int) [numBehaviours]int {
 
 // Options are the command line.
 type Options struct {
-	Nodes           []string
-	Players         int
-	Rate            float64
-	Duration        time.Duration
-	Mode            string
+	Nodes    []string
+	Players  int
+	Rate     float64
+	Duration time.Duration
+	Mode     string
+	// Regions, when set, give each player a round trip per region, sent
+	// with every enqueue; Latency is the mode's rule the checker holds
+	// each match's region to.
+	// Populations are where players come from: each player belongs to one
+	// (drawn evenly) and draws its round trip per region from its ranges.
+	Populations [][]RegionRange
+	Latency     LatencyRule
+	// RegionNodes maps a region to the index in Nodes its players connect
+	// to (a player's region being its fastest), as geo-routed DNS would;
+	// nil: players are spread round-robin.
+	RegionNodes     map[string]int
 	RatingMean      float64
 	RatingStddev    float64
 	Mix             Mix
@@ -218,6 +229,9 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Mode, "mode", "duel", "game mode to enqueue for")
 	fs.Float64Var(&o.RatingMean, "rating-mean", 1500, "mean of the players' ratings (normal distribution)")
 	fs.Float64Var(&o.RatingStddev, "rating-stddev", 300, "standard deviation of the players' ratings")
+	regions := fs.String("regions", "", "a mode with regions: name=lo:hi,... (ms); each player draws its round trip to each region uniformly from the range and sends them with every enqueue, e.g. eu=20:80,us-east=60:140,asia=150:250. Several populations separated by ';' (players drawn evenly among them), e.g. 'eu=20:60,asia=150:250;eu=150:250,asia=20:60' for players of two continents")
+	regionNodes := fs.String("region-nodes", "", "with --regions: region=node-index,... (indexes into --nodes): each player connects to the node of its fastest region, as geo-routed DNS would; default round-robin")
+	latency := fs.String("latency", "60:2:150", "with --regions: the mode's latency rule max_ms:widen_per_second:max_ms_limit, which the checker holds every match's region to")
 	mix := fs.String("mix", DefaultMix, "behaviour mix: normal, slow, noshow, dodge, quit, malformed with weights (normalised)")
 	fs.DurationVar(&o.SlowDelay, "slow-delay", 2*time.Second, "how long a slow loader takes to send loading_complete")
 	fs.DurationVar(&o.Think, "think", 0, "mean pause (exponential) between a player's matches with --duration; 0: enqueue again at once. Many players with a think time arrive nearly independently, so latency is measured at a chosen arrival rate rather than at saturation")
@@ -291,6 +305,21 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	var err error
 	if o.Mix, err = ParseMix(*mix); err != nil {
 		return bad("--mix: %v", err)
+	}
+	if strings.TrimSpace(*regions) != "" {
+		if o.Populations, err = ParsePopulations(*regions); err != nil {
+			return bad("--regions: %v", err)
+		}
+		if o.Latency, err = ParseLatencyRule(*latency); err != nil {
+			return bad("--latency: %v", err)
+		}
+		if strings.TrimSpace(*regionNodes) != "" {
+			if o.RegionNodes, err = ParseRegionNodes(*regionNodes, o.Populations, len(o.Nodes)); err != nil {
+				return bad("--region-nodes: %v", err)
+			}
+		}
+	} else if strings.TrimSpace(*regionNodes) != "" {
+		return bad("--region-nodes needs --regions")
 	}
 	if o.MaxConnsPerSec < 0 {
 		return bad("--max-conns-per-sec must be >= 0")

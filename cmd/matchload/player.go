@@ -93,7 +93,8 @@ type player struct {
 	node        int
 	rating      float64
 	beh         Behaviour
-	quitLoading bool // a quitter quits while loading (else while queued)
+	quitLoading bool               // a quitter quits while loading (else while queued)
+	lat         map[string]float64 // round trip per region (--regions)
 
 	mu          sync.Mutex
 	conn        *client.Conn
@@ -404,6 +405,12 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		r.live.found.Add(1)
 		r.live.lastFound.Store(now.UnixNano())
 		r.chk.MatchFound(p.id, f.MatchID, f.Teams)
+		if p.lat != nil {
+			// The server's wait began no earlier than the enqueue was sent
+			// (a requeue keeps the original queue time) and ended no later
+			// than now, so its limit was at most this one.
+			r.chk.MatchRegion(p.id, f.MatchID, f.Region, p.lat, r.opt.Latency.Limit(now.Sub(p.enqAt)))
+		}
 		if p.st == dsQueued || p.st == dsEnqueuing || p.st == dsRequeuing {
 			if p.fromRequeue {
 				r.hist.requeueFound.Record(now.Sub(p.waitAt))
@@ -694,7 +701,7 @@ func (p *player) request(kind byte) {
 	m := protocol.ClientMessage{Rid: string(strconv.AppendUint(append(rid[:0], kind), uint64(p.reqSeq), 10))}
 	switch kind {
 	case 'e':
-		m.Type, m.Mode = protocol.TypeEnqueue, p.r.opt.Mode
+		m.Type, m.Mode, m.Latencies = protocol.TypeEnqueue, p.r.opt.Mode, p.lat
 	case 'c', 'd':
 		m.Type = protocol.TypeCancel
 	case 'l':

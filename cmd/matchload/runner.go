@@ -203,6 +203,9 @@ func NewRunner(o Options) (*Runner, error) {
 		}
 	}
 	r.players = make([]*player, o.Players)
+	// Latencies from a stream of their own, so a seed gives the same
+	// ratings and behaviours with or without --regions.
+	latRng := rand.New(rand.NewPCG(o.Seed, 0x726567696f6e73))
 	for i := range r.players {
 		rating := math.Round(o.RatingMean + rng.NormFloat64()*o.RatingStddev)
 		rating = max(rating, 0)
@@ -210,6 +213,13 @@ func NewRunner(o Options) (*Runner, error) {
 			rating: rating, beh: behs[i]}
 		if p.beh == Quit {
 			p.quitLoading = rng.IntN(2) == 1
+		}
+		if len(o.Populations) > 0 {
+			pop := o.Populations[latRng.IntN(len(o.Populations))]
+			p.lat = drawLatencies(latRng, pop)
+			if o.RegionNodes != nil {
+				p.node = o.RegionNodes[fastest(pop, p.lat)]
+			}
 		}
 		r.live.beh[p.beh].players.Add(1)
 		r.players[i] = p

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -166,12 +167,13 @@ func TestConnRawFrames(t *testing.T) {
 func TestAppendRequest(t *testing.T) {
 	for _, m := range []protocol.ClientMessage{
 		{Type: protocol.TypeEnqueue, Mode: "duel", Rid: "1"},
+		{Type: protocol.TypeEnqueue, Mode: "world", Rid: "2", Latencies: map[string]float64{"eu": 24.5, "us-east": 0, "asia": 1e6}},
 		{Type: protocol.TypeLoadingComplete, MatchID: `m"1\` + "\x01ü"},
 		{Type: protocol.TypeCancel},
 	} {
 		b := AppendRequest(nil, m)
 		got, err := protocol.Decode(b)
-		if err != nil || got != m {
+		if err != nil || !reflect.DeepEqual(got, m) {
 			t.Errorf("AppendRequest(%+v) = %s, decodes to %+v (%v)", m, b, got, err)
 		}
 	}

@@ -42,8 +42,11 @@ type Frame struct {
 	MatchID           string     `json:"match_id"`
 	Teams             [][]string `json:"teams"`
 	LoadingDeadlineMs int64      `json:"loading_deadline_ms"`
-	Ready             []string   `json:"ready"`
-	Waiting           []string   `json:"waiting"`
+	// Region is where a match_found's match is played ("" when null: a
+	// mode without regions).
+	Region  string   `json:"region"`
+	Ready   []string `json:"ready"`
+	Waiting []string `json:"waiting"`
 	// Server is match_ready's game server as the allocator gave it
 	// (null without an allocator).
 	Server  json.RawMessage `json:"server"`

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 
 	"github.com/coder/websocket"
@@ -11,7 +13,7 @@ import (
 )
 
 // AppendRequest appends m as the JSON text frame a client sends: type
-// first, then mode, match_id and rid when set. Strings are escaped as JSON
+// first, then mode, match_id, latencies and rid when set. Strings are escaped as JSON
 // requires (quotes, backslashes, control characters) and otherwise copied
 // as they are, so a request costs no reflection and, into a reused
 // buffer, no allocation.
@@ -26,9 +28,34 @@ func AppendRequest(dst []byte, m protocol.ClientMessage) []byte {
 		dst = append(dst, `,"match_id":`...)
 		dst = AppendString(dst, m.MatchID)
 	}
+	if len(m.Latencies) > 0 {
+		dst = AppendLatencies(append(dst, `,"latencies":`...), m.Latencies)
+	}
 	if m.Rid != "" {
 		dst = append(dst, `,"rid":`...)
 		dst = AppendString(dst, m.Rid)
+	}
+	return append(dst, '}')
+}
+
+// AppendLatencies appends an enqueue's latencies as a JSON object, regions
+// in name order; a value that is not a finite number >= 0 is left out (the
+// server would refuse the frame).
+func AppendLatencies(dst []byte, lat map[string]float64) []byte {
+	names := make([]string, 0, len(lat))
+	for r, v := range lat {
+		if v >= 0 && !math.IsInf(v, 1) {
+			names = append(names, r)
+		}
+	}
+	slices.Sort(names)
+	dst = append(dst, '{')
+	for i, r := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(AppendString(dst, r), ':')
+		dst = strconv.AppendFloat(dst, lat[r], 'f', -1, 64)
 	}
 	return append(dst, '}')
 }
@@ -110,6 +137,12 @@ func (c *Client) write(conn *Conn, typ websocket.MessageType, p []byte) error {
 // queued in the same mode returns the same ticket).
 func (c *Client) Enqueue(ctx context.Context, mode string) (Frame, error) {
 	return c.Request(ctx, protocol.ClientMessage{Type: protocol.TypeEnqueue, Mode: mode})
+}
+
+// EnqueueWith joins the queue of a mode with regions, with the round trip
+// (ms) this client measured to each region (docs/protocol.md section 9.5).
+func (c *Client) EnqueueWith(ctx context.Context, mode string, latencies map[string]float64) (Frame, error) {
+	return c.Request(ctx, protocol.ClientMessage{Type: protocol.TypeEnqueue, Mode: mode, Latencies: latencies})
 }
 
 // Cancel leaves the queue (reply dequeued, reason cancelled) or, while

@@ -13,7 +13,7 @@ import (
 var frameKeys = []string{
 	"type", "rid", "protocol", "session_id", "player_id", "node_id", "server_time_ms", "state",
 	"mode", "ticket_id", "queued_at_ms", "requeued", "reason",
-	"match_id", "teams", "loading_deadline_ms", "ready", "waiting", "server", "no_shows",
+	"match_id", "teams", "loading_deadline_ms", "region", "ready", "waiting", "server", "no_shows",
 	"code", "message", "retry_after_ms", "incident_id", "reconnect_after_ms",
 }
 
@@ -310,6 +310,8 @@ func (s *scanner) field(f *Frame, key []byte) bool {
 		return s.teams(f)
 	case "loading_deadline_ms":
 		return s.optInt(&f.LoadingDeadlineMs)
+	case "region":
+		return s.optString(&f.Region)
 	case "ready":
 		return s.strings(&f.Ready)
 	case "waiting":

@@ -66,6 +66,9 @@ type field struct {
 // any other key cannot change the outcome.
 type frameFields struct {
 	typ, rid, mode, matchID field
+	// latencies is the raw value of an enqueue's latencies, nil when the
+	// frame has none (scanFlatFrame leaves any frame with one to readFrame).
+	latencies json.RawMessage
 }
 
 // readFrame takes any frame: whatever encoding/json accepts as a single
@@ -88,6 +91,9 @@ func readFrame(b []byte) (frameFields, error) {
 	rawField(raw, "rid", &f.rid)
 	rawField(raw, "mode", &f.mode)
 	rawField(raw, "match_id", &f.matchID)
+	if v, ok := raw["latencies"]; ok && !bytes.Equal(v, []byte("null")) {
+		f.latencies = v
+	}
 	return f, nil
 }
 
@@ -132,6 +138,9 @@ func (f *frameFields) message() (ClientMessage, error) {
 	switch m.Type {
 	case TypeEnqueue:
 		m.Mode, err = f.mode.required("mode", m.Rid)
+		if err == nil && f.latencies != nil {
+			m.Latencies, err = decodeLatencies(f.latencies, m.Rid)
+		}
 	case TypeLoadingComplete:
 		m.MatchID, err = f.matchID.required("match_id", m.Rid)
 	case TypeCancel, TypeSync, TypePing:
@@ -142,6 +151,27 @@ func (f *frameFields) message() (ClientMessage, error) {
 		return ClientMessage{}, err
 	}
 	return m, nil
+}
+
+// decodeLatencies reads an enqueue's latencies: an object of region name
+// to round-trip ms, each a non-negative number. Whether the mode needs them
+// (and names a region of its own) is the session's to judge.
+func decodeLatencies(raw json.RawMessage, rid string) (map[string]float64, error) {
+	var vals map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &vals); err != nil || vals == nil {
+		return nil, &DecodeError{Code: CodeBadRequest, Rid: rid, Message: "latencies must be an object of region names to non-negative milliseconds"}
+	}
+	out := make(map[string]float64, len(vals))
+	for name, v := range vals {
+		var ms float64
+		// Unmarshal into a float64 takes only JSON numbers (never null,
+		// which it would leave as 0), and JSON has no NaN or infinity.
+		if bytes.Equal(v, []byte("null")) || json.Unmarshal(v, &ms) != nil || ms < 0 {
+			return nil, &DecodeError{Code: CodeBadRequest, Rid: rid, Message: "latencies must be an object of region names to non-negative milliseconds"}
+		}
+		out[name] = ms
+	}
+	return out, nil
 }
 
 // required checks a field the frame's type cannot do without; a null one

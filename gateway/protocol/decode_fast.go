@@ -53,6 +53,9 @@ func scanFlatFrame(b []byte) (frameFields, bool) {
 				return frameFields{}, false
 			}
 			switch string(key) {
+			case "latencies":
+				// A string here is ill-typed: readFrame says so.
+				return frameFields{}, false
 			case "type":
 				f.typ = field{kind: fieldString, s: typeName(val)}
 			case "rid":

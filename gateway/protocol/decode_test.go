@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -34,6 +35,12 @@ var decodeValidTests = []struct {
 	{"ill-typed unused field ignored", `{"type":"cancel","mode":5,"match_id":[]}`, ClientMessage{Type: TypeCancel}},
 	{"whitespace around", " \t\r\n{ \"type\" : \"ping\" } \n", ClientMessage{Type: TypePing}},
 	{"duplicate key last wins", `{"type":"cancel","type":"ping"}`, ClientMessage{Type: TypePing}},
+	{"enqueue with latencies", `{"type":"enqueue","mode":"duel","latencies":{"eu":24,"asia":140.5,"mars":0}}`,
+		ClientMessage{Type: TypeEnqueue, Mode: "duel", Latencies: map[string]float64{"eu": 24, "asia": 140.5, "mars": 0}}},
+	{"enqueue with empty latencies", `{"type":"enqueue","mode":"duel","latencies":{}}`,
+		ClientMessage{Type: TypeEnqueue, Mode: "duel", Latencies: map[string]float64{}}},
+	{"null latencies are absent", `{"type":"enqueue","mode":"duel","latencies":null}`, ClientMessage{Type: TypeEnqueue, Mode: "duel"}},
+	{"latencies of a cancel ignored", `{"type":"cancel","latencies":"fast"}`, ClientMessage{Type: TypeCancel}},
 }
 
 func TestDecodeValid(t *testing.T) {
@@ -43,7 +50,7 @@ func TestDecodeValid(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode(%q) error = %v, want nil", tt.frame, err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Decode(%q) = %+v, want %+v", tt.frame, got, tt.want)
 			}
 		})
@@ -61,6 +68,12 @@ var decodeErrorTests = []struct {
 }{
 	// Not a single JSON object.
 	{"empty", ``, CodeBadRequest, ""},
+	// An enqueue's latencies of the wrong shape.
+	{"latencies a string", `{"type":"enqueue","rid":"l","mode":"duel","latencies":"eu"}`, CodeBadRequest, "l"},
+	{"latencies an array", `{"type":"enqueue","rid":"l","mode":"duel","latencies":[24]}`, CodeBadRequest, "l"},
+	{"latency negative", `{"type":"enqueue","rid":"l","mode":"duel","latencies":{"eu":-1}}`, CodeBadRequest, "l"},
+	{"latency a string", `{"type":"enqueue","rid":"l","mode":"duel","latencies":{"eu":"24"}}`, CodeBadRequest, "l"},
+	{"latency null", `{"type":"enqueue","rid":"l","mode":"duel","latencies":{"eu":null}}`, CodeBadRequest, "l"},
 	{"whitespace only", "  \n", CodeBadRequest, ""},
 	{"not JSON", `hello`, CodeBadRequest, ""},
 	{"truncated", `{"type":"ping"`, CodeBadRequest, ""},
@@ -132,7 +145,7 @@ func TestDecodeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Decode(%q) = %+v, nil; want a %s error", tt.frame, got, tt.wantCode)
 			}
-			if got != (ClientMessage{}) {
+			if !reflect.DeepEqual(got, ClientMessage{}) {
 				t.Errorf("Decode(%q) message = %+v, want the zero message on error", tt.frame, got)
 			}
 			var de *DecodeError
@@ -237,7 +250,7 @@ func FuzzDecode(f *testing.F) {
 			if n := utf8.RuneCountInString(de.Rid); n > MaxRidLen {
 				t.Fatalf("Decode(%q) error rid has %d characters, want at most %d", b, n, MaxRidLen)
 			}
-			if m != (ClientMessage{}) {
+			if !reflect.DeepEqual(m, ClientMessage{}) {
 				t.Fatalf("Decode(%q) = %+v with an error, want the zero message", b, m)
 			}
 			return
@@ -282,7 +295,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Decode(Marshal(%+v)) error = %v, want nil", m, err)
 		}
-		if m2 != m {
+		if !reflect.DeepEqual(m2, m) {
 			t.Fatalf("Decode(Marshal(m)) = %+v, want %+v", m2, m)
 		}
 	})

@@ -103,7 +103,7 @@ var serverFrames = map[string]func() any{
 }
 
 // clientFields are the fields a client frame may carry.
-var clientFields = map[string]bool{"type": true, "rid": true, "mode": true, "match_id": true}
+var clientFields = map[string]bool{"type": true, "rid": true, "mode": true, "match_id": true, "latencies": true}
 
 // jsonBlocks returns the JSON values of every ```json block, in order.
 func jsonBlocks(t *testing.T, doc string) []json.RawMessage {

@@ -121,6 +121,11 @@ func (m *MatchFound) AppendJSON(b []byte) []byte {
 	b = appendStringField(b, `,"mode":`, m.Mode)
 	b = appendStringSlices(append(b, `,"teams":`...), m.Teams)
 	b = appendIntField(b, `,"loading_deadline_ms":`, m.LoadingDeadlineMs)
+	if m.Region == nil {
+		b = append(b, `,"region":null`...)
+	} else {
+		b = appendStringField(b, `,"region":`, *m.Region)
+	}
 	return append(b, '}')
 }
 

@@ -372,7 +372,7 @@ func TestAppendJSONPreservesPrefix(t *testing.T) {
 	buf = (&Pong{Type: TypePong, ServerTimeMs: 1}).AppendJSON(buf)
 	buf = append(buf, ';')
 	buf = (&MatchFound{Type: TypeMatchFound, Teams: [][]string{{"a"}, {"b"}}}).AppendJSON(buf)
-	want := `frame 1;{"type":"pong","server_time_ms":1};{"type":"match_found","match_id":"","mode":"","teams":[["a"],["b"]],"loading_deadline_ms":0}`
+	want := `frame 1;{"type":"pong","server_time_ms":1};{"type":"match_found","match_id":"","mode":"","teams":[["a"],["b"]],"loading_deadline_ms":0,"region":null}`
 	if string(buf) != want {
 		t.Errorf("buffer = %s, want %s", buf, want)
 	}

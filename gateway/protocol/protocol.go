@@ -93,6 +93,9 @@ type ClientMessage struct {
 	Rid     string `json:"rid,omitempty"`
 	Mode    string `json:"mode,omitempty"`
 	MatchID string `json:"match_id,omitempty"`
+	// Latencies is an enqueue's measured round trip per region, in ms
+	// (docs/protocol.md section 15); nil when the frame has none.
+	Latencies map[string]float64 `json:"latencies,omitempty"`
 }
 
 // State is the state object of docs/protocol.md section 3.4.
@@ -141,6 +144,9 @@ type MatchFound struct {
 	Mode              string     `json:"mode"`
 	Teams             [][]string `json:"teams"`
 	LoadingDeadlineMs int64      `json:"loading_deadline_ms"`
+	// Region is where the match is played; nil (JSON null) for a mode
+	// without regions.
+	Region *string `json:"region"`
 }
 
 // LoadingStatus tells every member who has loaded.
