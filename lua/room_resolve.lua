@@ -106,15 +106,32 @@ end
 if ARGV[2] == 'loading_timeout' and now < tonumber(deadline) then
   return {'not_due', st, tostring(tonumber(deadline) - now), ''}
 end
+-- Members that share a ticket are a party: it is requeued whole, and only
+-- if every one of its members was ready (or, for a dodge, none of them is
+-- the dodger); otherwise its members stay together, idle, and only its
+-- no-shows are charged.
+local tidOf, allReady = {}, {}
+for _, pid in ipairs(members) do
+  local tid = redis.call('HGET', room, 'i:' .. pid) or ''
+  tidOf[pid] = tid
+  if allReady[tid] == nil then
+    allReady[tid] = true
+  end
+  if redis.call('HEXISTS', room, 'r:' .. pid) == 0 then
+    allReady[tid] = false
+  end
+end
+local leaverTid = ARGV[3] ~= '' and tidOf[ARGV[3]] or nil
 local requeued, noshows, back = {}, {}, {}
 for _, pid in ipairs(members) do
-  local again
+  local again, spared = false, false
   if ARGV[3] ~= '' then
-    again = pid ~= ARGV[3]
+    spared = pid ~= ARGV[3] and tidOf[pid] == leaverTid
+    again = pid ~= ARGV[3] and not spared
   elseif ARGV[7] == 'all' then
     again = true
   else
-    again = redis.call('HEXISTS', room, 'r:' .. pid) == 1
+    again = allReady[tidOf[pid]]
   end
   local entry = redis.call('HGET', KEYS[4], pid)
   local ready = redis.call('HEXISTS', room, 'r:' .. pid) == 1
@@ -156,7 +173,7 @@ for _, pid in ipairs(members) do
     end
     -- A no-show is a member that did not load; one that loaded but is no
     -- longer seated here (its entry moved) is neither requeued nor charged.
-    if pid ~= ARGV[3] and not ready then
+    if pid ~= ARGV[3] and not ready and not spared then
       noshows[#noshows + 1] = pid
     end
   end

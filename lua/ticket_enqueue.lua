@@ -5,7 +5,8 @@
 -- KEYS[4] waits    {m:<mode>}:w  ZSET ticket -> start of this wait (ms), for max_wait
 -- KEYS[5] added    {m:<mode>}:add LIST tickets added since the leader last looked
 -- KEYS[6] outcomes {m:<mode>}:o:<player> LIST the player's outcomes not yet told
--- KEYS[7..] for a mode with regions, pairs of (region pool {m:<mode>}:rq:<r>,
+-- KEYS[7..6+N] for a party ticket, the outcome lists of its other members
+-- KEYS[7+N..] for a mode with regions, pairs of (region pool {m:<mode>}:rq:<r>,
 --          its added list {m:<mode>}:add:<r>) of every region whose pool
 --          lists the ticket; then KEYS[5] is not written (each region's
 --          leader reads its own list)
@@ -15,6 +16,10 @@
 --         it keeps its original time; a new one is stamped with Redis's
 --         clock, so tickets of every node are ordered by one clock
 -- ARGV[4] ticket JSON, whose "queued_at_ms":0 is stamped likewise
+-- ARGV[5] N, the number of other members of a party ticket (0 for a solo
+--         player); ARGV[6..5+N] their player ids. Every member is seated
+--         by the ticket (its entry 'q:<ticket>'), so each member's own
+--         session, cancel and outcomes work as a solo player's do.
 -- Reply: {status, id, json, queued_at, outcome...}
 --   status 1: created; id/json/queued_at are the new ticket; the outcomes
 --             are the player's records in this mode, handed over and
@@ -23,6 +28,9 @@
 --   status 0: the player already has a ticket here; id/json/queued_at are
 --             that ticket
 --   status -1: the player sits in a loading room of this mode; id is the match id
+--   status -2: another member holds something in this mode (a ticket of its
+--             own, or a seat in a room); id lists them, comma-separated
+local n = tonumber(ARGV[5] or '0')
 local cur = redis.call('HGET', KEYS[3], ARGV[1])
 if cur then
   local kind, ref = string.sub(cur, 1, 2), string.sub(cur, 3)
@@ -33,6 +41,16 @@ if cur then
   if js then
     return {0, ref, js, redis.call('ZSCORE', KEYS[1], ref) or '0'}
   end
+end
+local busy = {}
+for i = 1, n do
+  local e = redis.call('HGET', KEYS[3], ARGV[5 + i])
+  if e and e ~= 'q:' .. ARGV[2] then
+    busy[#busy + 1] = ARGV[5 + i]
+  end
+end
+if #busy > 0 then
+  return {-2, table.concat(busy, ','), '', 0}
 end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -45,8 +63,14 @@ redis.call('ZADD', KEYS[1], at, ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[2], js)
 redis.call('HSET', KEYS[3], ARGV[1], 'q:' .. ARGV[2])
 redis.call('ZADD', KEYS[4], now, ARGV[2])
-if #KEYS > 6 then
-  for i = 7, #KEYS, 2 do
+for i = 1, n do
+  redis.call('HSET', KEYS[3], ARGV[5 + i], 'q:' .. ARGV[2])
+  -- The members were idle: whatever their lists still hold, the party's
+  -- new ticket supersedes, as the leader's own (below).
+  redis.call('DEL', KEYS[6 + i])
+end
+if #KEYS > 6 + n then
+  for i = 7 + n, #KEYS, 2 do
     redis.call('ZADD', KEYS[i], at, ARGV[2])
     redis.call('RPUSH', KEYS[i + 1], ARGV[2])
   end

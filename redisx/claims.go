@@ -49,10 +49,18 @@ func (c *Client) Claim(ctx context.Context, mode string, lease Lease, a ClaimArg
 		if err != nil {
 			return ClaimResult{}, err
 		}
-		args = append(args, m.MatchID, string(teams), strconv.Itoa(len(m.Tickets)))
-		for _, t := range m.Tickets {
-			args = append(args, t.ID, t.Player)
+		// One (ticket, player) pair per seat: a party ticket seats each of
+		// its members, all of whom must still hold it.
+		at := len(args) + 2
+		args = append(args, m.MatchID, string(teams), "")
+		seats := 0
+		for i := range m.Tickets {
+			for _, p := range m.Tickets[i].Players() {
+				args = append(args, m.Tickets[i].ID, p)
+				seats++
+			}
 		}
+		args[at] = strconv.Itoa(seats)
 	}
 	var regions []string
 	if lease.Region != "" {

@@ -15,9 +15,10 @@ import (
 // foreign writer, never a normal outcome.
 var ErrBadReply = errors.New("redisx: unexpected script reply")
 
-// Ticket is one queued player.
+// Ticket is one queued unit: a solo player, or a party (Members set).
 type Ticket struct {
-	ID     string  `json:"id"`
+	ID string `json:"id"`
+	// Player is the solo player, or the party's leader who queued it.
 	Player string  `json:"player"`
 	Mode   string  `json:"mode"`
 	Rating float64 `json:"rating"`
@@ -31,6 +32,43 @@ type Ticket struct {
 	// Regions are the regions whose pools list the ticket, set by Enqueue
 	// (ModeRegions.Listed).
 	Regions []string `json:"regions,omitempty"`
+	// Party is the id of the party the ticket queues ("" for a solo player).
+	Party string `json:"party,omitempty"`
+	// Members are a party ticket's players, in the party's join order, each
+	// with its own rating (teams are balanced on them) and device (a ban on
+	// any of them takes the ticket out). Nil for a solo player.
+	Members []TicketMember `json:"members,omitempty"`
+}
+
+// TicketMember is one player of a party ticket.
+type TicketMember struct {
+	Player string  `json:"player"`
+	Rating float64 `json:"rating"`
+	Device string  `json:"device,omitempty"`
+}
+
+// Players lists the players the ticket seats: the party's members, or the
+// solo player.
+func (t *Ticket) Players() []string {
+	if len(t.Members) == 0 {
+		return []string{t.Player}
+	}
+	out := make([]string, len(t.Members))
+	for i, m := range t.Members {
+		out[i] = m.Player
+	}
+	return out
+}
+
+// others lists the ticket's players other than player.
+func (t *Ticket) others(player string) []string {
+	var out []string
+	for _, m := range t.Members {
+		if m.Player != player {
+			out = append(out, m.Player)
+		}
+	}
+	return out
 }
 
 // EntryKind says where a player stands in one mode.
@@ -78,6 +116,9 @@ const (
 	EnqueueExisting EnqueueStatus = 0
 	// EnqueueInRoom: the player sits in a loading room of the mode.
 	EnqueueInRoom EnqueueStatus = -1
+	// EnqueueMembersBusy: other members of a party ticket hold something in
+	// the mode (EnqueueResult.Busy names them); nothing was written.
+	EnqueueMembersBusy EnqueueStatus = -2
 )
 
 // EnqueueResult is what Enqueue found or did.
@@ -90,6 +131,9 @@ type EnqueueResult struct {
 	// Outcomes are the player's untold outcomes in the mode, handed over
 	// (and removed from Redis) by a created ticket, oldest first.
 	Outcomes []Outcome
+	// Busy are the party members that hold a ticket or a seat in the mode
+	// (EnqueueMembersBusy).
+	Busy []string
 }
 
 // Enqueue queues t unless its player is already queued or loading in the
@@ -108,9 +152,14 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket) (EnqueueResult, error) {
 	}
 	k := c.Keys
 	keys := []string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode), k.Added(t.Mode), k.Outcomes(t.Mode, t.Player)}
+	others := t.others(t.Player)
+	args := []string{t.Player, t.ID, i64(t.QueuedAtMs), string(js), strconv.Itoa(len(others))}
+	for _, p := range others {
+		keys = append(keys, k.Outcomes(t.Mode, p))
+		args = append(args, p)
+	}
 	lanes, _ := c.laneKeys(t.Mode, t.Regions, k.LaneAdded)
-	arr, err := c.scripts.enqueue.Exec(ctx, c.R, append(keys, lanes...),
-		[]string{t.Player, t.ID, i64(t.QueuedAtMs), string(js)}).ToArray()
+	arr, err := c.scripts.enqueue.Exec(ctx, c.R, append(keys, lanes...), args).ToArray()
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("redisx: enqueue: %w", err)
 	}
@@ -128,6 +177,8 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket) (EnqueueResult, error) {
 	switch EnqueueStatus(st) {
 	case EnqueueInRoom:
 		return EnqueueResult{Status: EnqueueInRoom, Match: ref}, nil
+	case EnqueueMembersBusy:
+		return EnqueueResult{Status: EnqueueMembersBusy, Busy: splitIDs(ref)}, nil
 	case EnqueueCreated:
 		// The script stored t as given but for the stamp: no need to parse
 		// the JSON back.
@@ -179,40 +230,74 @@ type RemoveResult struct {
 	// Outcomes are the player's untold outcomes in the mode after the
 	// removal (this removal's own last, when a reason was recorded).
 	Outcomes []Outcome
+	// Others are the other members of a removed party ticket, whose entries
+	// went with it and who must be told.
+	Others []string
 }
 
 // RemoveTicket takes the player's ticket out of the mode's queue; ticketID ""
 // means whatever ticket the player holds. A non-empty reason (a dequeued
 // reason of docs/protocol.md) is recorded as the player's outcome in the same
-// step, so whoever later finds the ticket gone also finds why.
+// step, so whoever later finds the ticket gone also finds why. A party
+// ticket leaves whole, whichever member player is: every member's outcome
+// is recorded (RemoveResult.Others names the members besides player).
 func (c *Client) RemoveTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration) (RemoveResult, error) {
+	res, body, err := c.removeTicket(ctx, mode, player, ticketID, reason, outcomeTTL, nil)
+	if err != nil || body == "" {
+		return res, err
+	}
+	// A party ticket: the script needs every member's outcome list named.
+	var t Ticket
+	if err := json.Unmarshal([]byte(body), &t); err != nil {
+		return RemoveResult{}, fmt.Errorf("redisx: remove ticket: party ticket: %w", err)
+	}
+	res, body, err = c.removeTicket(ctx, mode, player, ticketID, reason, outcomeTTL, t.others(player))
+	if err == nil && body != "" {
+		// The party's ticket changed between the two calls: a bug or a
+		// foreign writer, since a party's ticket never changes members.
+		return RemoveResult{}, fmt.Errorf("%w: party ticket members changed", ErrBadReply)
+	}
+	return res, err
+}
+
+// removeTicket runs ticket_remove once; body is the ticket's JSON when it
+// is a party's whose other members were not all named.
+func (c *Client) removeTicket(ctx context.Context, mode, player, ticketID, reason string, outcomeTTL time.Duration, others []string) (RemoveResult, string, error) {
 	k := c.Keys
 	keys := []string{k.Queue(mode), k.Tickets(mode), k.Players(mode), k.Waits(mode), k.Removed(mode), k.Outcomes(mode, player)}
+	args := []string{player, ticketID, reason, ms(outcomeTTL), mode, strconv.Itoa(len(others))}
+	for _, p := range others {
+		keys = append(keys, k.Outcomes(mode, p))
+		args = append(args, p)
+	}
 	lanes, _ := c.laneKeys(mode, c.regionsOf(mode).Regions, k.LaneRemoved)
-	arr, err := c.scripts.remove.Exec(ctx, c.R, append(keys, lanes...),
-		[]string{player, ticketID, reason, ms(outcomeTTL), mode}).ToArray()
+	arr, err := c.scripts.remove.Exec(ctx, c.R, append(keys, lanes...), args).ToArray()
 	if err != nil {
-		return RemoveResult{}, fmt.Errorf("redisx: remove ticket: %w", err)
+		return RemoveResult{}, "", fmt.Errorf("redisx: remove ticket: %w", err)
 	}
 	if len(arr) < 2 {
-		return RemoveResult{}, ErrBadReply
+		return RemoveResult{}, "", ErrBadReply
 	}
 	ok, err := arr[0].AsInt64()
 	if err != nil {
-		return RemoveResult{}, fmt.Errorf("%w: remove status: %v", ErrBadReply, err)
+		return RemoveResult{}, "", fmt.Errorf("%w: remove status: %v", ErrBadReply, err)
 	}
 	s, err := arr[1].ToString()
 	if err != nil {
-		return RemoveResult{}, fmt.Errorf("%w: remove ref: %v", ErrBadReply, err)
+		return RemoveResult{}, "", fmt.Errorf("%w: remove ref: %v", ErrBadReply, err)
 	}
-	if ok != 1 {
-		return RemoveResult{Entry: parseEntry(s)}, nil
+	switch ok {
+	case -1:
+		return RemoveResult{}, s, nil
+	case 1:
+	default:
+		return RemoveResult{Entry: parseEntry(s)}, "", nil
 	}
 	out, err := parseOutcomes(arr[2:])
 	if err != nil {
-		return RemoveResult{}, err
+		return RemoveResult{}, "", err
 	}
-	return RemoveResult{Removed: true, Ticket: s, Outcomes: out}, nil
+	return RemoveResult{Removed: true, Ticket: s, Outcomes: out, Others: others}, "", nil
 }
 
 // PlayerEntry says where the player stands in the mode.
