@@ -121,6 +121,14 @@ func (b *Bus) decode(kind string, body json.RawMessage) (any, bool) {
 		v = &MemberReadyMsg{}
 	case kindRoomResolved:
 		v = &RoomResolvedMsg{}
+	case kindParty:
+		v = &PartyMsg{}
+	case kindPartyInvite:
+		v = &PartyInviteMsg{}
+	case kindPartyLeft:
+		v = &PartyLeftMsg{}
+	case kindPartyQueued:
+		v = &PartyQueuedMsg{}
 	default:
 		return nil, false
 	}

@@ -222,6 +222,11 @@ func (c *coordinator) sweep(ctx actor.Context) {
 	if bans, err := c.env.Sanctions.ActiveBans(rctx); err == nil {
 		c.env.Metrics.BansActive.Set(float64(len(bans)))
 	}
+	if c.env.Parties != nil {
+		if n, err := c.env.Parties.PartiesCount(rctx); err == nil {
+			c.env.Metrics.Parties.Set(float64(n))
+		}
+	}
 	alive := map[string]bool{c.env.Node: true}
 	isAlive := func(node string) bool {
 		up, seen := alive[node]

@@ -98,6 +98,9 @@ type Env struct {
 	Allocator Allocator
 	Events    *Events
 	Sanctions Sanctions
+	// Parties is the parties' record in Redis; nil uses Store when it is a
+	// *redisx.Client (see Node start).
+	Parties PartyStore
 
 	system      *actor.ActorSystem
 	workers     *workers
@@ -225,6 +228,8 @@ type Sanctions interface {
 	// sharing a round trip with other reads (nil: nothing to read).
 	BanIndexRead(out *[]string) *redisx.Read
 	ActiveBansOf(ctx context.Context, ids []string) (map[string]bool, error)
+	// BannedForEach is BannedFor of a party's members, in one round trip.
+	BannedForEach(ctx context.Context, subjects []redisx.BanSubject) ([]time.Duration, error)
 }
 
 type noSanctions struct{}
@@ -239,6 +244,9 @@ func (noSanctions) ActiveBans(context.Context) (map[string]bool, error) { return
 func (noSanctions) BanIndexRead(*[]string) *redisx.Read                 { return nil }
 func (noSanctions) ActiveBansOf(context.Context, []string) (map[string]bool, error) {
 	return nil, nil
+}
+func (noSanctions) BannedForEach(_ context.Context, s []redisx.BanSubject) ([]time.Duration, error) {
+	return make([]time.Duration, len(s)), nil
 }
 
 // NoSanctions records nothing and bans nobody.

@@ -52,6 +52,9 @@ type Refusal struct {
 	Message      string
 	RetryAfterMs int64
 	Close        bool
+	// Players names the party members a refusal is about
+	// (PARTY_NOT_READY, a party's BANNED).
+	Players []string
 }
 
 // ConnClosed tells the session actor that its connection ended; the player's

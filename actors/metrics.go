@@ -52,6 +52,12 @@ type Metrics struct {
 	// BuildInfo is 1 for the running build's version, commit and Go
 	// version; the command sets it, since only it knows its stamp.
 	BuildInfo *prometheus.GaugeVec
+	// Parties is the number of parties in existence, all nodes (read from
+	// Redis by the coordinator).
+	Parties prometheus.Gauge
+	// PartyTicketsEnqueued counts party tickets created, by mode and party
+	// size.
+	PartyTicketsEnqueued *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them on reg; tests pass a
@@ -123,12 +129,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12)}, []string{"op"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "matchd", Name: "build_info",
 			Help: "1, labelled with the running build's version, commit and Go version."}, []string{"version", "commit", "goversion"}),
+		Parties: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "matchd", Name: "parties",
+			Help: "Parties in existence (all nodes)."}),
+		PartyTicketsEnqueued: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "matchd", Name: "party_tickets_enqueued_total",
+			Help: "Party tickets created, by mode and party size."}, []string{"mode", "size"}),
 	}
 	reg.MustRegister(m.Sessions, m.QueueTickets, m.TicketsEnqueued, m.MatchesFormed, m.MatchesStarted,
 		m.MatchesCancelled, m.PlayersRequeued, m.QueueWait, m.MatchSpread, m.MatchesFormedByRegion, m.MatchLatency, m.Violations, m.LockAcquisitions,
 		m.ActorRestarts, m.RedisErrors, m.RedisCircuitOpen, m.StateEventsOn, m.ClaimsRejected, m.RoomsAdopted,
 		m.MatchingTick, m.BusMessages, m.ClientErrors, m.ConfigReloads, m.BansActive, m.BuildInfo,
-		m.TicketsDequeued, m.QueueOldestWait, m.LeaseChanges, m.TickInterval, m.RedisRoundTrip)
+		m.TicketsDequeued, m.QueueOldestWait, m.LeaseChanges, m.TickInterval, m.RedisRoundTrip, m.Parties, m.PartyTicketsEnqueued)
 	for _, r := range []string{"acquired", "busy", "error"} {
 		m.LockAcquisitions.WithLabelValues(r)
 	}

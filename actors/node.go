@@ -55,6 +55,9 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	if env.Sanctions == nil {
 		env.Sanctions = NoSanctions
 	}
+	if rc, ok := env.Store.(*redisx.Client); ok && env.Parties == nil {
+		env.Parties = rc
+	}
 	if rc, ok := env.Store.(*redisx.Client); ok && rc.Regions == nil {
 		// Which regions' pools list a ticket, by the mode's config
 		// (regions need a restart; the latency cap reloads live).

@@ -266,7 +266,7 @@ func (a *queueActor) tick() {
 		return
 	}
 	scan := time.Since(a.scannedAt) >= min(a.env.Cfg().Session.ReconnectGrace/4, a.env.Cfg().Rooms.SweepInterval)
-	if len(a.pool) < mode.Teams*mode.TeamSize && len(bans) == 0 && len(a.orphans) == 0 && !scan {
+	if seats(a.pool, mode.Teams*mode.TeamSize) < mode.Teams*mode.TeamSize && len(bans) == 0 && len(a.orphans) == 0 && !scan {
 		return
 	}
 	pool := a.poolBuf[:0]
@@ -276,9 +276,31 @@ func (a *queueActor) tick() {
 	a.poolBuf = pool
 	pool = a.dropBanned(rctx, pool, bans)
 	pool = a.dropOrphans(rctx, pool, scan)
-	if len(pool) >= mode.Teams*mode.TeamSize {
+	if seatsOf(pool) >= mode.Teams*mode.TeamSize {
 		a.form(rctx, mode, pool)
 	}
+}
+
+// seats counts the players the pool's tickets seat (a party's ticket seats
+// every member), up to need: a pool of need tickets seats at least that
+// many, so a large pool costs nothing to count.
+func seats(pool map[string]redisx.Ticket, need int) int {
+	if len(pool) >= need {
+		return len(pool)
+	}
+	n := 0
+	for _, t := range pool {
+		n += max(1, len(t.Members))
+	}
+	return n
+}
+
+func seatsOf(pool []redisx.Ticket) int {
+	n := 0
+	for i := range pool {
+		n += max(1, len(pool[i].Members))
+	}
+	return n
 }
 
 // syncPool brings the leader's copy of the pool up to date: from the
@@ -327,11 +349,15 @@ func (a *queueActor) dropBanned(ctx context.Context, pool []redisx.Ticket, bans 
 		return pool
 	}
 	return slices.DeleteFunc(pool, func(t redisx.Ticket) bool {
-		if bans["p:"+t.Player] || (t.Device != "" && bans["d:"+t.Device]) {
-			a.dequeue(ctx, t, protocol.ReasonBanned)
-			return true
+		banned := bans["p:"+t.Player] || (t.Device != "" && bans["d:"+t.Device])
+		// A ban on any member (or its device) takes the party's ticket out.
+		for _, m := range t.Members {
+			banned = banned || bans["p:"+m.Player] || (m.Device != "" && bans["d:"+m.Device])
 		}
-		return false
+		if banned {
+			a.dequeue(ctx, t, protocol.ReasonBanned)
+		}
+		return banned
 	})
 }
 
@@ -388,7 +414,7 @@ func (a *queueActor) dropOrphans(ctx context.Context, pool []redisx.Ticket, scan
 		// a fresh sample each time, so every ticket is checked in turn.
 		a.scannedAt = time.Now()
 		for _, t := range pool[:min(len(pool), a.env.Cfg().Matchmaking.LivenessBatch)] {
-			check = append(check, t.Player)
+			check = append(check, t.Players()...)
 		}
 	}
 	if len(check) > 0 {
@@ -399,14 +425,20 @@ func (a *queueActor) dropOrphans(ctx context.Context, pool []redisx.Ticket, scan
 		}
 		byPlayer := make(map[string]redisx.Ticket, len(pool))
 		for _, t := range pool {
-			byPlayer[t.Player] = t
+			for _, p := range t.Players() {
+				byPlayer[p] = t
+			}
 		}
 		for _, p := range check {
 			t, queued := byPlayer[p]
 			switch {
 			case !queued:
 			case live[p]:
-				delete(a.orphans, t.ID)
+				// A party's ticket is an orphan while any member is: only
+				// the member marked clears the mark.
+				if o, ok := a.orphans[t.ID]; ok && o.player == p {
+					delete(a.orphans, t.ID)
+				}
 			default:
 				if _, known := a.orphans[t.ID]; !known {
 					if a.orphans == nil {
@@ -461,7 +493,8 @@ func (a *queueActor) dequeue(ctx context.Context, t redisx.Ticket, reason string
 		a.insight.dequeued(a, t, reason)
 		a.env.Log.Debug("ticket dequeued", "player", t.Player, "mode", t.Mode, "reason", reason)
 		a.env.Events.Emit("dequeued", map[string]any{"player_id": t.Player, "mode": t.Mode, "ticket_id": t.ID, "reason": reason})
-		a.env.bus.ToPlayers(kindDequeued, []string{t.Player}, &DequeuedMsg{Mode: t.Mode, TicketID: t.ID, Reason: reason}, nil)
+		// Every member of a party's ticket is told: it left whole.
+		a.env.bus.ToPlayers(kindDequeued, t.Players(), &DequeuedMsg{Mode: t.Mode, TicketID: t.ID, Reason: reason}, nil)
 	}
 }
 
@@ -477,7 +510,14 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 	for i, t := range pool {
 		row := a.latBuf[i*nr : (i+1)*nr : (i+1)*nr]
 		latencyRow(row, mode.Regions, t.Latencies)
-		in = append(in, match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs, LatencyMs: row})
+		mt := match.Ticket{ID: t.ID, Rating: t.Rating, QueuedAtMs: t.QueuedAtMs, LatencyMs: row}
+		if len(t.Members) > 0 {
+			mt.Members = make([]match.Member, len(t.Members))
+			for j, m := range t.Members {
+				mt.Members[j] = match.Member{ID: m.Player, Rating: m.Rating}
+			}
+		}
+		in = append(in, mt)
 	}
 	a.matchBuf = in
 	now := a.nowMs
@@ -494,7 +534,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 	for _, g := range groups {
 		for _, team := range g.Teams {
 			for _, mt := range team {
-				members = append(members, pool[mt].Player)
+				members = append(members, pool[mt].Players()...)
 			}
 		}
 	}
@@ -507,13 +547,17 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		ghost := false
 		for _, team := range g.Teams {
 			for _, mt := range team {
-				if t := pool[mt]; !live[t.Player] {
+				t := pool[mt]
+				for _, p := range t.Players() {
+					if live[p] {
+						continue
+					}
 					ghost = true
 					if a.orphans == nil {
 						a.orphans = map[string]orphan{}
 					}
 					if _, known := a.orphans[t.ID]; !known {
-						a.orphans[t.ID] = orphan{player: t.Player, since: time.Now()}
+						a.orphans[t.ID] = orphan{player: p, since: time.Now()}
 					}
 				}
 			}
@@ -529,7 +573,7 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 		for ti, team := range g.Teams {
 			for _, mt := range team {
 				t := pool[mt]
-				c.Teams[ti] = append(c.Teams[ti], t.Player)
+				c.Teams[ti] = append(c.Teams[ti], t.Players()...)
 				c.Tickets = append(c.Tickets, t)
 			}
 		}
@@ -588,17 +632,21 @@ func (a *queueActor) form(ctx context.Context, mode config.Mode, pool []redisx.T
 			a.env.Metrics.MatchesFormedByRegion.WithLabelValues(mode.Name, r).Inc()
 			a.env.Metrics.MatchLatency.WithLabelValues(mode.Name, r).Observe(groups[i].LatencyMs)
 		}
-		players := make([]string, len(c.Tickets))
-		for j, t := range c.Tickets {
-			players[j] = t.Player
-			a.env.Metrics.QueueWait.WithLabelValues(mode.Name).Observe(float64(now-t.QueuedAtMs) / 1000)
+		players := make([]string, 0, len(c.Tickets))
+		for _, t := range c.Tickets {
+			for _, p := range t.Players() {
+				players = append(players, p)
+				a.env.Metrics.QueueWait.WithLabelValues(mode.Name).Observe(float64(now-t.QueuedAtMs) / 1000)
+			}
 		}
 		a.env.Events.Emit("match_formed", map[string]any{"match_id": c.MatchID, "mode": mode.Name, "teams": c.Teams, "spread": groups[i].Spread, "region": a.seed.region})
 		room := &redisx.Room{MatchID: c.MatchID, Mode: mode.Name, Region: a.seed.region, State: redisx.RoomLoading, Owner: a.env.Node,
 			DeadlineMs: deadline, CreatedMs: now, Members: players, Teams: c.Teams,
 			Ready: make(map[string]bool, len(players)), Tickets: make(map[string]redisx.Ticket, len(players))}
 		for _, t := range c.Tickets {
-			room.Tickets[t.Player] = t
+			for _, p := range t.Players() {
+				room.Tickets[p] = t
+			}
 		}
 		// The leader tells the members on this node now rather than leaving
 		// it to the room actor: spawning hundreds of rooms a tick through

@@ -48,6 +48,10 @@ type sessionSeed struct {
 	// (modes with regions), so a ticket put back after Redis lost it is
 	// listed where it was.
 	latencies map[string]float64
+	// party is the session's copy of its party (nil: none), read from
+	// Redis at every party request and attach; it only classifies an
+	// enqueue, which reads Redis again.
+	party *redisx.Party
 }
 
 // toldRing remembers the last outcome ids told, oldest overwritten first.
@@ -101,6 +105,21 @@ func newSessionProps(env *Env, seed *sessionSeed) *actor.Props {
 
 func (a *sessionActor) st() sessionState { return a.seed.st }
 
+// partyID is the id of the session's party ("" when none).
+func (a *sessionActor) partyID() string {
+	if a.seed.party == nil {
+		return ""
+	}
+	return a.seed.party.ID
+}
+
+// view is the state object the client is told: the state, and its party.
+func (a *sessionActor) view() protocol.State {
+	v := a.st().view()
+	v.PartyID = a.partyID()
+	return v
+}
+
 func (a *sessionActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
@@ -135,6 +154,13 @@ func (a *sessionActor) Receive(ctx actor.Context) {
 		a.apply(ctx, in, ev)
 		// Requests that waited behind a doubtful one are served as soon as
 		// something answered it.
+		a.drain(ctx)
+	case *PartyMsg, *PartyInviteMsg, *PartyLeftMsg, *partyCheck:
+		a.apply(ctx, evPartyNews, m)
+	case *PartyQueuedMsg:
+		// The leader queued the party: Redis holds the ticket this
+		// session adopts.
+		a.apply(ctx, evHint, nil)
 		a.drain(ctx)
 	case *Reassert:
 		a.reassert(ctx)
@@ -205,7 +231,7 @@ func (a *sessionActor) run(ctx actor.Context, e effect, ev any) (sessionState, b
 		return sessionState{}, false
 	case effReplyState:
 		a.reconcile(ctx)
-		a.send(&protocol.StateReply{Type: protocol.TypeState, Rid: ev.(protocol.ClientMessage).Rid, State: a.st().view()})
+		a.send(&protocol.StateReply{Type: protocol.TypeState, Rid: ev.(protocol.ClientMessage).Rid, State: a.view()})
 		return sessionState{}, false
 	case effReplyPong:
 		a.send(&protocol.Pong{Type: protocol.TypePong, Rid: ev.(protocol.ClientMessage).Rid, ServerTimeMs: a.env.nowMs()})
@@ -256,6 +282,20 @@ func (a *sessionActor) run(ctx actor.Context, e effect, ev any) (sessionState, b
 	case effReplay:
 		a.replay(ev.(*redisx.Outcome))
 		return sessionState{}, false
+	case effCreatePartyTicket:
+		return a.partyEnqueue(ctx, ev.(protocol.ClientMessage))
+	case effForbidden:
+		a.memberEnqueue(ctx, ev.(protocol.ClientMessage))
+		return sessionState{}, false
+	case effParty:
+		a.partyRequest(ctx, ev.(protocol.ClientMessage))
+		return sessionState{}, false
+	case effPartyMembership:
+		a.partyMembership(ctx, ev.(protocol.ClientMessage))
+		return sessionState{}, false
+	case effPartyNews:
+		a.partyNews(ev)
+		return sessionState{}, false
 	}
 	panic(fmt.Sprintf("session: effect %q has no handler", e))
 }
@@ -303,6 +343,7 @@ func (a *sessionActor) snapshot() *Snapshot {
 			"player_id": a.seed.player.ID, "rating": a.seed.player.Rating, "mode": st.Mode,
 			"ticket_id": st.TicketID, "match_id": st.MatchID, "since_ms": st.SinceMs,
 			"connected": a.connected(), "session_id": a.seed.lastSID, "settling": a.seed.pending != nil,
+			"party_id": a.partyID(),
 		},
 	}
 }

@@ -63,6 +63,11 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 	if at.latencies != nil {
 		a.seed.latencies = at.latencies
 	}
+	// The welcome's state names the player's party (read now; a failed
+	// read leaves the copy as it was, and the next party request reads it).
+	if _, _, err := a.myParty(); err != nil {
+		a.env.redisErr("party_of", err, a.logAttrs()...)
+	}
 	in := inAttachIdle
 	switch at.state.Name {
 	case stQueued:
@@ -74,6 +79,7 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 	for i := range at.outcomes {
 		a.apply(ctx, evReplay, &at.outcomes[i])
 	}
+	a.partyAfterWelcome()
 	ctx.Respond(&Attached{PID: ctx.Self()})
 }
 
@@ -129,6 +135,7 @@ func (a *sessionActor) resolveAttach(t redisx.Truth) (*attachTruth, error) {
 func (a *sessionActor) welcome(ctx actor.Context, at *attachTruth) sessionState {
 	st := at.state
 	view := st.view()
+	view.PartyID = a.partyID()
 	if st.Name != a.st().Name || st.TicketID != a.st().TicketID || st.MatchID != a.st().MatchID {
 		view.SinceMs = a.env.nowMs()
 	} else {
@@ -210,8 +217,13 @@ func (a *sessionActor) graceExpired(ctx actor.Context, m *graceExpired) {
 			a.env.countDequeue(st.Mode, protocol.ReasonDisconnected)
 			a.env.Events.Emit("dequeued", map[string]any{"player_id": a.seed.player.ID, "mode": st.Mode,
 				"ticket_id": st.TicketID, "reason": protocol.ReasonDisconnected})
+			if len(res.Others) > 0 {
+				a.env.bus.ToPlayers(kindDequeued, res.Others, &DequeuedMsg{Mode: st.Mode, TicketID: st.TicketID, Reason: protocol.ReasonDisconnected}, nil)
+			}
 		}
 	}
+	// Away past the grace: the player leaves its party too.
+	a.leaveOnGrace()
 	if err := a.env.Store.DirRelease(rctx, a.seed.player.ID, m.sid); err != nil {
 		a.env.redisErr("dir_release", err, a.logAttrs()...)
 	}

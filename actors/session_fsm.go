@@ -55,6 +55,15 @@ const (
 	// inRefused is a frame the gateway refused (over the rate limit, not
 	// decodable): it is answered in order with the other replies.
 	inRefused input = "refused frame"
+	// Parties (docs/protocol.md section 14). A party's leader queues it; a
+	// member's own enqueue is refused.
+	inEnqueueParty    input = "enqueue(party leader)"
+	inEnqueueMember   input = "enqueue(party member)"
+	inPartyRequest    input = "party_create/invite/join/promote"
+	inPartyMembership input = "party_leave/kick"
+	// evPartyNews is another member's change of the party, an invitation,
+	// or the player's removal.
+	evPartyNews input = "party news"
 )
 
 // Signals from other actors (the bus), classified by the match or ticket
@@ -119,6 +128,7 @@ const (
 // inputs lists every input, for the table and its test.
 var inputs = []input{
 	inEnqueueSameMode, inEnqueueOtherMode, inCancel, inLoadedThisMatch, inLoadedOtherMatch, inSync, inPing, inRefused,
+	inEnqueueParty, inEnqueueMember, inPartyRequest, inPartyMembership, evPartyNews,
 	evMatchFound, evMatchFoundAgain, evLoadingStatus, evAllReady, evRequeued, evCancelledOut, evRoomLost, evDequeued,
 	evStale, evUnknown, evRedisLost, evHint,
 	tMissedMatchRequeued, tMissedMatchOut, tMissedDequeue,
@@ -156,6 +166,12 @@ const (
 	effReassert     effect = "put back the ticket redis lost (same id and queue time)"
 	effWelcome      effect = "send welcome with redis's state (and match_found when loading)"
 	effReplay       effect = "send the outcome as history"
+	// Parties.
+	effCreatePartyTicket effect = "queue the party as one ticket, reply queued, members adopt it"
+	effForbidden         effect = "reply FORBIDDEN (a member's enqueue), unless redis says otherwise"
+	effParty             effect = "serve the party request, reply party"
+	effPartyMembership   effect = "take the party's ticket out if queued, change membership, reply"
+	effPartyNews         effect = "send the party frame"
 )
 
 // transition is one row of the session table.
@@ -193,6 +209,8 @@ func common(s stateName) map[input]transition {
 		inAttachQueued:  {stQueued, effWelcome},
 		inAttachLoading: {stLoading, effWelcome},
 		evReplay:        {s, effReplay},
+		inPartyRequest:  {s, effParty},
+		evPartyNews:     {s, effPartyNews},
 	}
 }
 
@@ -210,6 +228,9 @@ var sessionTable = map[stateName]map[input]transition{
 	stIdle: row(stIdle, with(common(stIdle), map[input]transition{
 		inEnqueueSameMode:    {stQueued, effCreateTicket},
 		inEnqueueOtherMode:   {stQueued, effCreateTicket},
+		inEnqueueParty:       {stQueued, effCreatePartyTicket},
+		inEnqueueMember:      {stIdle, effForbidden},
+		inPartyMembership:    {stIdle, effPartyMembership},
 		inCancel:             {stIdle, effInvalidState},
 		inLoadedThisMatch:    {stIdle, effInvalidState},
 		inLoadedOtherMatch:   {stIdle, effInvalidState},
@@ -221,8 +242,12 @@ var sessionTable = map[stateName]map[input]transition{
 		tLoadingSame:         {stLoading, effLoadTruth},
 	})),
 	stQueued: row(stQueued, with(common(stQueued), map[input]transition{
-		inEnqueueSameMode:    {stQueued, effReplyQueued},
-		inEnqueueOtherMode:   {stQueued, effInvalidState},
+		inEnqueueSameMode:  {stQueued, effReplyQueued},
+		inEnqueueOtherMode: {stQueued, effInvalidState},
+		// The leader's enqueue while queued is classified by mode above.
+		inEnqueueParty:       {stQueued, effInvalidState},
+		inEnqueueMember:      {stQueued, effForbidden},
+		inPartyMembership:    {stQueued, effPartyMembership},
 		inCancel:             {stIdle, effRemoveTicket},
 		inLoadedThisMatch:    {stQueued, effInvalidState},
 		inLoadedOtherMatch:   {stQueued, effInvalidState},
@@ -237,6 +262,10 @@ var sessionTable = map[stateName]map[input]transition{
 	stLoading: row(stLoading, with(common(stLoading), map[input]transition{
 		inEnqueueSameMode:  {stLoading, effInvalidState},
 		inEnqueueOtherMode: {stLoading, effInvalidState},
+		inEnqueueParty:     {stLoading, effInvalidState},
+		inEnqueueMember:    {stLoading, effInvalidState},
+		// A party loading a match keeps its members.
+		inPartyMembership:  {stLoading, effInvalidState},
 		inCancel:           {stIdle, effDodge},
 		inLoadedThisMatch:  {stLoading, effMarkReady},
 		inLoadedOtherMatch: {stLoading, effInvalidState},

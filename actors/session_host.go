@@ -30,6 +30,10 @@ type sessionSlot struct {
 	touchedAt  time.Time
 	hintDue    time.Time
 	registered bool
+	// party is the session's party ("" when none), whose record the host
+	// renews at partyTouched + party.ttl/4.
+	party        string
+	partyTouched time.Time
 }
 
 // sessionHost does, per node and per tick, what every session needs from
@@ -147,6 +151,12 @@ func (h *sessionHost) update(seed *sessionSeed) {
 	st := seed.st
 	s.mu.Lock()
 	s.name, s.mode = st.Name, st.Mode
+	if seed.party == nil {
+		s.party = ""
+	} else if s.party != seed.party.ID {
+		// Just joined (or created): the join renewed the record.
+		s.party, s.partyTouched = seed.party.ID, time.Now()
+	}
 	switch st.Name {
 	case stQueued:
 		s.ref = st.TicketID
@@ -234,6 +244,7 @@ func (h *sessionHost) tick(now time.Time) {
 		checks        []slotCheck
 		touches       []redisx.DirLease
 		touched       []*sessionSlot
+		parties       []*sessionSlot
 	)
 	// Half the TTL leaves a renewal a whole half to land in, and costs a
 	// third less than renewing at a third (one script per session).
@@ -264,6 +275,10 @@ func (h *sessionHost) tick(now time.Time) {
 			}
 			s.nextCheck = now.Add(every)
 		}
+		if s.party != "" && now.Sub(s.partyTouched) >= cfg.Party.TTL/4 {
+			parties = append(parties, s)
+			s.partyTouched = now
+		}
 		if s.sid != "" && now.Sub(s.touchedAt) >= renew {
 			touches = append(touches, redisx.DirLease{Player: s.player, Session: s.sid})
 			touched = append(touched, s)
@@ -283,6 +298,31 @@ func (h *sessionHost) tick(now time.Time) {
 		sys.Root.Send(s.pid, &truthHint{})
 	}
 	h.renew(touches, touched)
+	h.touchParties(parties)
+}
+
+// touchParties renews the records of the sessions' parties, so a party
+// lives as long as any member's session does; a session its party no
+// longer lists (its removal's news lost) is asked to read it again.
+func (h *sessionHost) touchParties(slots []*sessionSlot) {
+	if len(slots) == 0 || h.env.Parties == nil {
+		return
+	}
+	ctx, cancel := h.env.opCtx()
+	defer cancel()
+	for _, s := range slots {
+		s.mu.Lock()
+		party, pid := s.party, s.pid
+		s.mu.Unlock()
+		ok, err := h.env.Parties.PartyTouch(ctx, party, s.player, h.env.Cfg().Party.TTL)
+		if err != nil {
+			h.env.redisErr("party_touch", err)
+			return
+		}
+		if !ok {
+			h.env.system.Root.Send(pid, &partyCheck{})
+		}
+	}
 }
 
 // check compares the sessions' states with Redis, in two commands per mode

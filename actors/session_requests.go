@@ -50,10 +50,24 @@ func (a *sessionActor) classify(m protocol.ClientMessage) input {
 	st := a.st()
 	switch m.Type {
 	case protocol.TypeEnqueue:
+		if p := a.seed.party; p != nil && st.Name != stLoading {
+			// The session's copy of its party classifies; the effect reads
+			// Redis, and classifies again if the copy was stale.
+			switch {
+			case p.Leader != a.seed.player.ID:
+				return inEnqueueMember
+			case st.Name == stIdle:
+				return inEnqueueParty
+			}
+		}
 		if st.Mode != "" && m.Mode == st.Mode {
 			return inEnqueueSameMode
 		}
 		return inEnqueueOtherMode
+	case protocol.TypePartyCreate, protocol.TypePartyInvite, protocol.TypePartyJoin, protocol.TypePartyPromote:
+		return inPartyRequest
+	case protocol.TypePartyLeave, protocol.TypePartyKick:
+		return inPartyMembership
 	case protocol.TypeCancel:
 		return inCancel
 	case protocol.TypeLoadingComplete:
@@ -267,6 +281,10 @@ func (a *sessionActor) cancelTicket(ctx actor.Context, m protocol.ClientMessage)
 	}
 	a.env.countDequeue(st.Mode, protocol.ReasonCancelled)
 	a.env.Events.Emit("dequeued", map[string]any{"player_id": a.seed.player.ID, "mode": st.Mode, "ticket_id": res.Ticket, "reason": protocol.ReasonCancelled})
+	if len(res.Others) > 0 {
+		// A member's cancel takes the party's ticket out for every member.
+		a.env.bus.ToPlayers(kindDequeued, res.Others, &DequeuedMsg{Mode: st.Mode, TicketID: res.Ticket, Reason: protocol.ReasonCancelled}, nil)
+	}
 	for i := range res.Outcomes {
 		o := &res.Outcomes[i]
 		if a.seed.told.has(o.ID()) {
@@ -410,7 +428,7 @@ type refusal = Refusal
 
 func (a *sessionActor) refuse(r *refusal) {
 	a.env.Metrics.ClientErrors.WithLabelValues(string(r.Code)).Inc()
-	a.send(&protocol.Error{Type: protocol.TypeError, Rid: r.Rid, Code: r.Code, Message: r.Message, RetryAfterMs: r.RetryAfterMs})
+	a.send(&protocol.Error{Type: protocol.TypeError, Rid: r.Rid, Code: r.Code, Message: r.Message, RetryAfterMs: r.RetryAfterMs, Players: r.Players})
 }
 
 // refuseWith answers rid with code and the code's one sentence.
@@ -420,7 +438,7 @@ func (a *sessionActor) refuseWith(rid string, code protocol.Code, retryAfterMs i
 }
 
 func (a *sessionActor) invalidState(rid, msg string) {
-	v := a.st().view()
+	v := a.view()
 	a.env.Metrics.ClientErrors.WithLabelValues(string(protocol.CodeInvalidState)).Inc()
 	a.send(&protocol.Error{Type: protocol.TypeError, Rid: rid, Code: protocol.CodeInvalidState, Message: msg, State: &v})
 }

@@ -19,6 +19,7 @@ type Config struct {
 	Redis       Redis       `koanf:"redis" json:"redis"`
 	Matchmaking Matchmaking `koanf:"matchmaking" json:"matchmaking"`
 	Session     Session     `koanf:"session" json:"session"`
+	Party       Party       `koanf:"party" json:"party"`
 	Sanctions   Sanctions   `koanf:"sanctions" json:"sanctions"`
 	StateEvents StateEvents `koanf:"state_events" json:"state_events"`
 	Debug       Debug       `koanf:"debug" json:"debug"`
@@ -27,6 +28,18 @@ type Config struct {
 	Rooms       Rooms       `koanf:"rooms" json:"rooms"`
 	Supervision Supervision `koanf:"supervision" json:"supervision"`
 	Reload      Reload      `koanf:"reload" json:"reload"`
+}
+
+// Party configures parties (docs/protocol.md section 14).
+type Party struct {
+	// MaxSize is the most members a party may have. Default 5.
+	MaxSize int `koanf:"max_size" json:"max_size"`
+	// InviteTTL is how long an invitation lasts. Default 60s.
+	InviteTTL time.Duration `koanf:"invite_ttl" json:"invite_ttl"`
+	// TTL is how long a party's record outlives the last sign of a live
+	// member: each member's session renews it, so only a party whose every
+	// member vanished (their nodes died) expires by it. Default 10m.
+	TTL time.Duration `koanf:"ttl" json:"ttl"`
 }
 
 // Supervision bounds how often an actor is restarted.
@@ -405,6 +418,7 @@ func Default() Config {
 			ReconcileInterval: 2 * time.Second,
 			OutcomeTTL:        10 * time.Minute,
 		},
+		Party: Party{MaxSize: 5, InviteTTL: time.Minute, TTL: 10 * time.Minute},
 		Sanctions: Sanctions{
 			Ladder: []time.Duration{0, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},
 			Decay:  24 * time.Hour,

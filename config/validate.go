@@ -173,6 +173,13 @@ func (c *Config) Validate() error {
 
 	// Sessions.
 	v.positive("session.reconnect_grace", c.Session.ReconnectGrace)
+	if c.Party.MaxSize < 1 {
+		v.add("party.max_size", "must be at least 1, got %d", c.Party.MaxSize)
+	}
+	v.positive("party.invite_ttl", c.Party.InviteTTL)
+	if v.positive("party.ttl", c.Party.TTL) && c.Party.TTL < 2*c.Session.DirectoryTTL {
+		v.add("party.ttl", "must be >= twice session.directory_ttl (%v), got %v", c.Session.DirectoryTTL, c.Party.TTL)
+	}
 	v.positive("session.directory_ttl", c.Session.DirectoryTTL)
 	v.positive("session.reconcile_interval", c.Session.ReconcileInterval)
 	if v.positive("session.outcome_ttl", c.Session.OutcomeTTL) && c.Session.OutcomeTTL < c.Session.ReconnectGrace {
