@@ -22,7 +22,7 @@ func (e *DecodeError) Error() string { return string(e.Code) + ": " + e.Message 
 // MaxRidLen bounds a request id, in characters.
 const MaxRidLen = 64
 
-// maxFieldLen bounds mode and match_id in bytes, not in characters as
+// maxFieldLen bounds mode, match_id, player_id and party_id in bytes, not in characters as
 // MaxRidLen does.
 const maxFieldLen = 128
 
@@ -53,6 +53,7 @@ const (
 	fieldAbsent fieldKind = iota
 	fieldNull
 	fieldString
+	fieldBool
 	fieldOther
 )
 
@@ -60,12 +61,16 @@ const (
 type field struct {
 	kind fieldKind
 	s    string // the decoded string when kind is fieldString
+	b    bool   // the value when kind is fieldBool
 }
 
 // frameFields holds what a frame says under the only keys Decode reads;
 // any other key cannot change the outcome.
 type frameFields struct {
 	typ, rid, mode, matchID field
+	// playerID and partyID name who or which party a party request is
+	// about; open is a party_create's flag.
+	playerID, partyID, open field
 	// latencies is the raw value of an enqueue's latencies, nil when the
 	// frame has none (scanFlatFrame leaves any frame with one to readFrame).
 	latencies json.RawMessage
@@ -91,6 +96,9 @@ func readFrame(b []byte) (frameFields, error) {
 	rawField(raw, "rid", &f.rid)
 	rawField(raw, "mode", &f.mode)
 	rawField(raw, "match_id", &f.matchID)
+	rawField(raw, "player_id", &f.playerID)
+	rawField(raw, "party_id", &f.partyID)
+	rawBool(raw, "open", &f.open)
 	if v, ok := raw["latencies"]; ok && !bytes.Equal(v, []byte("null")) {
 		f.latencies = v
 	}
@@ -110,6 +118,21 @@ func rawField(raw map[string]json.RawMessage, key string, dst *field) {
 		dst.kind, dst.s = fieldOther, ""
 	default:
 		dst.kind = fieldString
+	}
+}
+
+// rawBool is rawField for a field that should hold a JSON bool.
+func rawBool(raw map[string]json.RawMessage, key string, dst *field) {
+	v, ok := raw[key]
+	switch {
+	case !ok:
+		dst.kind = fieldAbsent
+	case bytes.Equal(v, []byte("null")):
+		dst.kind = fieldNull
+	case json.Unmarshal(v, &dst.b) != nil:
+		dst.kind, dst.b = fieldOther, false
+	default:
+		dst.kind = fieldBool
 	}
 }
 
@@ -143,7 +166,13 @@ func (f *frameFields) message() (ClientMessage, error) {
 		}
 	case TypeLoadingComplete:
 		m.MatchID, err = f.matchID.required("match_id", m.Rid)
-	case TypeCancel, TypeSync, TypePing:
+	case TypePartyInvite, TypePartyKick, TypePartyPromote:
+		m.PlayerID, err = f.playerID.required("player_id", m.Rid)
+	case TypePartyJoin:
+		m.PartyID, err = f.partyID.required("party_id", m.Rid)
+	case TypePartyCreate:
+		m.Open, err = f.open.optionalBool("open", m.Rid)
+	case TypeCancel, TypeSync, TypePing, TypePartyLeave:
 	default:
 		return ClientMessage{}, &DecodeError{Code: CodeUnknownType, Rid: m.Rid, Message: "unknown message type"}
 	}
@@ -188,6 +217,18 @@ func (v field) required(name, rid string) (string, error) {
 		return "", &DecodeError{Code: CodeBadRequest, Rid: rid, Message: name + " is too long"}
 	}
 	return v.s, nil
+}
+
+// optionalBool reads a flag that defaults to false; null counts as
+// missing, as it does for required fields.
+func (v field) optionalBool(name, rid string) (bool, error) {
+	switch v.kind {
+	case fieldAbsent, fieldNull:
+		return false, nil
+	case fieldBool:
+		return v.b, nil
+	}
+	return false, &DecodeError{Code: CodeBadRequest, Rid: rid, Message: name + " must be a boolean"}
 }
 
 // AsDecodeError unwraps err to a *DecodeError.

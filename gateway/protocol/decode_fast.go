@@ -4,13 +4,13 @@ import "unicode/utf8"
 
 // maxFlatKeys bounds the keys scanFlatFrame remembers to spot a duplicate,
 // so a frame padded with many keys costs no quadratic search; the contract
-// has four, and a frame with more is left to readFrame.
+// has eight, and a frame with more is left to readFrame.
 const maxFlatKeys = 8
 
 // scanFlatFrame reads the frames clients actually send: optional JSON
 // whitespace, one object whose keys are ASCII strings and whose values are
-// strings, none with an escape or a control character, and optional
-// whitespace. For those the outcome cannot depend on how encoding/json
+// strings, none with an escape or a control character (or, for open only,
+// true or false), and optional whitespace. For those the outcome cannot depend on how encoding/json
 // unescapes, repairs UTF-8 or resolves duplicate keys, so it is certain to
 // match readFrame. Anything else, including valid JSON it could have read,
 // reports false: being wrong here would change answers, bailing out only
@@ -48,22 +48,38 @@ func scanFlatFrame(b []byte) (frameFields, bool) {
 			if i == len(b) || b[i] != ':' {
 				return frameFields{}, false
 			}
-			val, next, ok := scanFlatString(b, skipSpace(b, i+1))
-			if !ok || !utf8.Valid(val) {
-				return frameFields{}, false
-			}
-			switch string(key) {
-			case "latencies":
-				// A string here is ill-typed: readFrame says so.
-				return frameFields{}, false
-			case "type":
-				f.typ = field{kind: fieldString, s: typeName(val)}
-			case "rid":
-				f.rid = field{kind: fieldString, s: string(val)}
-			case "mode":
-				f.mode = field{kind: fieldString, s: string(val)}
-			case "match_id":
-				f.matchID = field{kind: fieldString, s: string(val)}
+			i = skipSpace(b, i+1)
+			if v, end, isBool := scanBool(b, i); isBool && string(key) == "open" {
+				// open is the one flag clients send; any other bool is
+				// left to readFrame.
+				f.open = field{kind: fieldBool, b: v}
+				next = end
+			} else {
+				val, end, ok := scanFlatString(b, i)
+				if !ok || !utf8.Valid(val) {
+					return frameFields{}, false
+				}
+				next = end
+				switch string(key) {
+				case "latencies":
+					// A string here is ill-typed: readFrame says so.
+					return frameFields{}, false
+				case "open":
+					// Ill-typed too, and message says so itself.
+					f.open = field{kind: fieldOther}
+				case "type":
+					f.typ = field{kind: fieldString, s: typeName(val)}
+				case "rid":
+					f.rid = field{kind: fieldString, s: string(val)}
+				case "mode":
+					f.mode = field{kind: fieldString, s: string(val)}
+				case "match_id":
+					f.matchID = field{kind: fieldString, s: string(val)}
+				case "player_id":
+					f.playerID = field{kind: fieldString, s: string(val)}
+				case "party_id":
+					f.partyID = field{kind: fieldString, s: string(val)}
+				}
 			}
 			i = skipSpace(b, next)
 			if i == len(b) {
@@ -103,6 +119,18 @@ func scanFlatString(b []byte, i int) (s []byte, next int, ok bool) {
 	return nil, 0, false
 }
 
+// scanBool reads the JSON literal true or false at b[i]. What follows it
+// is checked by the caller, so "truex" is refused there.
+func scanBool(b []byte, i int) (v bool, next int, ok bool) {
+	switch {
+	case len(b)-i >= 4 && string(b[i:i+4]) == "true":
+		return true, i + 4, true
+	case len(b)-i >= 5 && string(b[i:i+5]) == "false":
+		return false, i + 5, true
+	}
+	return false, 0, false
+}
+
 // typeName returns the constant for a known type so the common frames cost
 // no allocation for it.
 func typeName(v []byte) string {
@@ -117,6 +145,18 @@ func typeName(v []byte) string {
 		return TypeSync
 	case TypePing:
 		return TypePing
+	case TypePartyCreate:
+		return TypePartyCreate
+	case TypePartyInvite:
+		return TypePartyInvite
+	case TypePartyJoin:
+		return TypePartyJoin
+	case TypePartyLeave:
+		return TypePartyLeave
+	case TypePartyKick:
+		return TypePartyKick
+	case TypePartyPromote:
+		return TypePartyPromote
 	}
 	return string(v)
 }

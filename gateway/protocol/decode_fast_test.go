@@ -82,7 +82,22 @@ func legacyDecode(b []byte) (ClientMessage, error) {
 		if err := str("match_id", &m.MatchID); err != nil {
 			return ClientMessage{}, err
 		}
-	case TypeCancel, TypeSync, TypePing:
+	// Added with parties.
+	case TypePartyInvite, TypePartyKick, TypePartyPromote:
+		if err := str("player_id", &m.PlayerID); err != nil {
+			return ClientMessage{}, err
+		}
+	case TypePartyJoin:
+		if err := str("party_id", &m.PartyID); err != nil {
+			return ClientMessage{}, err
+		}
+	case TypePartyCreate:
+		if v, ok := raw["open"]; ok && !bytes.Equal(v, []byte("null")) {
+			if err := json.Unmarshal(v, &m.Open); err != nil {
+				return ClientMessage{}, &DecodeError{Code: CodeBadRequest, Rid: m.Rid, Message: "open must be a boolean"}
+			}
+		}
+	case TypeCancel, TypeSync, TypePing, TypePartyLeave:
 	default:
 		return ClientMessage{}, &DecodeError{Code: CodeUnknownType, Rid: m.Rid, Message: "unknown message type"}
 	}
@@ -181,6 +196,14 @@ var commonFrames = []struct {
 	{"{\n  \"type\": \"enqueue\",\n  \"rid\": \"r1\",\n  \"mode\": \"duel\"\n}\n", ClientMessage{Type: TypeEnqueue, Rid: "r1", Mode: "duel"}},
 	{`{"type":"enqueue","mode":"дуэль-🎮","rid":"ü"}`, ClientMessage{Type: TypeEnqueue, Rid: "ü", Mode: "дуэль-🎮"}},
 	{`{"type":"ping","client":"web/1.2","ts":"2025-01-01T00:00:00Z"}`, ClientMessage{Type: TypePing}},
+	{`{"type":"party_create","rid":"c"}`, ClientMessage{Type: TypePartyCreate, Rid: "c"}},
+	{`{"type":"party_create","rid":"c","open":true}`, ClientMessage{Type: TypePartyCreate, Rid: "c", Open: true}},
+	{`{"type":"party_create","open" : false ,"rid":"c"}`, ClientMessage{Type: TypePartyCreate, Rid: "c"}},
+	{`{"type":"party_invite","rid":"i","player_id":"bob"}`, ClientMessage{Type: TypePartyInvite, Rid: "i", PlayerID: "bob"}},
+	{`{"type":"party_join","rid":"j","party_id":"01J9Z8Q4W6X2M3N5P7R9T1V3X5"}`, ClientMessage{Type: TypePartyJoin, Rid: "j", PartyID: "01J9Z8Q4W6X2M3N5P7R9T1V3X5"}},
+	{`{"type":"party_leave","rid":"l"}`, ClientMessage{Type: TypePartyLeave, Rid: "l"}},
+	{`{"type":"party_kick","rid":"k","player_id":"bob"}`, ClientMessage{Type: TypePartyKick, Rid: "k", PlayerID: "bob"}},
+	{`{"type":"party_promote","player_id":"bob"}`, ClientMessage{Type: TypePartyPromote, PlayerID: "bob"}},
 }
 
 // bailFrames are frames whose meaning depends on rules the fast parser
@@ -229,6 +252,20 @@ var bailFrames = []string{
 	"{\"type\":\"ping\"}\v",
 	"{\"type\":\"ping\"}\u00a0",
 	`{"a":"","b":"","c":"","d":"","e":"","f":"","g":"","type":"ping","rid":"x"}`,
+	// Of the non-string values only open's true and false are read.
+	`{"type":"party_create","open":null}`,
+	`{"type":"party_create","open":1}`,
+	`{"type":"party_create","open":{}}`,
+	`{"type":"party_create","open":"tr\u0075e"}`,
+	`{"type":"party_create","open":tru}`,
+	`{"type":"party_create","open":True}`,
+	`{"type":"party_create","open":truex}`,
+	`{"type":"party_create","open":true1}`,
+	`{"type":"party_create","open":true`,
+	`{"type":"party_create","open":false,"open":true}`,
+	`{"type":"party_create","closed":true}`,
+	`{"type":"party_invite","player_id":true}`,
+	`{"type":"party_join","party_id":false}`,
 }
 
 func TestFastDecodeCommonFrames(t *testing.T) {
@@ -248,6 +285,11 @@ func TestFastDecodeCommonFrames(t *testing.T) {
 		{Type: TypeEnqueue, Rid: "r-42", Mode: "duel"},
 		{Type: TypeLoadingComplete, MatchID: "01J9Z8Q4W6X2M3N5P7R9T1V3X5"},
 		{Type: TypePing},
+		{Type: TypePartyCreate, Rid: "c", Open: true},
+		{Type: TypePartyCreate},
+		{Type: TypePartyInvite, Rid: "i", PlayerID: "bob"},
+		{Type: TypePartyJoin, PartyID: "p-1"},
+		{Type: TypePartyLeave},
 	} {
 		b, err := json.Marshal(m)
 		if err != nil {
@@ -433,6 +475,43 @@ func equivalenceFrames(tb testing.TB) []string {
 		`{"type":"ping","mode":"`+strings.Repeat("m", 129)+`"}`,
 		`{"type":"enqueue","mode":"`+strings.Repeat("m", 127)+"\xff"+`"}`,
 		`{"type":"enqueue","mode":"`+strings.Repeat("m", 128)+"\xff"+`"}`,
+
+		// Parties: the fields each request needs, and those it ignores.
+		`{"type":"party_create"}`,
+		`{"type":"party_create","open":true}`,
+		`{"type":"party_create","open":false}`,
+		`{"type":"party_create","open":"true","rid":"o"}`,
+		`{"type":"party_create","open":"","rid":"o"}`,
+		`{"type":"party_create", "open" :true , "rid":"o" }`,
+		`{"type":"party_create","open":true,"player_id":"bob","party_id":"p"}`,
+		`{"type":"party_create","open":null,"rid":"o"}`,
+		`{"type":"party_create","open":0,"rid":"o"}`,
+		`{"type":"party_create","open":[true],"rid":"o"}`,
+		`{"type":"party_leave","open":"yes"}`,
+		`{"type":"party_join","party_id":"p","open":"yes"}`,
+		`{"type":"ping","open":true}`,
+		`{"type":"enqueue","mode":"duel","open":"x"}`,
+		`{"type":"party_invite","player_id":"bob"}`,
+		`{"type":"party_invite","player_id":"","rid":"i"}`,
+		`{"type":"party_invite","player_id":null,"rid":"i"}`,
+		`{"type":"party_invite","player_id":7,"rid":"i"}`,
+		`{"type":"party_invite","party_id":"p","rid":"i"}`,
+		`{"type":"party_invite","player_id":"a","player_id":"b"}`,
+		`{"type":"party_kick","player_id":"bob","rid":"k"}`,
+		`{"type":"party_kick","rid":"k"}`,
+		`{"type":"party_promote","player_id":"bob","rid":"p"}`,
+		`{"type":"party_promote","player_id":"b\u00f6b"}`,
+		`{"type":"party_promote","player_id":"`+strings.Repeat("p", 128)+`"}`,
+		`{"type":"party_promote","player_id":"`+strings.Repeat("p", 129)+`"}`,
+		`{"type":"party_join","party_id":"p"}`,
+		`{"type":"party_join","party_id":"","rid":"j"}`,
+		`{"type":"party_join","player_id":"bob","rid":"j"}`,
+		`{"type":"party_join","party_id":"`+strings.Repeat("x", 129)+`"}`,
+		`{"type":"party_leave"}`,
+		`{"type":"party_leave","player_id":"bob","party_id":"p"}`,
+		`{"type":"party_leaves"}`,
+		`{"type":"party"}`,
+		`{"type":"party_left"}`,
 	)
 	return frames
 }
@@ -500,6 +579,9 @@ func FuzzDecodeFastEquivalence(f *testing.F) {
 	f.Add([]byte("\x00r1\x00duel\x00m-1"))
 	f.Add([]byte("\x02\x00r1\x00duel\x00"))
 	f.Add([]byte("\x03\x00\x00\x00m-1"))
+	f.Add([]byte("\x05\x00r\x00\x00\x00"))
+	f.Add([]byte("\x06\x00r\x00\x00\x00bob\x00"))
+	f.Add([]byte("\x07\x00r\x00\x00\x00\x00p-1"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > maxFuzzFrame {
 			return
@@ -514,13 +596,14 @@ func FuzzDecodeFastEquivalence(f *testing.F) {
 // own they would mostly test the bail-outs; this keeps the fuzzer probing
 // what the fast path accepts, with any bytes inside the quotes.
 func flatFrame(b []byte) []byte {
-	p := bytes.SplitN(b, []byte{0}, 4)
-	for len(p) < 4 {
+	p := bytes.SplitN(b, []byte{0}, 6)
+	for len(p) < 6 {
 		p = append(p, nil)
 	}
 	typ := p[0]
 	if len(typ) == 1 {
-		names := []string{TypeEnqueue, TypeCancel, TypeLoadingComplete, TypeSync, TypePing}
+		names := []string{TypeEnqueue, TypeCancel, TypeLoadingComplete, TypeSync, TypePing,
+			TypePartyCreate, TypePartyInvite, TypePartyJoin, TypePartyLeave, TypePartyKick, TypePartyPromote}
 		typ = []byte(names[int(typ[0])%len(names)])
 	}
 	var f []byte
@@ -532,12 +615,26 @@ func flatFrame(b []byte) []byte {
 	f = append(f, p[2]...)
 	f = append(f, `","match_id":"`...)
 	f = append(f, p[3]...)
-	return append(f, `"}`...)
+	f = append(f, `","player_id":"`...)
+	f = append(f, p[4]...)
+	f = append(f, `","party_id":"`...)
+	f = append(f, p[5]...)
+	f = append(f, `"`...)
+	// open as a bool, a string or not at all, by the length of the type.
+	switch len(typ) % 3 {
+	case 1:
+		f = append(f, `,"open":true`...)
+	case 2:
+		f = append(f, `,"open":"`...)
+		f = append(f, p[2]...)
+		f = append(f, `"`...)
+	}
+	return append(f, `}`...)
 }
 
 func TestFastDecodeAllocs(t *testing.T) {
 	// One allocation per returned string that is not a type name: rid,
-	// mode and match_id are copied out of the frame, since the frame's
+	// mode, match_id, player_id and party_id are copied out of the frame, since the frame's
 	// buffer is not ours to keep.
 	tests := []struct {
 		frame string
@@ -548,6 +645,9 @@ func TestFastDecodeAllocs(t *testing.T) {
 		{`{"type":"loading_complete","rid":"l-1","match_id":"01J9Z8Q4W6X2M3N5P7R9T1V3X5"}`, 2},
 		{`{"type":"ping"}`, 0},
 		{`{"type":"ping","rid":"p-1"}`, 1},
+		{`{"type":"party_create","rid":"c-1","open":true}`, 1},
+		{`{"type":"party_invite","rid":"i-1","player_id":"bob"}`, 2},
+		{`{"type":"party_leave"}`, 0},
 	}
 	for _, tt := range tests {
 		b := []byte(tt.frame)

@@ -41,6 +41,20 @@ var decodeValidTests = []struct {
 		ClientMessage{Type: TypeEnqueue, Mode: "duel", Latencies: map[string]float64{}}},
 	{"null latencies are absent", `{"type":"enqueue","mode":"duel","latencies":null}`, ClientMessage{Type: TypeEnqueue, Mode: "duel"}},
 	{"latencies of a cancel ignored", `{"type":"cancel","latencies":"fast"}`, ClientMessage{Type: TypeCancel}},
+
+	{"party_create", `{"type":"party_create","rid":"c"}`, ClientMessage{Type: TypePartyCreate, Rid: "c"}},
+	{"party_create open", `{"type":"party_create","open":true}`, ClientMessage{Type: TypePartyCreate, Open: true}},
+	{"party_create closed", `{"type":"party_create","open":false}`, ClientMessage{Type: TypePartyCreate}},
+	{"party_create null open is absent", `{"type":"party_create","open":null}`, ClientMessage{Type: TypePartyCreate}},
+	{"party_create ignores player_id", `{"type":"party_create","player_id":"bob","party_id":"p"}`, ClientMessage{Type: TypePartyCreate}},
+	{"party_invite", `{"type":"party_invite","rid":"i","player_id":"bob"}`, ClientMessage{Type: TypePartyInvite, Rid: "i", PlayerID: "bob"}},
+	{"party_invite player_id of 128 bytes", `{"type":"party_invite","player_id":"` + strings.Repeat("p", 128) + `"}`, ClientMessage{Type: TypePartyInvite, PlayerID: strings.Repeat("p", 128)}},
+	{"party_join", `{"type":"party_join","party_id":"p-1"}`, ClientMessage{Type: TypePartyJoin, PartyID: "p-1"}},
+	{"party_leave", `{"type":"party_leave","rid":"l"}`, ClientMessage{Type: TypePartyLeave, Rid: "l"}},
+	{"party_leave ignores ill-typed fields", `{"type":"party_leave","open":"yes","player_id":1}`, ClientMessage{Type: TypePartyLeave}},
+	{"party_kick", `{"type":"party_kick","player_id":"bob"}`, ClientMessage{Type: TypePartyKick, PlayerID: "bob"}},
+	{"party_promote", `{"type":"party_promote","player_id":"b\u00f6b"}`, ClientMessage{Type: TypePartyPromote, PlayerID: "böb"}},
+	{"open of another type ignored", `{"type":"ping","open":"wide"}`, ClientMessage{Type: TypePing}},
 }
 
 func TestDecodeValid(t *testing.T) {
@@ -136,6 +150,27 @@ var decodeErrorTests = []struct {
 	{"loading_complete match_id object", `{"type":"loading_complete","match_id":{},"rid":"l"}`, CodeBadRequest, "l"},
 	{"loading_complete match_id too long", `{"type":"loading_complete","match_id":"` + strings.Repeat("x", 129) + `","rid":"l"}`, CodeBadRequest, "l"},
 	{"loading_complete mode instead", `{"type":"loading_complete","mode":"duel","rid":"l"}`, CodeBadRequest, "l"},
+
+	// Parties: player_id and party_id as mode is; open a bool.
+	{"party_create open a string", `{"type":"party_create","open":"true","rid":"c"}`, CodeBadRequest, "c"},
+	{"party_create open a number", `{"type":"party_create","open":1,"rid":"c"}`, CodeBadRequest, "c"},
+	{"party_create open an object", `{"type":"party_create","open":{},"rid":"c"}`, CodeBadRequest, "c"},
+	{"party_invite player_id missing", `{"type":"party_invite","rid":"i"}`, CodeBadRequest, "i"},
+	{"party_invite player_id null", `{"type":"party_invite","player_id":null,"rid":"i"}`, CodeBadRequest, "i"},
+	{"party_invite player_id empty", `{"type":"party_invite","player_id":"","rid":"i"}`, CodeBadRequest, "i"},
+	{"party_invite player_id number", `{"type":"party_invite","player_id":5,"rid":"i"}`, CodeBadRequest, "i"},
+	{"party_invite player_id too long", `{"type":"party_invite","player_id":"` + strings.Repeat("p", 129) + `","rid":"i"}`, CodeBadRequest, "i"},
+	{"party_invite party_id instead", `{"type":"party_invite","party_id":"p","rid":"i"}`, CodeBadRequest, "i"},
+	{"party_kick player_id missing", `{"type":"party_kick","rid":"k"}`, CodeBadRequest, "k"},
+	{"party_kick player_id bool", `{"type":"party_kick","player_id":true,"rid":"k"}`, CodeBadRequest, "k"},
+	{"party_promote player_id missing", `{"type":"party_promote","rid":"p"}`, CodeBadRequest, "p"},
+	{"party_promote player_id array", `{"type":"party_promote","player_id":["bob"],"rid":"p"}`, CodeBadRequest, "p"},
+	{"party_join party_id missing", `{"type":"party_join","rid":"j"}`, CodeBadRequest, "j"},
+	{"party_join party_id empty", `{"type":"party_join","party_id":"","rid":"j"}`, CodeBadRequest, "j"},
+	{"party_join party_id object", `{"type":"party_join","party_id":{},"rid":"j"}`, CodeBadRequest, "j"},
+	{"party_join party_id too long", `{"type":"party_join","party_id":"` + strings.Repeat("x", 129) + `","rid":"j"}`, CodeBadRequest, "j"},
+	{"server party frame from client", `{"type":"party","rid":"u"}`, CodeUnknownType, "u"},
+	{"server party_left from client", `{"type":"party_left","rid":"u"}`, CodeUnknownType, "u"},
 }
 
 func TestDecodeErrors(t *testing.T) {
@@ -221,7 +256,19 @@ func TestDecodeDeepNesting(t *testing.T) {
 	}
 }
 
-var clientTypes = map[string]bool{TypeEnqueue: true, TypeCancel: true, TypeLoadingComplete: true, TypeSync: true, TypePing: true}
+var clientTypes = map[string]bool{
+	TypeEnqueue: true, TypeCancel: true, TypeLoadingComplete: true, TypeSync: true, TypePing: true,
+	TypePartyCreate: true, TypePartyInvite: true, TypePartyJoin: true, TypePartyLeave: true, TypePartyKick: true, TypePartyPromote: true,
+}
+
+// Messages of the open flag, so the fuzzer checks them like the others.
+func TestDecodeOpenMessage(t *testing.T) {
+	_, err := Decode([]byte(`{"type":"party_create","open":"yes","rid":"o"}`))
+	de, ok := AsDecodeError(err)
+	if !ok || de.Message != "open must be a boolean" {
+		t.Errorf("Decode(open a string) error = %v, want BAD_REQUEST open must be a boolean", err)
+	}
+}
 
 func FuzzDecode(f *testing.F) {
 	// More seeds live in testdata/fuzz/FuzzDecode.
@@ -232,6 +279,9 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"sync","rid":""}`,
 		`{"type":"ping","rid":null}`,
 		`{"type":"ping"}]`,
+		`{"type":"party_create","open":true}`,
+		`{"type":"party_invite","player_id":"bob"}`,
+		`{"type":"party_join","party_id":"p"}`,
 		``,
 	} {
 		f.Add([]byte(s))
@@ -261,23 +311,39 @@ func FuzzDecode(f *testing.F) {
 		if n := utf8.RuneCountInString(m.Rid); n > MaxRidLen {
 			t.Fatalf("Decode(%q).Rid has %d characters, want at most %d", b, n, MaxRidLen)
 		}
+		// Each type yields exactly the fields it takes, and the ones it
+		// needs are set.
+		want := ClientMessage{Type: m.Type, Rid: m.Rid}
 		switch m.Type {
 		case TypeEnqueue:
-			if m.Mode == "" || m.MatchID != "" {
-				t.Fatalf("Decode(%q) = %+v, want a mode and no match_id", b, m)
+			want.Mode, want.Latencies = m.Mode, m.Latencies
+			if m.Mode == "" {
+				t.Fatalf("Decode(%q) = %+v, want a mode", b, m)
 			}
 		case TypeLoadingComplete:
-			if m.MatchID == "" || m.Mode != "" {
-				t.Fatalf("Decode(%q) = %+v, want a match_id and no mode", b, m)
+			want.MatchID = m.MatchID
+			if m.MatchID == "" {
+				t.Fatalf("Decode(%q) = %+v, want a match_id", b, m)
 			}
-		default:
-			if m.Mode != "" || m.MatchID != "" {
-				t.Fatalf("Decode(%q) = %+v, want no mode or match_id", b, m)
+		case TypePartyInvite, TypePartyKick, TypePartyPromote:
+			want.PlayerID = m.PlayerID
+			if m.PlayerID == "" {
+				t.Fatalf("Decode(%q) = %+v, want a player_id", b, m)
 			}
+		case TypePartyJoin:
+			want.PartyID = m.PartyID
+			if m.PartyID == "" {
+				t.Fatalf("Decode(%q) = %+v, want a party_id", b, m)
+			}
+		case TypePartyCreate:
+			want.Open = m.Open
+		}
+		if !reflect.DeepEqual(m, want) {
+			t.Fatalf("Decode(%q) = %+v, want only the fields of %s: %+v", b, m, m.Type, want)
 		}
 		// Decoded strings are valid UTF-8 (encoding/json replaces bad bytes),
 		// so echoing them back in a reply is safe.
-		for _, s := range []string{m.Type, m.Rid, m.Mode, m.MatchID} {
+		for _, s := range []string{m.Type, m.Rid, m.Mode, m.MatchID, m.PlayerID, m.PartyID} {
 			if !utf8.ValidString(s) {
 				t.Fatalf("Decode(%q) yielded invalid UTF-8 %q", b, s)
 			}

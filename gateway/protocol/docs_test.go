@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,17 +27,28 @@ func readDoc(t *testing.T) string {
 	return string(b)
 }
 
-// wireConstants reads protocol.go's constants whose names start with one
+// wireConstants reads the package's constants whose names start with one
 // of prefixes, with their values: read from the source, so a constant added
-// later is checked without anyone listing it here.
+// later, in any file, is checked without anyone listing it here.
 func wireConstants(t *testing.T, prefixes ...string) map[string]string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "protocol.go", nil, 0)
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var decls []ast.Decl
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decls = append(decls, f.Decls...)
+	}
 	out := map[string]string{}
-	for _, d := range f.Decls {
+	for _, d := range decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok || g.Tok != token.CONST {
 			continue
@@ -44,6 +56,9 @@ func wireConstants(t *testing.T, prefixes ...string) map[string]string {
 		for _, spec := range g.Specs {
 			vs := spec.(*ast.ValueSpec)
 			for i, name := range vs.Names {
+				if i >= len(vs.Values) {
+					break // iota's repeats are no wire values
+				}
 				lit, ok := vs.Values[i].(*ast.BasicLit)
 				if !ok {
 					continue
@@ -61,7 +76,7 @@ func wireConstants(t *testing.T, prefixes ...string) map[string]string {
 		}
 	}
 	if len(out) == 0 {
-		t.Fatalf("no constants with prefixes %v in protocol.go", prefixes)
+		t.Fatalf("no constants with prefixes %v in the package", prefixes)
 	}
 	return out
 }
@@ -70,7 +85,7 @@ func wireConstants(t *testing.T, prefixes ...string) map[string]string {
 // documented (as `name`), and every close code.
 func TestDocsNameEveryConstant(t *testing.T) {
 	doc := readDoc(t)
-	for name, v := range wireConstants(t, "Type", "Code", "Reason", "State") {
+	for name, v := range wireConstants(t, "Type", "Code", "Reason", "State", "PartyLeft") {
 		if !strings.Contains(doc, "`"+v+"`") {
 			t.Errorf("%s (%q) is not in %s", name, v, docPath)
 		}
@@ -100,10 +115,23 @@ var serverFrames = map[string]func() any{
 	TypePong:           func() any { return &Pong{} },
 	TypeError:          func() any { return &Error{} },
 	TypeServerDraining: func() any { return &ServerDraining{} },
+	TypeParty:          func() any { return &Party{} },
+	TypePartyInvited:   func() any { return &PartyInvite{} },
+	TypePartyLeft:      func() any { return &PartyLeft{} },
 }
 
 // clientFields are the fields a client frame may carry.
-var clientFields = map[string]bool{"type": true, "rid": true, "mode": true, "match_id": true, "latencies": true}
+var clientFields = map[string]bool{"type": true, "rid": true, "mode": true, "match_id": true, "latencies": true,
+	"player_id": true, "party_id": true, "open": true}
+
+// isClientType reports whether the gateway's decoder serves frames of
+// type v, asking Decode itself so the list cannot fall behind it.
+func isClientType(v string) bool {
+	b, _ := json.Marshal(map[string]string{"type": v})
+	_, err := Decode(b)
+	de, ok := AsDecodeError(err)
+	return !ok || de.Code != CodeUnknownType
+}
 
 // jsonBlocks returns the JSON values of every ```json block, in order.
 func jsonBlocks(t *testing.T, doc string) []json.RawMessage {
@@ -127,13 +155,16 @@ func jsonBlocks(t *testing.T, doc string) []json.RawMessage {
 // server frames, refused handshakes and state objects into their structs
 // with unknown fields refused, and encoded back they are exactly the
 // example: what the doc shows is byte for byte what the server sends.
-// Every frame type has an example.
+// Every frame type has an example, in each direction it travels. A type
+// both sides send (party_invite) is a request when its example carries a
+// rid, as every client example must, and the server's frame otherwise.
 func TestDocsExamplesDecode(t *testing.T) {
 	doc := readDoc(t)
-	seen := map[string]bool{}
+	seenClient, seenServer := map[string]bool{}, map[string]bool{}
 	for _, raw := range jsonBlocks(t, doc) {
 		var head struct {
 			Type *string `json:"type"`
+			Rid  *string `json:"rid"`
 			Code *string `json:"code"`
 			Name *string `json:"name"`
 		}
@@ -150,11 +181,11 @@ func TestDocsExamplesDecode(t *testing.T) {
 		case head.Type == nil:
 			t.Errorf("example %s has no type", raw)
 			continue
-		case serverFrames[*head.Type] != nil:
+		case serverFrames[*head.Type] != nil && !(head.Rid != nil && isClientType(*head.Type)):
 			v = serverFrames[*head.Type]()
 		default:
 			checkClientExample(t, raw)
-			seen[*head.Type] = true
+			seenClient[*head.Type] = true
 			continue
 		}
 		d := json.NewDecoder(bytes.NewReader(raw))
@@ -168,12 +199,19 @@ func TestDocsExamplesDecode(t *testing.T) {
 			t.Errorf("example %s is encoded by the server as %s (%v)", raw, b, err)
 		}
 		if head.Type != nil {
-			seen[*head.Type] = true
+			seenServer[*head.Type] = true
 		}
 	}
 	for name, v := range wireConstants(t, "Type") {
-		if !seen[v] {
-			t.Errorf("%s (%q) has no JSON example in %s", name, v, docPath)
+		client, server := isClientType(v), serverFrames[v] != nil
+		if !client && !server {
+			t.Errorf("%s (%q) is neither decoded as a request nor in serverFrames", name, v)
+		}
+		if client && !seenClient[v] {
+			t.Errorf("%s (%q) has no JSON example of the request in %s", name, v, docPath)
+		}
+		if server && !seenServer[v] {
+			t.Errorf("%s (%q) has no JSON example of the server's frame in %s", name, v, docPath)
 		}
 	}
 }

@@ -64,6 +64,7 @@ func (m *State) AppendJSON(b []byte) []byte {
 	b = appendOmitString(b, `,"mode":`, m.Mode)
 	b = appendOmitString(b, `,"ticket_id":`, m.TicketID)
 	b = appendOmitString(b, `,"match_id":`, m.MatchID)
+	b = appendOmitString(b, `,"party_id":`, m.PartyID)
 	b = appendIntField(b, `,"since_ms":`, m.SinceMs)
 	return append(b, '}')
 }
@@ -221,6 +222,9 @@ func (m *Error) AppendJSON(b []byte) []byte {
 		b = m.State.AppendJSON(append(b, `,"state":`...))
 	}
 	b = appendOmitString(b, `,"incident_id":`, m.IncidentID)
+	if len(m.Players) > 0 {
+		b = appendStrings(append(b, `,"players":`...), m.Players)
+	}
 	return append(b, '}')
 }
 

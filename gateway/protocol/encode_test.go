@@ -47,7 +47,8 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 	}{
 		{"State zero", &State{}},
 		{"State full", &state},
-		{"State escapes", &State{Name: escapes, Mode: escapes, TicketID: escapes, MatchID: escapes, SinceMs: -1}},
+		{"State escapes", &State{Name: escapes, Mode: escapes, TicketID: escapes, MatchID: escapes, PartyID: escapes, SinceMs: -1}},
+		{"State in a party", &State{Name: StateIdle, PartyID: "p-1", SinceMs: 1}},
 		{"Welcome zero", &Welcome{}},
 		{"Welcome", &Welcome{Type: TypeWelcome, Protocol: Subprotocol, SessionID: "s", PlayerID: "p", NodeID: "n", ServerTimeMs: 42, State: state}},
 		{"Queued zero", &Queued{}},
@@ -80,6 +81,22 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		{"Error zero", &Error{}},
 		{"Error zero state", &Error{State: &State{}}},
 		{"Error full", &Error{Type: TypeError, Rid: "r", Code: CodeRateLimited, Message: escapes, RetryAfterMs: -1, State: &state, IncidentID: "i"}},
+		{"Error players", &Error{Type: TypeError, Rid: "r", Code: CodePartyNotReady, Message: "m", Players: []string{"bob", escapes}}},
+		{"Error empty players", &Error{Type: TypeError, Code: CodeBanned, Players: []string{}}},
+		{"Party zero", &Party{}},
+		{"Party empty lists", &Party{Type: TypeParty, Members: []string{}, Invited: []string{}}},
+		{"Party", &Party{Type: TypeParty, Rid: "r", PartyID: "p-1", Leader: "alice", Members: []string{"alice", "bob"}, Invited: []string{"carol"}, Open: true, MaxSize: 5}},
+		{"Party escapes", &Party{Type: escapes, Rid: escapes, PartyID: escapes, Leader: escapes, Members: []string{escapes, ""}, MaxSize: math.MinInt}},
+		{"Party max size", &Party{Type: TypeParty, MaxSize: math.MaxInt}},
+		{"PartyInvite zero", &PartyInvite{}},
+		{"PartyInvite", &PartyInvite{Type: TypePartyInvited, PartyID: "p-1", From: "alice", ExpiresMs: 1764755060000}},
+		{"PartyInvite escapes", &PartyInvite{Type: escapes, PartyID: escapes, From: escapes, ExpiresMs: math.MinInt64}},
+		{"PartyLeft zero", &PartyLeft{}},
+		{"PartyLeft", &PartyLeft{Type: TypePartyLeft, Rid: "r", PartyID: "p-1", Reason: PartyLeftKicked}},
+		{"PartyLeft escapes", &PartyLeft{Type: escapes, Rid: escapes, PartyID: escapes, Reason: escapes}},
+		{"nil Party", (*Party)(nil)},
+		{"nil PartyInvite", (*PartyInvite)(nil)},
+		{"nil PartyLeft", (*PartyLeft)(nil)},
 		{"ServerDraining zero", &ServerDraining{}},
 		{"ServerDraining", &ServerDraining{Type: TypeServerDraining, ReconnectAfterMs: 1000}},
 		{"HTTPError zero", &HTTPError{}},
@@ -90,6 +107,33 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { wantSame(t, tt.m) })
+	}
+}
+
+// A party's lists are never null, however the server built the frame:
+// through Encode, AppendJSON or json.Marshal, by pointer or by value.
+func TestPartyListsNeverNull(t *testing.T) {
+	p := Party{Type: TypeParty, PartyID: "p", Leader: "a", MaxSize: 5}
+	want := `{"type":"party","party_id":"p","leader":"a","members":[],"invited":[],"open":false,"max_size":5}`
+	enc, err := Encode(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPtr, err := json.Marshal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byVal, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]string{"Encode": string(enc), "AppendJSON": string(p.AppendJSON(nil)), "json.Marshal(&p)": string(byPtr), "json.Marshal(p)": string(byVal)} {
+		if got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+	if p.Members != nil || p.Invited != nil {
+		t.Errorf("encoding changed the frame: %+v", p)
 	}
 }
 
@@ -199,7 +243,7 @@ func (g gen) int() int64 {
 }
 
 func (g gen) state() State {
-	return State{Name: g.str(), Mode: g.str(), TicketID: g.str(), MatchID: g.str(), SinceMs: g.int()}
+	return State{Name: g.str(), Mode: g.str(), TicketID: g.str(), MatchID: g.str(), PartyID: g.str(), SinceMs: g.int()}
 }
 
 // raw makes a JSON value with random whitespace, strings that need HTML
@@ -315,7 +359,7 @@ func TestAppendJSONRandom(t *testing.T) {
 		{"StateReply", func(g gen) Appender { return &StateReply{Type: g.str(), Rid: g.str(), State: g.state()} }},
 		{"Pong", func(g gen) Appender { return &Pong{Type: g.str(), Rid: g.str(), ServerTimeMs: g.int()} }},
 		{"Error", func(g gen) Appender {
-			m := &Error{Type: g.str(), Rid: g.str(), Code: Code(g.str()), Message: g.str(), RetryAfterMs: g.int(), IncidentID: g.str()}
+			m := &Error{Type: g.str(), Rid: g.str(), Code: Code(g.str()), Message: g.str(), RetryAfterMs: g.int(), IncidentID: g.str(), Players: g.strs()}
 			if g.r.IntN(2) == 0 {
 				s := g.state()
 				m.State = &s
@@ -323,6 +367,15 @@ func TestAppendJSONRandom(t *testing.T) {
 			return m
 		}},
 		{"ServerDraining", func(g gen) Appender { return &ServerDraining{Type: g.str(), ReconnectAfterMs: g.int()} }},
+		{"Party", func(g gen) Appender {
+			return &Party{Type: g.str(), Rid: g.str(), PartyID: g.str(), Leader: g.str(), Members: g.strs(), Invited: g.strs(), Open: g.r.IntN(2) == 0, MaxSize: int(g.int())}
+		}},
+		{"PartyInvite", func(g gen) Appender {
+			return &PartyInvite{Type: g.str(), PartyID: g.str(), From: g.str(), ExpiresMs: g.int()}
+		}},
+		{"PartyLeft", func(g gen) Appender {
+			return &PartyLeft{Type: g.str(), Rid: g.str(), PartyID: g.str(), Reason: g.str()}
+		}},
 		{"HTTPError", func(g gen) Appender { return &HTTPError{Code: Code(g.str()), Message: g.str()} }},
 	}
 	for i, f := range frames {
@@ -358,7 +411,10 @@ func FuzzEncodeEquivalence(f *testing.F) {
 			&MatchReady{Type: a, MatchID: b, Server: server},
 			&MatchReady{Type: b, MatchID: a, Server: json.RawMessage(`[ "` + a + `" , ` + b + ` ]`)},
 			&MatchCancelled{Rid: a, Reason: b, Requeued: flag, NoShows: list},
-			&Error{Type: a, Rid: b, Code: Code(a), Message: b, RetryAfterMs: n, State: state, IncidentID: a},
+			&Error{Type: a, Rid: b, Code: Code(a), Message: b, RetryAfterMs: n, State: state, IncidentID: a, Players: list},
+			&Party{Type: a, Rid: b, PartyID: a, Leader: b, Members: list, Invited: []string{a}, Open: flag, MaxSize: int(n)},
+			&PartyInvite{Type: b, PartyID: a, From: b, ExpiresMs: n},
+			&PartyLeft{Type: a, Rid: b, PartyID: b, Reason: a},
 			&HTTPError{Code: Code(b), Message: a},
 		} {
 			wantSame(t, m)
@@ -409,7 +465,8 @@ var (
 // that away, while an allocation on every frame still fails.
 func TestAppendJSONAllocs(t *testing.T) {
 	buf := make([]byte, 0, 4096)
-	for _, m := range []Appender{benchQueued, benchFound, benchLoading, benchReady} {
+	party := &Party{Type: TypeParty, PartyID: "01J9Z8Q4W6X2M3N5P7R9T1V3X5", Leader: benchIDs[0], Members: benchIDs[:5], MaxSize: 5}
+	for _, m := range []Appender{benchQueued, benchFound, benchLoading, benchReady, party} {
 		if allocs := testing.AllocsPerRun(1000, func() { buf = m.AppendJSON(buf[:0]) }); allocs != 0 {
 			t.Errorf("AppendJSON(%T) allocates %v times per frame, want 0", m, allocs)
 		}

@@ -16,6 +16,14 @@ const (
 	TypeLoadingComplete = "loading_complete"
 	TypeSync            = "sync"
 	TypePing            = "ping"
+
+	// Party requests (docs/protocol.md section 9.6).
+	TypePartyCreate  = "party_create"
+	TypePartyInvite  = "party_invite"
+	TypePartyJoin    = "party_join"
+	TypePartyLeave   = "party_leave"
+	TypePartyKick    = "party_kick"
+	TypePartyPromote = "party_promote"
 )
 
 // Server message types.
@@ -31,6 +39,14 @@ const (
 	TypePong           = "pong"
 	TypeError          = "error"
 	TypeServerDraining = "server_draining"
+
+	// Party frames (docs/protocol.md section 9.6).
+	TypeParty = "party"
+	// TypePartyInvited tells a player it was invited. The contract gives
+	// it the same string as the request that causes it, TypePartyInvite;
+	// the direction tells them apart.
+	TypePartyInvited = "party_invite"
+	TypePartyLeft    = "party_left"
 )
 
 // Code is an error code of docs/protocol.md section 4.1; no other value is sent.
@@ -48,6 +64,13 @@ const (
 	CodeSessionReplaced Code = "SESSION_REPLACED"
 	CodeInternal        Code = "INTERNAL"
 	CodeUnauthorized    Code = "UNAUTHORIZED"
+
+	// Party refusals (docs/protocol.md section 9.6).
+	CodeNotFound      Code = "NOT_FOUND"
+	CodeForbidden     Code = "FORBIDDEN"
+	CodePartyFull     Code = "PARTY_FULL"
+	CodePartyTooLarge Code = "PARTY_TOO_LARGE"
+	CodePartyNotReady Code = "PARTY_NOT_READY"
 )
 
 // Dequeue reasons.
@@ -57,6 +80,17 @@ const (
 	ReasonBanned       = "banned"
 	ReasonDraining     = "draining"
 	ReasonDisconnected = "disconnected"
+	// ReasonPartyChanged: the party's membership changed while it was
+	// queued, which takes its ticket out for every member.
+	ReasonPartyChanged = "party_changed"
+)
+
+// Reasons a player is told party_left.
+const (
+	PartyLeftLeft         = "left"
+	PartyLeftKicked       = "kicked"
+	PartyLeftDisconnected = "disconnected"
+	PartyLeftDisbanded    = "disbanded"
 )
 
 // Match cancel reasons.
@@ -96,6 +130,13 @@ type ClientMessage struct {
 	// Latencies is an enqueue's measured round trip per region, in ms
 	// (docs/protocol.md section 15); nil when the frame has none.
 	Latencies map[string]float64 `json:"latencies,omitempty"`
+	// PlayerID is the player a party_invite, party_kick or party_promote
+	// is about.
+	PlayerID string `json:"player_id,omitempty"`
+	// PartyID is the party a party_join asks for.
+	PartyID string `json:"party_id,omitempty"`
+	// Open is a party_create's wish for a party anyone may join.
+	Open bool `json:"open,omitempty"`
 }
 
 // State is the state object of docs/protocol.md section 3.4.
@@ -104,7 +145,9 @@ type State struct {
 	Mode     string `json:"mode,omitempty"`
 	TicketID string `json:"ticket_id,omitempty"`
 	MatchID  string `json:"match_id,omitempty"`
-	SinceMs  int64  `json:"since_ms"`
+	// PartyID is set while the player is in a party, whatever Name says.
+	PartyID string `json:"party_id,omitempty"`
+	SinceMs int64  `json:"since_ms"`
 }
 
 // Welcome is the first frame of every connection.
@@ -200,6 +243,9 @@ type Error struct {
 	RetryAfterMs int64  `json:"retry_after_ms,omitempty"`
 	State        *State `json:"state,omitempty"`
 	IncidentID   string `json:"incident_id,omitempty"`
+	// Players names the members a party's enqueue was refused for
+	// (PARTY_NOT_READY, and BANNED of a party).
+	Players []string `json:"players,omitempty"`
 }
 
 // ServerDraining asks the client to reconnect elsewhere.
