@@ -118,7 +118,10 @@ func (a *sessionActor) partyEnqueue(ctx actor.Context, m protocol.ClientMessage)
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
 	others := slices.DeleteFunc(slices.Clone(p.Members), func(x string) bool { return x == me })
-	infos, err := a.env.Parties.ReadMembers(rctx, others, a.env.modeNames())
+	var infos []redisx.MemberInfo
+	if len(others) > 0 {
+		infos, err = a.env.Parties.ReadMembers(rctx, others, a.env.modeNames())
+	}
 	if err != nil {
 		a.env.redisErr("read_members", err, a.logAttrs()...)
 		a.unavailable(m.Rid)

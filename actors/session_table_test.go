@@ -239,6 +239,12 @@ var effectFrames = map[effect][]string{
 	effReassert:     {},
 	effWelcome:      {protocol.TypeWelcome},
 	effReplay:       {protocol.TypeDequeued},
+	// Parties.
+	effCreatePartyTicket: {protocol.TypeQueued},
+	effForbidden:         {protocol.TypeError},
+	effParty:             {protocol.TypeParty},
+	effPartyMembership:   {protocol.TypePartyLeft},
+	effPartyNews:         {protocol.TypeParty},
 }
 
 // drive runs one row.
@@ -316,11 +322,75 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 		}
 	}
 
+	// party makes the subject a member of a new party led by leader (the
+	// subject itself, or another player).
+	party := func(leader string) string {
+		id := tb.id("party")
+		if _, err := rc.PartyCreate(ctx, id, leader, true, 5, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if leader != sub.p.id {
+			if _, err := rc.PartyJoin(ctx, id, sub.p.id, "", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
 	switch in {
 	case inEnqueueSameMode:
 		m := msg(protocol.TypeEnqueue)
 		m.Mode = "duel"
 		return m, exp
+	case inEnqueueParty:
+		m := msg(protocol.TypeEnqueue)
+		m.Mode = "duel"
+		if s == stIdle {
+			id := party(sub.p.id)
+			exp.check = func(t *testing.T, sub *subject, fs []map[string]any) {
+				e, err := rc.PlayerEntry(ctx, "duel", sub.p.id)
+				if err != nil || e.Kind != redisx.EntryQueued {
+					t.Fatalf("no party ticket after the leader's enqueue: %+v %v", e, err)
+				}
+				tk, ok, err := rc.Ticket(ctx, "duel", e.Ref)
+				if err != nil || !ok || tk.Party != id {
+					t.Fatalf("ticket %+v (%v %v), want the party %s's", tk, ok, err, id)
+				}
+			}
+		}
+		return m, exp
+	case inEnqueueMember:
+		m := msg(protocol.TypeEnqueue)
+		m.Mode = "duel"
+		party(tb.id("leader"))
+		if s != stLoading {
+			exp.check = func(t *testing.T, sub *subject, fs []map[string]any) {
+				if fs[0]["code"] != string(protocol.CodeForbidden) {
+					t.Fatalf("member's enqueue got %v, want FORBIDDEN", fs[0])
+				}
+			}
+		}
+		return m, exp
+	case inPartyRequest:
+		m := msg(protocol.TypePartyCreate)
+		exp.check = func(t *testing.T, sub *subject, fs []map[string]any) {
+			if p, ok, err := rc.PartyOf(ctx, sub.p.id); err != nil || !ok || p.Leader != sub.p.id || fs[0]["party_id"] != p.ID {
+				t.Fatalf("after party_create: redis %+v %v %v, frame %v", p, ok, err, fs[0])
+			}
+		}
+		return m, exp
+	case inPartyMembership:
+		id := party(sub.p.id)
+		if s != stLoading {
+			exp.check = func(t *testing.T, sub *subject, fs []map[string]any) {
+				if _, ok, err := rc.PartyGet(ctx, id); err != nil || ok {
+					t.Fatalf("the last member left, yet the party is there (%v, %v)", ok, err)
+				}
+			}
+		}
+		return msg(protocol.TypePartyLeave), exp
+	case evPartyNews:
+		p := redisx.Party{ID: tb.id("party"), Leader: "x", Members: []string{"x", sub.p.id}, MaxSize: 5, Ver: 2}
+		return &PartyMsg{Party: p}, exp
 	case inEnqueueOtherMode:
 		m := msg(protocol.TypeEnqueue)
 		m.Mode = "duel2"
