@@ -321,4 +321,3 @@ func TestPartyBadReply(t *testing.T) {
 		}
 	})
 }
-
