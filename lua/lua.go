@@ -131,3 +131,99 @@ var ServersLive string
 //
 //go:embed server_remove.lua
 var ServerRemove string
+
+// PartyLib holds the helpers every script on a party's slot shares (its
+// keys, reply shape and codes); it is not a script of its own.
+//
+//go:embed party_lib.lua
+var PartyLib string
+
+// PartyScript returns a script on a party's slot ready to load: PartyLib
+// followed by src.
+func PartyScript(src string) string { return PartyLib + src }
+
+// PartyCreate creates a party led by its only member.
+//
+//go:embed party_create.lua
+var PartyCreate string
+
+// PartyGet reads a party, dropping its expired invitations.
+//
+//go:embed party_get.lua
+var PartyGet string
+
+// PartyInvite records the leader's invitation of a player in the party.
+//
+//go:embed party_invite.lua
+var PartyInvite string
+
+// PartyJoin adds a player to an open party or one that invited it.
+//
+//go:embed party_join.lua
+var PartyJoin string
+
+// PartyLeave removes a member, passing the lead on or ending the party.
+//
+//go:embed party_leave.lua
+var PartyLeave string
+
+// PartyKick removes a member at the leader's request.
+//
+//go:embed party_kick.lua
+var PartyKick string
+
+// PartyPromote hands the lead to another member.
+//
+//go:embed party_promote.lua
+var PartyPromote string
+
+// PartyMark records the ticket a party was queued with, compare-and-set on
+// the party's version.
+//
+//go:embed party_mark.lua
+var PartyMark string
+
+// PartyUnmark clears a party's queue marker if it is still the caller's.
+//
+//go:embed party_unmark.lua
+var PartyUnmark string
+
+// PartyTouch renews a party's keys for one of its members.
+//
+//go:embed party_touch.lua
+var PartyTouch string
+
+// PartyPtrClaim points a player at a party unless it is in another one.
+//
+//go:embed party_ptr_claim.lua
+var PartyPtrClaim string
+
+// PartyPtrRelease deletes a player's party pointer if it names the party.
+//
+//go:embed party_ptr_release.lua
+var PartyPtrRelease string
+
+// PartyPtrTouch renews a player's party pointer if it names the party.
+//
+//go:embed party_ptr_touch.lua
+var PartyPtrTouch string
+
+// PartyInvAdd records an invitation in the invitee's own list.
+//
+//go:embed party_inv_add.lua
+var PartyInvAdd string
+
+// PartyInvList lists a player's unexpired invitations.
+//
+//go:embed party_inv_list.lua
+var PartyInvList string
+
+// PartyIndex lists a party in the cluster-wide index until its TTL passes.
+//
+//go:embed party_index.lua
+var PartyIndex string
+
+// PartyCount counts the parties the index lists as live.
+//
+//go:embed party_count.lua
+var PartyCount string

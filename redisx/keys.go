@@ -164,3 +164,34 @@ func (k Keys) Leaders(mode string) string { return k.mode(mode, "nodes") }
 // Homes is the HASH of the regions each of those nodes leads in
 // preference (",eu,asia,"), expiring with Leaders.
 func (k Keys) Homes(mode string) string { return k.mode(mode, "homes") }
+
+// Party is a party's HASH: leader, open ("1"|"0"), max (size), created
+// (ms), ver (bumped by every change, for compare-and-set) and queue (the
+// "<mode>|<ticket>" the party was queued with, absent when none). Every key
+// of one party shares the tag {party:<id>}, so each change is one script;
+// the member list is the truth about who belongs.
+func (k Keys) Party(id string) string { return k.prefix + ":{party:" + id + "}" }
+
+// PartyMembers is the ZSET of a party's members by join order (Redis's
+// clock in µs, strictly increasing).
+func (k Keys) PartyMembers(id string) string { return k.Party(id) + ":m" }
+
+// PartyInvited is the ZSET of a party's invited players by invitation
+// expiry (ms, Redis's clock).
+func (k Keys) PartyInvited(id string) string { return k.Party(id) + ":i" }
+
+// PlayerParty is a player's pointer to its party (STRING party id), in the
+// player's slot. It is a hint: it counts only while that party lists the
+// player, so a crash between the party's and the player's step leaves a
+// stale pointer that readers drop.
+func (k Keys) PlayerParty(player string) string { return k.Dir(player) + ":party" }
+
+// PlayerInvites is the HASH of a player's invitations: party id ->
+// "<from>|<expires_ms>", in the player's slot so that a player who
+// connects later finds them.
+func (k Keys) PlayerInvites(player string) string { return k.Dir(player) + ":inv" }
+
+// PartyIndex is the ZSET of parties by expiry (ms, Redis's clock), for the
+// cluster-wide parties gauge; it is kept as a separate step after a
+// party's own script.
+func (k Keys) PartyIndex() string { return k.prefix + ":parties" }

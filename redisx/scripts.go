@@ -19,6 +19,7 @@ type scripts struct {
 	nodeTouch, roomAlloc, roomsOverdue   *rueidis.Lua
 	serverRegister, serverCount          *rueidis.Lua
 	serversLive, serverRemove            *rueidis.Lua
+	party                                partyScripts
 	// queueChangesSHA names queueChanges in a shared round trip (Read);
 	// dirTouchSHA names dirTouch in a pipelined batch.
 	queueChangesSHA, dirTouchSHA string
@@ -50,6 +51,7 @@ func newScripts() scripts {
 		serverCount:     rueidis.NewLuaScript(lua.ServerCount),
 		serversLive:     rueidis.NewLuaScript(lua.ServersLive),
 		serverRemove:    rueidis.NewLuaScript(lua.ServerRemove),
+		party:           newPartyScripts(),
 		queueChangesSHA: shaOf(lua.QueueChanges),
 		dirTouchSHA:     shaOf(lua.DirTouch),
 	}
