@@ -58,7 +58,8 @@ func TestSessionTableMovesAreJustified(t *testing.T) {
 			ok := false
 			switch {
 			case s == stIdle && row.next == stQueued:
-				ok = row.effect == effCreateTicket
+				// A party's ticket is the party's enqueue (section 14).
+				ok = row.effect == effCreateTicket || row.effect == effCreatePartyTicket
 			case s == stQueued && row.next == stIdle:
 				ok = row.effect == effRemoveTicket || row.effect == effDequeued
 			case s == stQueued && row.next == stLoading:
