@@ -249,8 +249,8 @@ func (c *Client) Welcome() (Frame, bool) {
 }
 
 // State is the server's latest word on the session: from the last
-// welcome, state reply, or error that carried one; false before the
-// first welcome.
+// welcome, state reply, or error that carried one, with PartyID also
+// following party and party_left frames; false before the first welcome.
 func (c *Client) State() (protocol.State, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -440,6 +440,8 @@ func (c *Client) dispatch(f Frame) {
 		}
 	case protocol.TypeServerDraining:
 		c.hint = max(c.hint, time.Duration(f.ReconnectAfterMs)*time.Millisecond)
+	case protocol.TypeParty, protocol.TypePartyLeft:
+		c.notePartyLocked(&f)
 	}
 	var ch chan result
 	if f.Rid != "" {

@@ -170,6 +170,11 @@ func TestAppendRequest(t *testing.T) {
 		{Type: protocol.TypeEnqueue, Mode: "world", Rid: "2", Latencies: map[string]float64{"eu": 24.5, "us-east": 0, "asia": 1e6}},
 		{Type: protocol.TypeLoadingComplete, MatchID: `m"1\` + "\x01ü"},
 		{Type: protocol.TypeCancel},
+		{Type: protocol.TypePartyCreate, Open: true, Rid: "3"},
+		{Type: protocol.TypePartyCreate},
+		{Type: protocol.TypePartyInvite, PlayerID: `b"ob\`, Rid: "4"},
+		{Type: protocol.TypePartyJoin, PartyID: "pt-1"},
+		{Type: protocol.TypePartyLeave, Rid: "5"},
 	} {
 		b := AppendRequest(nil, m)
 		got, err := protocol.Decode(b)

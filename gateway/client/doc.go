@@ -16,9 +16,16 @@
 //	})
 //	if _, err := c.Connect(ctx); err != nil { ... }
 //	if _, err := c.Enqueue(ctx, "duel"); err != nil {
-//		var e *client.Error // the server's refusal: Code, Message, RetryAfter, State, IncidentID
+//		var e *client.Error // the server's refusal: Code, Message, RetryAfter, State, IncidentID, Players
 //		...
 //	}
+//
+// Parties (docs/protocol.md section 9.6) have typed requests too:
+// PartyCreate, PartyInvite, PartyJoin, PartyKick and PartyPromote return
+// the *protocol.Party of the reply, PartyLeave its *protocol.PartyLeft.
+// The party frames pushed to a player (another member's change, an
+// invitation, a kick, its party after each welcome) arrive with the
+// others; Frame.Party, Frame.PartyInvite and Frame.PartyLeft read them.
 //
 // Conn is the layer under it: one connection, whole messages in and out,
 // nothing else. A load generator that runs thousands of players, each with

@@ -24,6 +24,9 @@ type Error struct {
 	IncidentID string
 	// Rid is the request id the frame answered.
 	Rid string
+	// Players names the party members the refusal is about
+	// (PARTY_NOT_READY, and BANNED of a party's enqueue).
+	Players []string
 }
 
 func (e *Error) Error() string {
@@ -84,4 +87,8 @@ var (
 	ErrSessionReplaced = errors.New("matchd: session replaced by another connection")
 	// ErrNoWelcome: a connection's first frame was not a welcome.
 	ErrNoWelcome = errors.New("matchd: the first frame was not a welcome")
+	// ErrUnexpectedReply: a typed request was answered with a frame of
+	// another type than the one it returns (a server that does not speak
+	// this version of the protocol).
+	ErrUnexpectedReply = errors.New("matchd: unexpected reply")
 )

@@ -41,10 +41,12 @@ type fakeNode struct {
 	quit       chan struct{}
 }
 
-// fakePlayers is the session state of every player, by id.
+// fakePlayers is the session state of every player, by id, and their
+// parties (fake_party_test.go).
 type fakePlayers struct {
 	mu sync.Mutex
 	st map[string]*protocol.State
+	fakeParties
 }
 
 type fakeConn struct {
@@ -55,7 +57,9 @@ type fakeConn struct {
 	closed chan websocket.StatusCode
 }
 
-func newFakePlayers() *fakePlayers { return &fakePlayers{st: map[string]*protocol.State{}} }
+func newFakePlayers() *fakePlayers {
+	return &fakePlayers{st: map[string]*protocol.State{}, fakeParties: newFakeParties()}
+}
 
 // newFakeNode starts a node; players may be shared with other nodes.
 func newFakeNode(t testing.TB, id string, players *fakePlayers) *fakeNode {
@@ -152,14 +156,17 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 	n.mu.Unlock()
 	c.send(&protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Subprotocol, SessionID: "s1",
 		PlayerID: player, NodeID: n.id, ServerTimeMs: 1, State: n.players.get(player)})
+	n.players.welcomed(c)
 	if deaf {
 		<-n.quit
+		n.players.gone(c)
 		c.closed <- -1
 		return
 	}
 	for {
 		typ, data, err := ws.Read(context.Background())
 		if err != nil {
+			n.players.gone(c) // before closed, which tests wait on
 			c.closed <- websocket.CloseStatus(err)
 			return
 		}
@@ -186,10 +193,12 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 func (p *fakePlayers) get(player string) protocol.State {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	st := protocol.State{Name: protocol.StateIdle}
 	if s := p.st[player]; s != nil {
-		return *s
+		st = *s
 	}
-	return protocol.State{Name: protocol.StateIdle}
+	st.PartyID = p.partyOfLocked(player)
+	return st
 }
 
 // serve answers one request the way a session does (docs/protocol.md
@@ -210,6 +219,9 @@ func (p *fakePlayers) serve(c *fakeConn, m protocol.ClientMessage) {
 			e.State = &s
 		}
 		c.send(e)
+	}
+	if p.serveParty(c, m, refuse) {
+		return
 	}
 	switch m.Type {
 	case protocol.TypeEnqueue:
@@ -243,7 +255,9 @@ func (p *fakePlayers) serve(c *fakeConn, m protocol.ClientMessage) {
 		}
 		c.send(&protocol.LoadingStatus{Type: protocol.TypeLoadingStatus, Rid: m.Rid, MatchID: m.MatchID, Ready: []string{c.player}, Waiting: []string{}})
 	case protocol.TypeSync:
-		c.send(&protocol.StateReply{Type: protocol.TypeState, Rid: m.Rid, State: *st})
+		s := *st
+		s.PartyID = p.partyOfLocked(c.player)
+		c.send(&protocol.StateReply{Type: protocol.TypeState, Rid: m.Rid, State: s})
 	case protocol.TypePing:
 		c.send(&protocol.Pong{Type: protocol.TypePong, Rid: m.Rid, ServerTimeMs: 42})
 	}

@@ -35,7 +35,7 @@ type Frame struct {
 	// Requeued: queued after a cancelled match, or (match_cancelled) put
 	// back into the queue.
 	Requeued bool `json:"requeued"`
-	// Reason: dequeued and match_cancelled.
+	// Reason: dequeued, match_cancelled and party_left.
 	Reason string `json:"reason"`
 
 	// match_found, loading_status, match_ready, match_cancelled
@@ -57,6 +57,21 @@ type Frame struct {
 	Message      string        `json:"message"`
 	RetryAfterMs int64         `json:"retry_after_ms"`
 	IncidentID   string        `json:"incident_id"`
+	// Players names the party members a party's enqueue was refused for
+	// (PARTY_NOT_READY, BANNED).
+	Players []string `json:"players"`
+
+	// party, party_invite, party_left (docs/protocol.md section 9.6)
+	PartyID string   `json:"party_id"`
+	Leader  string   `json:"leader"`
+	Members []string `json:"members"`
+	Invited []string `json:"invited"`
+	Open    bool     `json:"open"`
+	MaxSize int      `json:"max_size"`
+	// From is the leader who sent a party_invite, which lasts until
+	// ExpiresMs.
+	From      string `json:"from"`
+	ExpiresMs int64  `json:"expires_ms"`
 
 	// server_draining
 	ReconnectAfterMs int64 `json:"reconnect_after_ms"`
@@ -107,5 +122,39 @@ func (f *Frame) Err() *Error {
 		return nil
 	}
 	return &Error{Code: f.Code, Message: f.Message, RetryAfter: time.Duration(f.RetryAfterMs) * time.Millisecond,
-		State: f.State, IncidentID: f.IncidentID, Rid: f.Rid}
+		State: f.State, IncidentID: f.IncidentID, Rid: f.Rid, Players: f.Players}
+}
+
+// Party is the party a party frame describes, nil for any other frame.
+// Members and Invited are never nil.
+func (f *Frame) Party() *protocol.Party {
+	if f.Type != protocol.TypeParty {
+		return nil
+	}
+	p := &protocol.Party{Type: f.Type, Rid: f.Rid, PartyID: f.PartyID, Leader: f.Leader,
+		Members: f.Members, Invited: f.Invited, Open: f.Open, MaxSize: f.MaxSize}
+	if p.Members == nil {
+		p.Members = []string{}
+	}
+	if p.Invited == nil {
+		p.Invited = []string{}
+	}
+	return p
+}
+
+// PartyInvite is the invitation a party_invite frame brings, nil for any
+// other frame.
+func (f *Frame) PartyInvite() *protocol.PartyInvite {
+	if f.Type != protocol.TypePartyInvited {
+		return nil
+	}
+	return &protocol.PartyInvite{Type: f.Type, PartyID: f.PartyID, From: f.From, ExpiresMs: f.ExpiresMs}
+}
+
+// PartyLeft is a party_left frame's news, nil for any other frame.
+func (f *Frame) PartyLeft() *protocol.PartyLeft {
+	if f.Type != protocol.TypePartyLeft {
+		return nil
+	}
+	return &protocol.PartyLeft{Type: f.Type, Rid: f.Rid, PartyID: f.PartyID, Reason: f.Reason}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // AppendRequest appends m as the JSON text frame a client sends: type
-// first, then mode, match_id, latencies and rid when set. Strings are escaped as JSON
+// first, then mode, match_id, latencies, player_id, party_id, open (when
+// true: false is the server's default) and rid when set. Strings are escaped as JSON
 // requires (quotes, backslashes, control characters) and otherwise copied
 // as they are, so a request costs no reflection and, into a reused
 // buffer, no allocation.
@@ -30,6 +31,17 @@ func AppendRequest(dst []byte, m protocol.ClientMessage) []byte {
 	}
 	if len(m.Latencies) > 0 {
 		dst = AppendLatencies(append(dst, `,"latencies":`...), m.Latencies)
+	}
+	if m.PlayerID != "" {
+		dst = append(dst, `,"player_id":`...)
+		dst = AppendString(dst, m.PlayerID)
+	}
+	if m.PartyID != "" {
+		dst = append(dst, `,"party_id":`...)
+		dst = AppendString(dst, m.PartyID)
+	}
+	if m.Open {
+		dst = append(dst, `,"open":true`...)
 	}
 	if m.Rid != "" {
 		dst = append(dst, `,"rid":`...)

@@ -15,10 +15,11 @@ var frameKeys = []string{
 	"mode", "ticket_id", "queued_at_ms", "requeued", "reason",
 	"match_id", "teams", "loading_deadline_ms", "region", "ready", "waiting", "server", "no_shows",
 	"code", "message", "retry_after_ms", "incident_id", "reconnect_after_ms",
+	"party_id", "leader", "members", "invited", "open", "max_size", "from", "expires_ms", "players",
 }
 
 // stateKeys are the keys of the state object, likewise.
-var stateKeys = []string{"name", "mode", "ticket_id", "match_id", "since_ms"}
+var stateKeys = []string{"name", "mode", "ticket_id", "match_id", "party_id", "since_ms"}
 
 // scanner reads one frame of the shape the server writes. Every method
 // reports false for anything it does not read exactly as encoding/json
@@ -257,6 +258,21 @@ func (s *scanner) optInt(dst *int64) bool {
 	return ok
 }
 
+// optBool reads true, false, or null (which leaves *dst as it is).
+func (s *scanner) optBool(dst *bool) bool {
+	switch s.peek() {
+	case 't':
+		*dst = true
+		return s.word("true")
+	case 'f':
+		*dst = false
+		return s.word("false")
+	case 'n':
+		return s.word("null")
+	}
+	return false
+}
+
 func (s *scanner) frame(f *Frame) bool {
 	ok := s.seq('{', '}', func() bool {
 		key, ok := s.member()
@@ -291,17 +307,7 @@ func (s *scanner) field(f *Frame, key []byte) bool {
 	case "queued_at_ms":
 		return s.optInt(&f.QueuedAtMs)
 	case "requeued":
-		switch s.peek() {
-		case 't':
-			f.Requeued = true
-			return s.word("true")
-		case 'f':
-			f.Requeued = false
-			return s.word("false")
-		case 'n':
-			return s.word("null")
-		}
-		return false
+		return s.optBool(&f.Requeued)
 	case "reason":
 		return s.optName(&f.Reason)
 	case "match_id":
@@ -333,6 +339,27 @@ func (s *scanner) field(f *Frame, key []byte) bool {
 		return s.optString(&f.IncidentID)
 	case "reconnect_after_ms":
 		return s.optInt(&f.ReconnectAfterMs)
+	case "players":
+		return s.strings(&f.Players)
+	case "party_id":
+		return s.optString(&f.PartyID)
+	case "leader":
+		return s.optString(&f.Leader)
+	case "members":
+		return s.strings(&f.Members)
+	case "invited":
+		return s.strings(&f.Invited)
+	case "open":
+		return s.optBool(&f.Open)
+	case "max_size":
+		n := int64(f.MaxSize)
+		ok := s.optInt(&n)
+		f.MaxSize = int(n)
+		return ok
+	case "from":
+		return s.optString(&f.From)
+	case "expires_ms":
+		return s.optInt(&f.ExpiresMs)
 	}
 	if foldsToOneOf(key, frameKeys) {
 		return false
@@ -436,6 +463,8 @@ func (s *scanner) state(f *Frame) bool {
 			return s.optString(&st.TicketID)
 		case "match_id":
 			return s.optString(&st.MatchID)
+		case "party_id":
+			return s.optString(&st.PartyID)
 		case "since_ms":
 			return s.optInt(&st.SinceMs)
 		}
@@ -444,77 +473,4 @@ func (s *scanner) state(f *Frame) bool {
 		}
 		return s.skip(1)
 	})
-}
-
-// name returns the constant for one of the protocol's names, so the
-// frames' types, codes, reasons and state names cost no allocation; any
-// other value is copied.
-func name(v []byte) string {
-	switch string(v) {
-	case protocol.TypeWelcome:
-		return protocol.TypeWelcome
-	case protocol.TypeQueued:
-		return protocol.TypeQueued
-	case protocol.TypeDequeued:
-		return protocol.TypeDequeued
-	case protocol.TypeMatchFound:
-		return protocol.TypeMatchFound
-	case protocol.TypeLoadingStatus:
-		return protocol.TypeLoadingStatus
-	case protocol.TypeMatchReady:
-		return protocol.TypeMatchReady
-	case protocol.TypeMatchCancelled:
-		return protocol.TypeMatchCancelled
-	case protocol.TypeState:
-		return protocol.TypeState
-	case protocol.TypePong:
-		return protocol.TypePong
-	case protocol.TypeError:
-		return protocol.TypeError
-	case protocol.TypeServerDraining:
-		return protocol.TypeServerDraining
-	case protocol.ReasonCancelled:
-		return protocol.ReasonCancelled
-	case protocol.ReasonTimeout:
-		return protocol.ReasonTimeout
-	case protocol.ReasonBanned:
-		return protocol.ReasonBanned
-	case protocol.ReasonDraining:
-		return protocol.ReasonDraining
-	case protocol.ReasonDisconnected:
-		return protocol.ReasonDisconnected
-	case protocol.ReasonLoadingTimeout:
-		return protocol.ReasonLoadingTimeout
-	case protocol.ReasonPlayerLeft:
-		return protocol.ReasonPlayerLeft
-	case protocol.ReasonAllocationFailed:
-		return protocol.ReasonAllocationFailed
-	case protocol.ReasonRoomLost:
-		return protocol.ReasonRoomLost
-	case protocol.StateIdle:
-		return protocol.StateIdle
-	case protocol.StateLoading:
-		return protocol.StateLoading
-	case protocol.Subprotocol:
-		return protocol.Subprotocol
-	case string(protocol.CodeBadRequest):
-		return string(protocol.CodeBadRequest)
-	case string(protocol.CodeUnknownType):
-		return string(protocol.CodeUnknownType)
-	case string(protocol.CodeUnknownMode):
-		return string(protocol.CodeUnknownMode)
-	case string(protocol.CodeInvalidState):
-		return string(protocol.CodeInvalidState)
-	case string(protocol.CodeBanned):
-		return string(protocol.CodeBanned)
-	case string(protocol.CodeRateLimited):
-		return string(protocol.CodeRateLimited)
-	case string(protocol.CodeUnavailable):
-		return string(protocol.CodeUnavailable)
-	case string(protocol.CodeSessionReplaced):
-		return string(protocol.CodeSessionReplaced)
-	case string(protocol.CodeInternal):
-		return string(protocol.CodeInternal)
-	}
-	return string(v)
 }

@@ -28,12 +28,12 @@ func framesOf(t testing.TB, r *rand.Rand, n int, words []string) [][]byte {
 		return out
 	}
 	state := func() protocol.State {
-		return protocol.State{Name: w(), Mode: w(), TicketID: w(), MatchID: w(), SinceMs: r.Int64N(1 << 42)}
+		return protocol.State{Name: w(), Mode: w(), TicketID: w(), MatchID: w(), PartyID: w(), SinceMs: r.Int64N(1 << 42)}
 	}
 	var out [][]byte
 	for range n {
 		var frame any
-		switch r.IntN(11) {
+		switch r.IntN(14) {
 		case 0:
 			frame = &protocol.Queued{Type: protocol.TypeQueued, Rid: w(), Mode: w(), TicketID: w(), QueuedAtMs: r.Int64N(1 << 42), Requeued: r.IntN(2) == 0}
 		case 1:
@@ -54,7 +54,7 @@ func framesOf(t testing.TB, r *rand.Rand, n int, words []string) [][]byte {
 		case 3:
 			frame = &protocol.MatchCancelled{Type: protocol.TypeMatchCancelled, Rid: w(), MatchID: w(), Reason: w(), Requeued: r.IntN(2) == 0, NoShows: ws()}
 		case 4:
-			e := &protocol.Error{Type: protocol.TypeError, Rid: w(), Code: protocol.Code(w()), Message: w(), RetryAfterMs: r.Int64N(5000), IncidentID: w()}
+			e := &protocol.Error{Type: protocol.TypeError, Rid: w(), Code: protocol.Code(w()), Message: w(), RetryAfterMs: r.Int64N(5000), IncidentID: w(), Players: ws()}
 			if r.IntN(2) == 0 {
 				st := state()
 				e.State = &st
@@ -70,6 +70,12 @@ func framesOf(t testing.TB, r *rand.Rand, n int, words []string) [][]byte {
 			frame = &protocol.StateReply{Type: protocol.TypeState, Rid: w(), State: state()}
 		case 9:
 			frame = &protocol.ServerDraining{Type: protocol.TypeServerDraining, ReconnectAfterMs: r.Int64N(5000)}
+		case 10:
+			frame = &protocol.Party{Type: protocol.TypeParty, Rid: w(), PartyID: w(), Leader: w(), Members: ws(), Invited: ws(), Open: r.IntN(2) == 0, MaxSize: r.IntN(10)}
+		case 11:
+			frame = &protocol.PartyInvite{Type: protocol.TypePartyInvited, PartyID: w(), From: w(), ExpiresMs: r.Int64N(1 << 42)}
+		case 12:
+			frame = &protocol.PartyLeft{Type: protocol.TypePartyLeft, Rid: w(), PartyID: w(), Reason: w()}
 		default:
 			frame = &protocol.Pong{Type: protocol.TypePong, Rid: w(), ServerTimeMs: r.Int64N(1 << 42)}
 		}
@@ -99,6 +105,9 @@ var oddFrames = []string{
 	"{\"tic\u212aet_id\":\"x\"}", `{"state":{"name":null,"mode":"m"}}`, `{"queued_at_ms":-12,"server_time_ms":9}`,
 	`{"server":{"a":-0.5e+3,"b":1E2,"c":0.0}}`, `{"server":{"a":1.}}`, `{"server":{"a":.5}}`, `{"server":{"a":-}}`, `{"server":{"a":1e}}`,
 	`{"x":00}`, `{"x":-01.5}`, `{"x":2e-308}`,
+	`{"open":null}`, `{"open":1}`, `{"open":"true"}`, `{"OPEN":true}`, `{"open":true,"open":null}`, `{"max_size":1.5}`, `{"max_size":-3}`,
+	`{"max_size":99999999999999999999}`, `{"members":null,"invited":[]}`, `{"members":["a",null]}`, `{"players":["a",1]}`,
+	`{"Members":["a"]}`, `{"state":{"party_id":null}}`, `{"state":{"Party_ID":"p"}}`, `{"expires_ms":1e3}`, `{"from":"\u0041"}`,
 }
 
 func sameAsJSON(t *testing.T, data []byte) {
@@ -143,9 +152,14 @@ func TestDecodeFrameInternsNames(t *testing.T) {
 	if err := DecodeFrame([]byte(`{"type":"dequeued","reason":"cancelled","code":"BANNED","state":{"name":"idle"}}`), &f); err != nil {
 		t.Fatal(err)
 	}
+	var g Frame
+	if err := DecodeFrame([]byte(`{"type":"party_left","reason":"kicked","code":"PARTY_NOT_READY"}`), &g); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ got, want string }{
 		{f.Type, protocol.TypeDequeued}, {f.Reason, protocol.ReasonCancelled},
 		{string(f.Code), string(protocol.CodeBanned)}, {f.State.Name, protocol.StateIdle},
+		{g.Type, protocol.TypePartyLeft}, {g.Reason, protocol.PartyLeftKicked}, {string(g.Code), string(protocol.CodePartyNotReady)},
 	} {
 		if unsafe.StringData(c.got) != unsafe.StringData(c.want) {
 			t.Errorf("%q was copied, want the protocol's constant", c.got)

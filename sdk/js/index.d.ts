@@ -314,7 +314,7 @@ export class MatchdClient {
 
   /** The last welcome, or null before the first. */
   readonly welcome: WelcomeFrame | null;
-  /** The server's latest word on the session: last welcome, state reply or INVALID_STATE error. */
+  /** The server's latest word on the session: last welcome, state reply or INVALID_STATE error; party_id also follows party and party_left frames. */
   readonly state: SessionState | null;
   /** True between a welcome and the end of its connection. */
   readonly connected: boolean;
@@ -345,10 +345,16 @@ export class MatchdClient {
   loadingComplete(matchId: string): Promise<LoadingStatusFrame>;
   sync(): Promise<StateFrame>;
   ping(): Promise<PongFrame>;
+  /** Creates a party led by this player; open lets anyone join without an invitation. */
   partyCreate(options?: { open?: boolean }): Promise<PartyFrame>;
+  /** Invites a player (the leader's request); the invitee gets a party_invite event. */
   partyInvite(playerId: string): Promise<PartyFrame>;
+  /** Joins a party this player was invited to, or an open one. */
   partyJoin(partyId: string): Promise<PartyFrame>;
+  /** Leaves the party; resolves with party_left (reason left). */
   partyLeave(): Promise<PartyLeftFrame>;
+  /** Removes a member (the leader's request); that member gets party_left (kicked). */
   partyKick(playerId: string): Promise<PartyFrame>;
+  /** Hands the lead to another member (the leader's request). */
   partyPromote(playerId: string): Promise<PartyFrame>;
 }

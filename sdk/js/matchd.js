@@ -139,7 +139,9 @@ export class MatchdClient {
   /**
    * The server's latest word on this player's session state ({name, mode?,
    * ticket_id?, match_id?, party_id?, since_ms}), from the last welcome,
-   * `state` reply or INVALID_STATE error; null before the first welcome.
+   * `state` reply or INVALID_STATE error, with party_id also following
+   * `party` and `party_left` frames; null before the first welcome. A new
+   * object replaces it at each change.
    */
   get state() { return this.#state; }
 
@@ -301,6 +303,19 @@ export class MatchdClient {
         break;
       case 'server_draining':
         this.#hintMs = Math.max(this.#hintMs, Number(f.reconnect_after_ms) || 0);
+        break;
+      case 'party':
+        // The player is in this party (a reply, another member's change,
+        // or its party after a welcome): state.party_id follows.
+        if (this.#state && typeof f.party_id === 'string' && this.#state.party_id !== f.party_id) {
+          this.#state = { ...this.#state, party_id: f.party_id };
+        }
+        break;
+      case 'party_left':
+        if (this.#state && this.#state.party_id === f.party_id) {
+          const { party_id: _left, ...rest } = this.#state;
+          this.#state = rest;
+        }
         break;
       case 'error':
         if (f.state) this.#state = f.state;
@@ -465,13 +480,18 @@ export class MatchdClient {
   /** Resolves with `pong` (which carries server_time_ms). */
   ping() { return this.request('ping'); }
 
-  /** Creates a party led by this player; resolves with `party`. */
+  // Parties (docs/protocol.md section 9.6). What the other members are
+  // sent, and what is pushed to this player (another member's change, an
+  // invitation, a kick, its party after each welcome), arrives as the
+  // events 'party', 'party_invite' and 'party_left'.
+
+  /** Creates a party led by this player (open: anyone may join it); resolves with `party`. */
   partyCreate({ open = false } = {}) { return this.request('party_create', { open }); }
 
   /** Invites a player (leader only); resolves with `party`. */
   partyInvite(playerId) { return this.request('party_invite', { player_id: playerId }); }
 
-  /** Joins a party this player was invited to, or an open one; resolves with `party`. */
+  /** Joins a party this player was invited to, or an open one (joining its own party again changes nothing); resolves with `party`. */
   partyJoin(partyId) { return this.request('party_join', { party_id: partyId }); }
 
   /** Leaves the party; resolves with `party_left`. */

@@ -1,0 +1,100 @@
+package client
+
+import "github.com/matchd/matchd/gateway/protocol"
+
+// name returns the constant for one of the protocol's names, so the
+// frames' types, codes, reasons and state names cost no allocation; any
+// other value is copied.
+func name(v []byte) string {
+	switch string(v) {
+	case protocol.TypeWelcome:
+		return protocol.TypeWelcome
+	case protocol.TypeQueued:
+		return protocol.TypeQueued
+	case protocol.TypeDequeued:
+		return protocol.TypeDequeued
+	case protocol.TypeMatchFound:
+		return protocol.TypeMatchFound
+	case protocol.TypeLoadingStatus:
+		return protocol.TypeLoadingStatus
+	case protocol.TypeMatchReady:
+		return protocol.TypeMatchReady
+	case protocol.TypeMatchCancelled:
+		return protocol.TypeMatchCancelled
+	case protocol.TypeState:
+		return protocol.TypeState
+	case protocol.TypePong:
+		return protocol.TypePong
+	case protocol.TypeError:
+		return protocol.TypeError
+	case protocol.TypeServerDraining:
+		return protocol.TypeServerDraining
+	case protocol.TypeParty:
+		return protocol.TypeParty
+	case protocol.TypePartyInvited:
+		return protocol.TypePartyInvited
+	case protocol.TypePartyLeft:
+		return protocol.TypePartyLeft
+	case protocol.ReasonCancelled:
+		return protocol.ReasonCancelled
+	case protocol.ReasonTimeout:
+		return protocol.ReasonTimeout
+	case protocol.ReasonBanned:
+		return protocol.ReasonBanned
+	case protocol.ReasonDraining:
+		return protocol.ReasonDraining
+	case protocol.ReasonDisconnected:
+		return protocol.ReasonDisconnected
+	case protocol.ReasonLoadingTimeout:
+		return protocol.ReasonLoadingTimeout
+	case protocol.ReasonPlayerLeft:
+		return protocol.ReasonPlayerLeft
+	case protocol.ReasonAllocationFailed:
+		return protocol.ReasonAllocationFailed
+	case protocol.ReasonRoomLost:
+		return protocol.ReasonRoomLost
+	case protocol.ReasonPartyChanged:
+		return protocol.ReasonPartyChanged
+	case protocol.PartyLeftLeft:
+		return protocol.PartyLeftLeft
+	case protocol.PartyLeftKicked:
+		return protocol.PartyLeftKicked
+	case protocol.PartyLeftDisbanded:
+		return protocol.PartyLeftDisbanded
+	case protocol.StateIdle:
+		return protocol.StateIdle
+	case protocol.StateLoading:
+		return protocol.StateLoading
+	case protocol.Subprotocol:
+		return protocol.Subprotocol
+	case string(protocol.CodeBadRequest):
+		return string(protocol.CodeBadRequest)
+	case string(protocol.CodeUnknownType):
+		return string(protocol.CodeUnknownType)
+	case string(protocol.CodeUnknownMode):
+		return string(protocol.CodeUnknownMode)
+	case string(protocol.CodeInvalidState):
+		return string(protocol.CodeInvalidState)
+	case string(protocol.CodeBanned):
+		return string(protocol.CodeBanned)
+	case string(protocol.CodeRateLimited):
+		return string(protocol.CodeRateLimited)
+	case string(protocol.CodeUnavailable):
+		return string(protocol.CodeUnavailable)
+	case string(protocol.CodeSessionReplaced):
+		return string(protocol.CodeSessionReplaced)
+	case string(protocol.CodeInternal):
+		return string(protocol.CodeInternal)
+	case string(protocol.CodeNotFound):
+		return string(protocol.CodeNotFound)
+	case string(protocol.CodeForbidden):
+		return string(protocol.CodeForbidden)
+	case string(protocol.CodePartyFull):
+		return string(protocol.CodePartyFull)
+	case string(protocol.CodePartyTooLarge):
+		return string(protocol.CodePartyTooLarge)
+	case string(protocol.CodePartyNotReady):
+		return string(protocol.CodePartyNotReady)
+	}
+	return string(v)
+}
