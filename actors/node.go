@@ -55,8 +55,12 @@ func Start(env *Env, sub Subscriber) (*Node, error) {
 	if env.Sanctions == nil {
 		env.Sanctions = NoSanctions
 	}
-	if rc, ok := env.Store.(*redisx.Client); ok && env.Parties == nil {
-		env.Parties = rc
+	if env.Parties == nil {
+		ps, ok := env.Store.(PartyStore)
+		if !ok {
+			return nil, errors.New("actors: Env.Parties is required when Store does not keep parties")
+		}
+		env.Parties = ps
 	}
 	if rc, ok := env.Store.(*redisx.Client); ok && rc.Regions == nil {
 		// Which regions' pools list a ticket, by the mode's config

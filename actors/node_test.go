@@ -87,7 +87,7 @@ func startTestNodeWith(t testing.TB, rcfg config.Redis, mod func(*config.Config)
 	if wrap != nil {
 		st = wrap(rc)
 	}
-	env := &Env{Node: cfg.NodeID, Config: store, Store: st, Metrics: m, Log: log, Clock: rc.Clock,
+	env := &Env{Node: cfg.NodeID, Config: store, Store: st, Parties: rc, Metrics: m, Log: log, Clock: rc.Clock,
 		Events: NewEvents(rc, cfg.NodeID, func() int64 { return 1000 }, func() time.Duration { return cfg.Redis.OpTimeout }, m, nil),
 		Sanctions: redisx.NewSanctions(rc, func() redisx.SanctionPolicy {
 			return redisx.SanctionPolicy{Ladder: cfg.Sanctions.Ladder, Decay: cfg.Sanctions.Decay}

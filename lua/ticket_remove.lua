@@ -80,14 +80,13 @@ if ARGV[3] ~= '' then
   local now = t[1] * 1000 + math.floor(t[2] / 1000)
   -- Outcome record: id|at|mode|reason|requeued|no_shows|ticket|queued_at|deadline|teams|server
   local rec = table.concat({'d:' .. id, now, ARGV[5], ARGV[3], '0', '', id, score, '0', '[]', 'null'}, '|')
-  local lists = {KEYS[6]}
+  redis.call('RPUSH', KEYS[6], rec)
+  redis.call('LTRIM', KEYS[6], -8, -1)
+  redis.call('PEXPIRE', KEYS[6], ARGV[4])
   for _, p in ipairs(others) do
-    lists[#lists + 1] = okey[p]
-  end
-  for _, l in ipairs(lists) do
-    redis.call('RPUSH', l, rec)
-    redis.call('LTRIM', l, -8, -1)
-    redis.call('PEXPIRE', l, ARGV[4])
+    redis.call('RPUSH', okey[p], rec)
+    redis.call('LTRIM', okey[p], -8, -1)
+    redis.call('PEXPIRE', okey[p], ARGV[4])
   end
 end
 local reply = {1, id}

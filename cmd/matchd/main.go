@@ -159,7 +159,7 @@ func run(args, environ []string) int {
 	rc.ObserveRoundTrips(func(op string, d time.Duration) {
 		metrics.RedisRoundTrip.WithLabelValues(op).Observe(d.Seconds())
 	})
-	env := &actors.Env{Node: cfg.NodeID, Config: store, Store: rc, Metrics: metrics, Log: log,
+	env := &actors.Env{Node: cfg.NodeID, Config: store, Store: rc, Parties: rc, Metrics: metrics, Log: log,
 		Clock: rc.Clock, Allocator: allocator, Events: events, Sanctions: sanctions}
 	node, err := actors.Start(env, rc)
 	if err != nil {
