@@ -1,6 +1,7 @@
 package redisx_test
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -184,6 +185,64 @@ func TestNoKeyLeaks(t *testing.T) {
 		}
 		if want := map[string]bool{k.Fence(mode): true, k.Room(mode, "m1"): true, k.Room(mode, "m2"): true}; !maps.Equal(left, want) {
 			t.Errorf("keys left after the acks: got %v, want %v", slices.Sorted(maps.Keys(left)), slices.Sorted(maps.Keys(want)))
+		}
+	})
+}
+
+// TestPartyNoKeyLeaks: at every step of parties' lives every key has a TTL
+// (so a party whose members' nodes all died expires by itself), and a
+// party's end deletes its keys and its members' pointers; what is left is
+// invitation lists, each expiring with its newest invitation.
+func TestPartyNoKeyLeaks(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, k := t.Context(), c.Keys
+		check := func(step string, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			for _, key := range keysUnder(t, c) {
+				if ttl := pttl(t, c, key); ttl <= 0 {
+					t.Errorf("after %s: key %s has no TTL (PTTL %d)", step, key, ttl)
+				}
+			}
+		}
+		_, err := c.PartyCreate(ctx, "P1", "alice", false, 3, partyTTL)
+		check("create P1", err)
+		_, err = c.PartyCreate(ctx, "P2", "erin", true, 3, partyTTL)
+		check("create P2", err)
+		_, _, err = c.PartyInvite(ctx, "P1", "alice", "bob", inviteTTL, partyTTL)
+		check("invite bob", err)
+		_, _, err = c.PartyInvite(ctx, "P1", "alice", "carol", inviteTTL, partyTTL)
+		check("invite carol", err)
+		_, err = c.PartyJoin(ctx, "P1", "bob", "", partyTTL)
+		check("join bob", err)
+		_, err = c.PartyJoin(ctx, "P1", "dave", "", partyTTL)
+		if !errors.Is(err, redisx.ErrPartyForbidden) {
+			t.Fatalf("join dave uninvited: got %v, want ErrPartyForbidden", err)
+		}
+		check("refused join", nil)
+		_, err = c.PartyJoin(ctx, "P2", "carol", "", partyTTL)
+		check("join carol to P2", err)
+		p, err := c.PartyMarkQueued(ctx, "P2", "erin", "duel|t1", 2, partyTTL)
+		check("mark P2", err)
+		_, err = c.PartyKick(ctx, "P2", "erin", "carol", p.Queue, partyTTL)
+		check("kick carol", err)
+		_, err = c.PartyTouch(ctx, "P1", "bob", partyTTL)
+		check("touch", err)
+		_, _, err = c.PartyLeave(ctx, "P1", "alice", "", partyTTL)
+		check("leave alice", err)
+		_, _, err = c.PartyLeave(ctx, "P1", "bob", "", partyTTL)
+		check("leave bob (P1 ends)", err)
+		_, _, err = c.PartyLeave(ctx, "P2", "erin", "", partyTTL)
+		check("leave erin (P2 ends)", err)
+		// Only carol's invitation to P1 is left, in her own list.
+		if got, want := keysUnder(t, c), []string{k.PlayerInvites("carol")}; !slices.Equal(got, want) {
+			t.Errorf("keys left after both parties ended: got %v, want %v", got, want)
+		}
+		if ttl := pttl(t, c, k.PlayerInvites("carol")); ttl > inviteTTL.Milliseconds() {
+			t.Errorf("carol's invitations PTTL: got %d, want at most %d", ttl, inviteTTL.Milliseconds())
 		}
 	})
 }

@@ -2,6 +2,7 @@ package redisx_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -9,6 +10,36 @@ import (
 
 	"github.com/matchd/matchd/redisx"
 )
+
+func TestPartyInvitationsOrderAndPrune(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
+		ctx, k := t.Context(), c.Keys
+		var want []redisx.Invite
+		for i, leader := range []string{"a1", "a2", "a3"} {
+			id := fmt.Sprintf("P%d", i)
+			newParty(t, c, id, false, 5, leader)
+			_, inv, err := c.PartyInvite(ctx, id, leader, "zoe", inviteTTL, partyTTL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, inv)
+			// The next invitation must expire later: wait for Redis's clock.
+			waitRedisPast(t, c, redisTime(t, c))
+		}
+		if got, err := c.Invitations(ctx, "zoe"); err != nil || !slices.Equal(got, want) {
+			t.Errorf("Invitations(zoe): got %+v, %v; want %+v", got, err, want)
+		}
+		// P1's invitation lapsed (expiry put behind Redis's clock in both lists).
+		do(t, c, c.R.B().Hset().Key(k.PlayerInvites("zoe")).FieldValue().FieldValue("P1", "a2|1").Build())
+		if got, err := c.Invitations(ctx, "zoe"); err != nil || !slices.Equal(got, []redisx.Invite{want[0], want[2]}) {
+			t.Errorf("Invitations(zoe) with P1's lapsed: got %+v, %v; want %+v", got, err, []redisx.Invite{want[0], want[2]})
+		}
+		if _, ok := hget(t, c, k.PlayerInvites("zoe"), "P1"); ok {
+			t.Error("the lapsed invitation: still in zoe's hash, want it pruned")
+		}
+	})
+}
 
 func TestPartyKick(t *testing.T) {
 	t.Parallel()
