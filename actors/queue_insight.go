@@ -169,7 +169,9 @@ func (q *queueInsight) dequeued(a *queueActor, t redisx.Ticket, reason string) {
 	if q.recent == nil {
 		q.recent = map[string]recentVerdict{}
 	}
-	q.recent[t.Player] = recentVerdict{v: redisx.Verdict{Verdict: string(v), Ticket: t.ID, AtMs: a.nowMs}, until: time.Now().Add(recentFor)}
+	for _, p := range t.Players() {
+		q.recent[p] = recentVerdict{v: redisx.Verdict{Verdict: string(v), Ticket: t.ID, AtMs: a.nowMs}, until: time.Now().Add(recentFor)}
+	}
 }
 
 // countDequeue counts one ticket that left a queue without a match.
@@ -278,7 +280,12 @@ func (q *queueInsight) judge(a *queueActor, mode config.Mode, now int64) map[str
 		if old, ok := decodeKept(q.published[j.t.Player]); ok && old.Verdict == string(v) && old.Ticket == j.t.ID {
 			at = old.AtMs
 		}
-		out[j.t.Player] = redisx.EncodeVerdict(redisx.Verdict{Verdict: string(v), Ticket: j.t.ID, AtMs: at})
+		enc := redisx.EncodeVerdict(redisx.Verdict{Verdict: string(v), Ticket: j.t.ID, AtMs: at})
+		out[j.t.Player] = enc
+		// Every member of a party's ticket gets its verdict.
+		for _, m := range j.t.Members {
+			out[m.Player] = enc
+		}
 	}
 	return out
 }

@@ -337,9 +337,15 @@ func (a *sessionActor) partyNews(ev any) {
 		switch {
 		case err != nil || prev == nil:
 		case !in || p.ID != prev.ID:
-			// Removed by another member (a kick whose news was lost), or
-			// the party expired.
-			a.send(&protocol.PartyLeft{Type: protocol.TypePartyLeft, PartyID: prev.ID, Reason: protocol.PartyLeftKicked})
+			// Removed by the leader (a kick whose news was lost), or the
+			// party ended (its record expired).
+			reason := protocol.PartyLeftKicked
+			rctx, cancel := a.env.opCtx()
+			if _, exists, err := a.env.Parties.PartyGet(rctx, prev.ID); err == nil && !exists {
+				reason = protocol.PartyLeftDisbanded
+			}
+			cancel()
+			a.send(&protocol.PartyLeft{Type: protocol.TypePartyLeft, PartyID: prev.ID, Reason: reason})
 		case p.Ver != prev.Ver:
 			a.send(partyFrame(&p, ""))
 		}
