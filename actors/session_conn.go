@@ -63,9 +63,12 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 	if at.latencies != nil {
 		a.seed.latencies = at.latencies
 	}
-	// The welcome's state names the player's party (read now; a failed
-	// read leaves the copy as it was, and the next party request reads it).
-	if _, _, err := a.myParty(); err != nil {
+	// The welcome's state names the player's party (read now, for a player
+	// whose pointer names one; a failed read leaves the copy as it was, and
+	// the next party request reads it).
+	if t.PartyPointer == "" {
+		a.setParty(redisx.Party{}, false)
+	} else if _, _, err := a.myParty(); err != nil {
 		a.env.redisErr("party_of", err, a.logAttrs()...)
 	}
 	in := inAttachIdle
@@ -79,7 +82,7 @@ func (a *sessionActor) attach(ctx actor.Context, m *Attach) {
 	for i := range at.outcomes {
 		a.apply(ctx, evReplay, &at.outcomes[i])
 	}
-	a.partyAfterWelcome()
+	a.partyAfterWelcome(t.Invited)
 	ctx.Respond(&Attached{PID: ctx.Self()})
 }
 

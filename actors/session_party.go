@@ -372,13 +372,16 @@ func (a *sessionActor) partyNews(ev any) {
 }
 
 // partyAfterWelcome tells a new connection its party, or the invitations
-// waiting for a player in none.
-func (a *sessionActor) partyAfterWelcome() {
+// waiting for a player in none (invited: the truth read saw some).
+func (a *sessionActor) partyAfterWelcome(invited bool) {
 	rctx, cancel := a.env.opCtx()
 	defer cancel()
 	if p := a.seed.party; p != nil {
 		a.profile(rctx)
 		a.send(partyFrame(p, ""))
+		return
+	}
+	if !invited {
 		return
 	}
 	invs, err := a.env.Parties.Invitations(rctx, a.seed.player.ID)

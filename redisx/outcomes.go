@@ -188,12 +188,18 @@ type Truth struct {
 	Outcomes []Outcome
 	// Epoch names the Redis data set the read saw.
 	Epoch string
+	// PartyPointer is the party the player's pointer names ("" when none;
+	// a pointer counts only once the party confirms it: PartyOf), and
+	// Invited whether invitations to it may wait: a welcome reads parties
+	// only for the players these say have any.
+	PartyPointer string
+	Invited      bool
 }
 
 // ReadTruth reads where player stands in every mode given, with its untold
 // outcomes and directory entry, in one round trip.
 func (c *Client) ReadTruth(ctx context.Context, player string, modes []string) (Truth, error) {
-	cmds := make(rueidis.Commands, 0, 2+2*len(modes))
+	cmds := make(rueidis.Commands, 0, 4+2*len(modes))
 	cmds = append(cmds,
 		c.R.B().Hmget().Key(c.Keys.Dir(player)).Field("node", "session").Build(),
 		c.R.B().Get().Key(c.Keys.Epoch()).Build())
@@ -202,7 +208,11 @@ func (c *Client) ReadTruth(ctx context.Context, player string, modes []string) (
 			c.R.B().Hget().Key(c.Keys.Players(m)).Field(player).Build(),
 			c.R.B().Lrange().Key(c.Keys.Outcomes(m, player)).Start(0).Stop(-1).Build())
 	}
+	cmds = append(cmds,
+		c.R.B().Get().Key(c.Keys.PlayerParty(player)).Build(),
+		c.R.B().Exists().Key(c.Keys.PlayerInvites(player)).Build())
 	res := c.R.DoMulti(ctx, cmds...)
+	last := len(res) - 2
 	var t Truth
 	dir, err := res[0].ToArray()
 	if err != nil {
@@ -239,6 +249,14 @@ func (c *Client) ReadTruth(ctx context.Context, player string, modes []string) (
 		}
 		t.Outcomes = append(t.Outcomes, out...)
 	}
+	if t.PartyPointer, err = res[last].ToString(); err != nil && !rueidis.IsRedisNil(err) {
+		return Truth{}, fmt.Errorf("redisx: read truth: %w", err)
+	}
+	n, err := res[last+1].AsInt64()
+	if err != nil {
+		return Truth{}, fmt.Errorf("redisx: read truth: %w", err)
+	}
+	t.Invited = n > 0
 	// Each list is in order already; across modes, by time.
 	slices.SortStableFunc(t.Outcomes, func(a, b Outcome) int { return int(a.AtMs - b.AtMs) })
 	return t, nil
