@@ -34,6 +34,9 @@ type sessionSlot struct {
 	// renews at partyTouched + party.ttl/4.
 	party        string
 	partyTouched time.Time
+	// rating and device renew the member's profile with its party.
+	rating float64
+	device string
 }
 
 // sessionHost does, per node and per tick, what every session needs from
@@ -151,6 +154,7 @@ func (h *sessionHost) update(seed *sessionSeed) {
 	st := seed.st
 	s.mu.Lock()
 	s.name, s.mode = st.Name, st.Mode
+	s.rating, s.device = seed.player.Rating, seed.player.Device
 	if seed.party == nil {
 		s.party = ""
 	} else if s.party != seed.party.ID {
@@ -312,9 +316,14 @@ func (h *sessionHost) touchParties(slots []*sessionSlot) {
 	defer cancel()
 	for _, s := range slots {
 		s.mu.Lock()
-		party, pid := s.party, s.pid
+		party, pid, rating, device := s.party, s.pid, s.rating, s.device
 		s.mu.Unlock()
-		ok, err := h.env.Parties.PartyTouch(ctx, party, s.player, h.env.Cfg().Party.TTL)
+		ttl := h.env.Cfg().Party.TTL
+		ok, err := h.env.Parties.PartyTouch(ctx, party, s.player, ttl)
+		if err == nil && ok {
+			// The profile the leader's enqueue reads lives as long.
+			err = h.env.Parties.SetProfile(ctx, s.player, rating, device, ttl)
+		}
 		if err != nil {
 			h.env.redisErr("party_touch", err)
 			return
