@@ -126,8 +126,10 @@ func TestAllocationSurvivesDrain(t *testing.T) {
 	t.Parallel()
 	g := newSlowGameServer(t, 1500*time.Millisecond)
 	be := StandaloneBackend(t)
+	// node_ttl is well above a heartbeat's worst delay on a busy machine:
+	// an adoption must only ever come from the drain, which this tests.
 	opts := be.Apply(NodeOptions{Set: map[string]any{"allocator.mode": "http", "allocator.request_timeout": "5s",
-		"allocator.heartbeat": "30s", "rooms.sweep_interval": "200ms", "rooms.node_ttl": "1500ms"}})
+		"allocator.heartbeat": "30s", "rooms.sweep_interval": "200ms", "rooms.node_ttl": "5s"}})
 	owner := startLeader(t, opts)
 	other := StartNode(t, opts)
 	g.register(t, other)

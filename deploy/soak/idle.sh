@@ -60,6 +60,10 @@ sessions() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="matchd_session
 # The Go heap's goal (twice the heap that survived the last collection):
 # flat when nothing leaks, whatever the resident size does meanwhile.
 gc_goal_mib() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="go_memstats_next_gc_bytes"{printf "%.1f", $2/1048576}'; }
+# Goroutine stacks and the heap in use, apart: stacks grow per goroutine
+# and are not in a heap profile.
+stack_mib() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="go_memstats_stack_inuse_bytes"{printf "%.1f", $2/1048576}'; }
+heap_mib() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="go_memstats_heap_inuse_bytes"{printf "%.1f", $2/1048576}'; }
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$node/status"; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$node/stat"; }
 redis_cmds() { redis-cli -p "$rport" info stats | awk -F: '/^total_commands_processed:/{print $2+0}'; }
@@ -71,7 +75,7 @@ until [ "$(sessions || echo 0)" -ge "$PLAYERS" ]; do
   sleep 1
 done
 echo "$PLAYERS idle sessions connected; sampling every minute (node pid $node, admin http://127.0.0.1:$adm)"
-printf '%-7s %9s %10s %13s %11s %14s %12s\n' minute sessions "RSS MiB" "KiB/session" "CPU % core" "redis cmds/s" "GC goal MiB"
+printf '%-7s %9s %10s %13s %11s %14s %12s %10s %10s\n' minute sessions "RSS MiB" "KiB/session" "CPU % core" "redis cmds/s" "GC goal MiB" "stack MiB" "heap MiB"
 t0=$(date +%s.%N); c0=$(cpu_ticks); r0=$(redis_cmds)
 first=""; last=""; worst_cpu=0; minute=0
 while [ "$minute" -lt "$MINUTES" ]; do
@@ -82,7 +86,7 @@ while [ "$minute" -lt "$MINUTES" ]; do
   cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t="$t1" -v t0="$t0" 'BEGIN{printf "%.1f", 100*c/hz/(t-t0)}')
   cps=$(awk -v r="$((r1 - r0))" -v t="$t1" -v t0="$t0" 'BEGIN{printf "%.0f", r/(t-t0)}')
   per=$(awk -v r="$rss" -v n="$n" 'BEGIN{printf "%.2f", r/n}')
-  printf '%-7s %9s %10.1f %13s %11s %14s %12s\n' "$minute" "$n" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$per" "$cpu" "$cps" "$(gc_goal_mib)"
+  printf '%-7s %9s %10.1f %13s %11s %14s %12s %10s %10s\n' "$minute" "$n" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$per" "$cpu" "$cps" "$(gc_goal_mib)" "$(stack_mib)" "$(heap_mib)"
   [ -z "$first" ] && first=$per
   last=$per
   worst_cpu=$(awk -v a="$worst_cpu" -v b="$cpu" 'BEGIN{print (b>a)?b:a}')
