@@ -277,6 +277,11 @@ func (a *sessionActor) loadTruth(ctx actor.Context, pos *position) (sessionState
 			a.ticketCreated(t)
 		}
 		a.send(&protocol.Queued{Type: protocol.TypeQueued, Rid: rid, Mode: r.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
+	} else if len(t.Members) > 0 && a.st().TicketID != t.ID {
+		// A party's ticket that matched before this member heard of it
+		// (its leader's news lost or late): every member is told queued
+		// with the party's ticket, so it is told first.
+		a.send(&protocol.Queued{Type: protocol.TypeQueued, Mode: r.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs})
 	}
 	next := sessionState{Mode: r.Mode, MatchID: r.MatchID, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs,
 		Owner: r.Owner, DeadlineMs: r.DeadlineMs, Teams: r.Teams, Region: r.Region}
