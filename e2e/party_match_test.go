@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/matchd/matchd/gateway/protocol"
+)
+
+// Parties through matching, loading and failures end to end (docs/protocol.md
+// section 9.6), on two nodes sharing one redis-server.
+
+// teamOf returns the index of the team of match_found's teams that holds
+// player, or -1.
+func teamOf(teams [][]string, player string) int {
+	for i, tm := range teams {
+		if slices.Contains(tm, player) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestPartyFiveVFive: in a 5 v 5 mode a trio, two duos and three solos,
+// each party spread over both nodes, form one match: every party is whole
+// on one team, each team has five, every player gets the same match_found,
+// and every member of a party was queued with its leader's ticket. They
+// load and play.
+func TestPartyFiveVFive(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{teamMode("five", 5)}, nil)
+	dial := func(id string, n *Node, rating float64) *Client { return Dial(t, n, "p5-"+id, rating, "dev-p5-"+id) }
+	trio := []*Client{dial("t1", n1, 1500), dial("t2", n2, 1540), dial("t3", n1, 1460)}
+	duoA := []*Client{dial("a1", n2, 1520), dial("a2", n1, 1480)}
+	duoB := []*Client{dial("b1", n1, 1510), dial("b2", n2, 1490)}
+	solos := []*Client{dial("s1", n1, 1505), dial("s2", n2, 1495), dial("s3", n2, 1500)}
+	parties := [][]*Client{trio, duoA, duoB}
+	var all []*Client
+	for _, p := range parties {
+		formParty(t, p[0], p[1:]...)
+		all = append(all, p...)
+	}
+	all = append(all, solos...)
+	// The parties queue first, each member told; the solos last, so that
+	// the match can only form once everyone is in.
+	for _, p := range parties {
+		queueParty(t, "five", p[0], p[1:]...)
+	}
+	for _, s := range solos {
+		rid := s.Req(t, protocol.TypeEnqueue, "mode", "five")
+		s.ExpectRid(t, protocol.TypeQueued, rid)
+	}
+
+	found := map[string]Frame{}
+	for _, c := range all {
+		found[c.Player] = c.Expect(t, protocol.TypeMatchFound)
+	}
+	first := found[trio[0].Player]
+	match, teams := first.Str("match_id"), first.Teams()
+	for p, f := range found {
+		if f.Str("match_id") != match || !slices.EqualFunc(f.Teams(), teams, slices.Equal[[]string]) {
+			t.Fatalf("%s: %s, want the match_found of %s: %s", p, f, match, first)
+		}
+	}
+	if len(teams) != 2 || len(teams[0]) != 5 || len(teams[1]) != 5 {
+		t.Fatalf("teams %v, want two teams of five", teams)
+	}
+	for _, c := range all {
+		if teamOf(teams, c.Player) < 0 {
+			t.Fatalf("%s is in no team of %v", c.Player, teams)
+		}
+	}
+	for _, p := range parties {
+		team := teamOf(teams, p[0].Player)
+		for _, m := range p[1:] {
+			if teamOf(teams, m.Player) != team {
+				t.Errorf("the party of %s is split: %s is on another team of %v", p[0].Player, m.Player, teams)
+			}
+		}
+	}
+	nodes := []*Node{n1, n2}
+	for size, want := range map[string]float64{"3": 1, "2": 2} {
+		if got := SumMetric(t, nodes, `matchd_party_tickets_enqueued_total{mode="five",size="`+size+`"}`); got != want {
+			t.Errorf("party tickets of size %s: %v, want %v", size, got, want)
+		}
+	}
+
+	for _, c := range all {
+		rid := c.Req(t, protocol.TypeLoadingComplete, "match_id", match)
+		c.ExpectRid(t, protocol.TypeLoadingStatus, rid)
+	}
+	for _, c := range all {
+		if f := c.Expect(t, protocol.TypeMatchReady); f.Str("match_id") != match {
+			t.Fatalf("%s: %s, want match_ready of %s", c.Player, f, match)
+		}
+	}
+	CheckInvariants(t, all, CheckOptions{})
+}
+
+// TestPartyMemberNoShow: a duo faces two solos in 2 v 2; one member of the
+// duo loads, the other never does. At the deadline the duo stays together
+// and idle (match_cancelled requeued:false for both), only the no-show is
+// charged, and the solos, who loaded, are requeued with their tickets and
+// queue times.
+func TestPartyMemberNoShow(t *testing.T) {
+	t.Parallel()
+	squad := teamMode("squad", 2)
+	squad.LoadingTimeout = 2 * time.Second
+	n1, n2 := partyNodes(t, []Mode{squad}, nil)
+	ready := Dial(t, n1, "pns-ready", 1500, "dev-pns-ready")
+	noShow := Dial(t, n2, "pns-noshow", 1500, "dev-pns-noshow")
+	s1 := Dial(t, n2, "pns-s1", 1500, "dev-pns-s1")
+	s2 := Dial(t, n1, "pns-s2", 1500, "dev-pns-s2")
+	party := formParty(t, ready, noShow)
+	queueParty(t, "squad", ready, noShow)
+	solosQueued := map[string]Frame{}
+	for _, s := range []*Client{s1, s2} {
+		rid := s.Req(t, protocol.TypeEnqueue, "mode", "squad")
+		solosQueued[s.Player] = s.ExpectRid(t, protocol.TypeQueued, rid)
+	}
+	all := []*Client{ready, noShow, s1, s2}
+	var match string
+	for _, c := range all {
+		f := c.Expect(t, protocol.TypeMatchFound)
+		if match == "" {
+			match = f.Str("match_id")
+			teams := f.Teams()
+			if teamOf(teams, ready.Player) != teamOf(teams, noShow.Player) || teamOf(teams, s1.Player) != teamOf(teams, s2.Player) {
+				t.Fatalf("teams %v, want the duo against the two solos", teams)
+			}
+		}
+		if f.Str("match_id") != match {
+			t.Fatalf("%s: %s, want match %s", c.Player, f, match)
+		}
+	}
+	for _, c := range []*Client{ready, s1, s2} {
+		rid := c.Req(t, protocol.TypeLoadingComplete, "match_id", match)
+		c.ExpectRid(t, protocol.TypeLoadingStatus, rid)
+	}
+
+	for _, c := range all {
+		mc := c.Expect(t, protocol.TypeMatchCancelled)
+		solo := c == s1 || c == s2
+		if mc.Str("match_id") != match || mc.Str("reason") != protocol.ReasonLoadingTimeout || mc.Bool("requeued") != solo ||
+			!slices.Equal(mc.Strings("no_shows"), []string{noShow.Player}) {
+			t.Errorf("%s: %s, want match_cancelled loading_timeout, requeued %v, no_shows [%s]", c.Player, mc, solo, noShow.Player)
+		}
+		if solo {
+			q := c.NextIs(t, protocol.TypeQueued)
+			orig := solosQueued[c.Player]
+			if !q.Bool("requeued") || q.Str("ticket_id") != orig.Str("ticket_id") || q.Int("queued_at_ms") != orig.Int("queued_at_ms") {
+				t.Errorf("%s: %s, want queued requeued with its ticket and queue time %s", c.Player, q, orig)
+			}
+		}
+	}
+	wantState(t, ready, protocol.StateIdle, party)
+	wantState(t, noShow, protocol.StateIdle, party)
+	for _, s := range []*Client{s1, s2} {
+		if st := syncState(t, s); st["name"] != protocol.StateQueued {
+			t.Errorf("%s: state %v, want queued", s.Player, st)
+		}
+	}
+	want := map[*Client]int{ready: 0, noShow: 1, s1: 0, s2: 0}
+	for c, v := range want {
+		if got := violations(t, n1, c.Player); got != v {
+			t.Errorf("%s has %d violations, want %d", c.Player, got, v)
+		}
+	}
+}
+
+// TestPartyLeaderAwayPassesLead: the leader's connection stays away past
+// session.reconnect_grace: it leaves the party, the lead passes to the
+// member who joined earliest, and the others are sent the party with its
+// new leader. The new leader leads (it may invite); the old one comes back
+// in no party.
+func TestPartyLeaderAwayPassesLead(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{Duel()}, map[string]any{"session.reconnect_grace": "2s"})
+	leader := Dial(t, n1, "pl-leader", 1000, "")
+	m1 := Dial(t, n2, "pl-m1", 1000, "")
+	m2 := Dial(t, n1, "pl-m2", 1000, "")
+	party := formParty(t, leader, m1, m2)
+	expectParty(t, m1, "m2 joined", partyIs(party, leader.Player, leader.Player, m1.Player, m2.Player))
+	leader.Close()
+
+	for _, c := range []*Client{m1, m2} {
+		f := expectParty(t, c, "the lead passed to "+m1.Player, func(f Frame) bool { return !slices.Contains(f.Strings("members"), leader.Player) })
+		if !partyIs(party, m1.Player, m1.Player, m2.Player)(f) {
+			t.Fatalf("%s: %s, want party %s led by %s with [%s %s]", c.Player, f, party, m1.Player, m1.Player, m2.Player)
+		}
+	}
+	okParty(t, m1, "the new leader's invite")(m1.cl.PartyInvite(opCtx(t), leader.Player))
+	back := Dial(t, n2, leader.Player, 1000, "")
+	if _, ok := back.Welcome.Obj("state")["party_id"]; ok {
+		t.Fatalf("welcome after the grace %s, want no party", back.Welcome)
+	}
+	if f := back.NextIs(t, protocol.TypePartyInvited); f.Str("party_id") != party || f.Str("from") != m1.Player {
+		t.Fatalf("after the welcome: %s, want the new leader's invitation", f)
+	}
+	wantState(t, back, protocol.StateIdle, "")
+}
+
+// TestPartySurvivesNodeKill: the node holding half of a party is killed
+// (SIGKILL). The party survives in Redis: the members that reconnect to
+// the other node get a welcome naming it, followed by the party listing
+// every member, and the leader can queue the party at once.
+func TestPartySurvivesNodeKill(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{teamMode("four", 4)}, nil)
+	leader := Dial(t, n1, "pk-leader", 1000, "")
+	a := Dial(t, n2, "pk-a", 1000, "")
+	b := Dial(t, n1, "pk-b", 1000, "")
+	c := Dial(t, n2, "pk-c", 1000, "")
+	party := formParty(t, leader, a, b, c)
+	members := []string{leader.Player, a.Player, b.Player, c.Player}
+
+	n2.Kill()
+	var back []*Client
+	for _, gone := range []*Client{a, c} {
+		select {
+		case <-gone.Closed():
+		case <-time.After(DefaultWait):
+			t.Fatalf("%s: the connection to the killed node did not end", gone.Player)
+		}
+		r := Dial(t, n1, gone.Player, 1000, "")
+		if StateField(r.Welcome, "party_id") != party || StateName(r.Welcome) != protocol.StateIdle {
+			t.Fatalf("%s: welcome on %s: %s, want idle in party %s", r.Player, n1.ID, r.Welcome, party)
+		}
+		f := r.NextIs(t, protocol.TypeParty)
+		if !partyIs(party, leader.Player, members...)(f) || f.Has("rid") {
+			t.Fatalf("%s: after the welcome: %s, want the party %s led by %s with %v", r.Player, f, party, leader.Player, members)
+		}
+		back = append(back, r)
+	}
+	queueParty(t, "four", leader, b, back[0], back[1])
+}
