@@ -146,7 +146,7 @@ func wantState(t *testing.T, c *Client, name, party string) {
 	st := syncState(t, c)
 	got, _ := st["party_id"].(string)
 	if st["name"] != name || got != party {
-		t.Fatalf("%s: state %v, want %s in party %q", c.Player, st, name, party)
+		t.Fatalf("%s: state %v, want %s in party %q\nframes:\n%s", c.Player, st, name, party, c.Dump())
 	}
 }
 
