@@ -102,16 +102,17 @@ func TestPartyFiveVFive(t *testing.T) {
 // duo loads, the other never does. At the deadline the duo stays together
 // and idle (match_cancelled requeued:false for both), only the no-show is
 // charged, and the solos, who loaded, are requeued with their tickets and
-// queue times.
+// queue times. While loading, the party's membership cannot change.
 func TestPartyMemberNoShow(t *testing.T) {
 	t.Parallel()
 	squad := teamMode("squad", 2)
-	squad.LoadingTimeout = 2 * time.Second
+	squad.LoadingTimeout = 3 * time.Second
 	n1, n2 := partyNodes(t, []Mode{squad}, nil)
 	ready := Dial(t, n1, "pns-ready", 1500, "dev-pns-ready")
 	noShow := Dial(t, n2, "pns-noshow", 1500, "dev-pns-noshow")
 	s1 := Dial(t, n2, "pns-s1", 1500, "dev-pns-s1")
 	s2 := Dial(t, n1, "pns-s2", 1500, "dev-pns-s2")
+	late := Dial(t, n2, "pns-late", 1500, "dev-pns-late")
 	party := formParty(t, ready, noShow)
 	queueParty(t, "squad", ready, noShow)
 	solosQueued := map[string]Frame{}
@@ -138,6 +139,14 @@ func TestPartyMemberNoShow(t *testing.T) {
 		rid := c.Req(t, protocol.TypeLoadingComplete, "match_id", match)
 		c.ExpectRid(t, protocol.TypeLoadingStatus, rid)
 	}
+	// While the party loads its membership holds: a leave, a kick and a
+	// join are INVALID_STATE; an invitation is served.
+	rid := noShow.Req(t, protocol.TypePartyLeave)
+	noShow.ExpectError(t, rid, protocol.CodeInvalidState)
+	rid = ready.Req(t, protocol.TypePartyKick, "player_id", noShow.Player)
+	ready.ExpectError(t, rid, protocol.CodeInvalidState)
+	okParty(t, ready, "party_invite while loading")(ready.cl.PartyInvite(opCtx(t), late.Player))
+	refusedWith(t, late, "party_join of a party loading a match", protocol.CodeInvalidState)(late.cl.PartyJoin(opCtx(t), party))
 
 	for _, c := range all {
 		mc := c.Expect(t, protocol.TypeMatchCancelled)
@@ -160,6 +169,11 @@ func TestPartyMemberNoShow(t *testing.T) {
 		if st := syncState(t, s); st["name"] != protocol.StateQueued {
 			t.Errorf("%s: state %v, want queued", s.Player, st)
 		}
+	}
+	// Idle again, the party takes the invited player in.
+	j := okParty(t, late, "party_join after the cancel")(late.cl.PartyJoin(opCtx(t), party))
+	if !slices.Equal(j.Members, []string{ready.Player, noShow.Player, late.Player}) {
+		t.Errorf("members %v after the join", j.Members)
 	}
 	want := map[*Client]int{ready: 0, noShow: 1, s1: 0, s2: 0}
 	for c, v := range want {
@@ -199,6 +213,30 @@ func TestPartyLeaderAwayPassesLead(t *testing.T) {
 		t.Fatalf("after the welcome: %s, want the new leader's invitation", f)
 	}
 	wantState(t, back, protocol.StateIdle, "")
+}
+
+// TestPartyQueuedLeaderAway: the leader of a queued party drops its
+// connection and stays away past the grace: the party's ticket leaves the
+// queue whole (every member is sent dequeued, reason disconnected), then
+// the leader leaves the party and the lead passes on.
+func TestPartyQueuedLeaderAway(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{teamMode("trio", 3)}, map[string]any{"session.reconnect_grace": "2s"})
+	leader := Dial(t, n1, "pg-leader", 1000, "")
+	m1 := Dial(t, n2, "pg-m1", 1000, "")
+	m2 := Dial(t, n1, "pg-m2", 1000, "")
+	party := formParty(t, leader, m1, m2)
+	q := queueParty(t, "trio", leader, m1, m2)
+	leader.CloseNow()
+
+	for _, c := range []*Client{m1, m2} {
+		d := c.ExpectFuncErrT(t, "dequeued", func(f Frame) bool { return f.Type() == protocol.TypeDequeued })
+		if d.Str("reason") != protocol.ReasonDisconnected || d.Str("ticket_id") != q.Str("ticket_id") {
+			t.Fatalf("%s: %s, want dequeued disconnected of %s", c.Player, d, q.Str("ticket_id"))
+		}
+		expectParty(t, c, "the lead passed to "+m1.Player, partyIs(party, m1.Player, m1.Player, m2.Player))
+		wantState(t, c, protocol.StateIdle, party)
+	}
 }
 
 // TestPartySurvivesNodeKill: the node holding half of a party is killed

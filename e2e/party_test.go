@@ -234,7 +234,11 @@ func TestPartyJoinWhileQueued(t *testing.T) {
 	if q2.Str("ticket_id") == q.Str("ticket_id") {
 		t.Fatalf("queued again with the removed ticket: %s", q2)
 	}
-	rid := newcomer.Req(t, protocol.TypeCancel)
+	rid := leader.Req(t, protocol.TypeEnqueue, "mode", "trio")
+	if again := leader.ExpectRid(t, protocol.TypeQueued, rid); again.Str("ticket_id") != q2.Str("ticket_id") {
+		t.Fatalf("the leader's repeated enqueue: %s, want the same ticket %s", again, q2.Str("ticket_id"))
+	}
+	rid = newcomer.Req(t, protocol.TypeCancel)
 	if d := newcomer.ExpectRid(t, protocol.TypeDequeued, rid); d.Str("reason") != protocol.ReasonCancelled || d.Str("ticket_id") != q2.Str("ticket_id") {
 		t.Fatalf("a member's cancel: %s", d)
 	}
@@ -245,4 +249,38 @@ func TestPartyJoinWhileQueued(t *testing.T) {
 		}
 		wantState(t, c, protocol.StateIdle, party)
 	}
+}
+
+// TestPartyLeavesInARow: the members of a party spread over both nodes
+// leave one right after another, each as soon as the previous leave was
+// answered, the leader first. Each is answered party_left and then stands
+// in no party: no party frame follows its party_left (the news of the
+// leaves before its own, still on their way, is not taken for its party),
+// and its state names none. The last leave ends the party.
+func TestPartyLeavesInARow(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{Duel()}, nil)
+	leader := Dial(t, n1, "pr-leader", 1000, "")
+	m1 := Dial(t, n2, "pr-m1", 1000, "")
+	m2 := Dial(t, n1, "pr-m2", 1000, "")
+	m3 := Dial(t, n2, "pr-m3", 1000, "")
+	party := formParty(t, leader, m1, m2, m3)
+	all := []*Client{leader, m1, m2, m3}
+	for _, c := range all {
+		l, err := c.cl.PartyLeave(opCtx(t))
+		if err != nil || l.PartyID != party || l.Reason != protocol.PartyLeftLeft {
+			t.Fatalf("%s: party_leave: %+v, %v", c.Player, l, err)
+		}
+	}
+	for _, c := range all {
+		wantState(t, c, protocol.StateIdle, "")
+		frames := c.Frames()
+		left := slices.IndexFunc(frames, func(f Frame) bool { return f.Type() == protocol.TypePartyLeft })
+		for _, f := range frames[left+1:] {
+			if f.Type() == protocol.TypeParty {
+				t.Errorf("%s: a party frame after its party_left: %s\n%s", c.Player, f, c.Dump())
+			}
+		}
+	}
+	refusedWith(t, leader, "party_join of the ended party", protocol.CodeNotFound)(leader.cl.PartyJoin(opCtx(t), party))
 }
