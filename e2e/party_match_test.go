@@ -215,6 +215,60 @@ func TestPartyLeaderAwayPassesLead(t *testing.T) {
 	wantState(t, back, protocol.StateIdle, "")
 }
 
+// TestPartyRatedAtMean: a duo rated 1000 and 2000 counts as one unit
+// rated 1500, so in a mode whose window stays at 10 it is matched at once
+// with two solos of 1500 (its members' own ratings are 500 away from
+// them), and team balance sums the members' ratings (3000 against 3000).
+func TestPartyRatedAtMean(t *testing.T) {
+	t.Parallel()
+	narrow := Mode{Name: "narrow", Teams: 2, TeamSize: 2, InitialWindow: 10, WidenPerSecond: 0.001, MaxWindow: 10,
+		LoadingTimeout: 20 * time.Second}
+	n1, n2 := partyNodes(t, []Mode{narrow}, nil)
+	low := Dial(t, n1, "pm-low", 1000, "")
+	high := Dial(t, n2, "pm-high", 2000, "")
+	s1 := Dial(t, n2, "pm-s1", 1500, "")
+	s2 := Dial(t, n1, "pm-s2", 1500, "")
+	formParty(t, low, high)
+	queueParty(t, "narrow", low, high)
+	for _, s := range []*Client{s1, s2} {
+		rid := s.Req(t, protocol.TypeEnqueue, "mode", "narrow")
+		s.ExpectRid(t, protocol.TypeQueued, rid)
+	}
+	var match string
+	for _, c := range []*Client{low, high, s1, s2} {
+		f := c.Expect(t, protocol.TypeMatchFound)
+		if match == "" {
+			match = f.Str("match_id")
+			if teams := f.Teams(); teamOf(teams, low.Player) != teamOf(teams, high.Player) || teamOf(teams, s1.Player) != teamOf(teams, s2.Player) {
+				t.Fatalf("teams %v, want the duo against the two solos", teams)
+			}
+		}
+		if f.Str("match_id") != match {
+			t.Fatalf("%s: %s, want match %s", c.Player, f, match)
+		}
+	}
+}
+
+// TestPartyMaxWait: a party's ticket that waits past max_wait leaves the
+// queue whole: every member is sent dequeued (timeout) with its ticket.
+func TestPartyMaxWait(t *testing.T) {
+	t.Parallel()
+	short := teamMode("short", 2)
+	short.MaxWait = time.Second
+	n1, n2 := partyNodes(t, []Mode{short}, nil)
+	leader := Dial(t, n1, "pw-leader", 1000, "")
+	mate := Dial(t, n2, "pw-mate", 1000, "")
+	party := formParty(t, leader, mate)
+	q := queueParty(t, "short", leader, mate)
+	for _, c := range []*Client{leader, mate} {
+		d := c.ExpectFuncErrT(t, "dequeued", func(f Frame) bool { return f.Type() == protocol.TypeDequeued })
+		if d.Str("reason") != protocol.ReasonTimeout || d.Str("ticket_id") != q.Str("ticket_id") {
+			t.Fatalf("%s: %s, want dequeued timeout of %s", c.Player, d, q.Str("ticket_id"))
+		}
+		wantState(t, c, protocol.StateIdle, party)
+	}
+}
+
 // TestPartyQueuedLeaderAway: the leader of a queued party drops its
 // connection and stays away past the grace: the party's ticket leaves the
 // queue whole (every member is sent dequeued, reason disconnected), then

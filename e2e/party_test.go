@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -283,4 +284,75 @@ func TestPartyLeavesInARow(t *testing.T) {
 		}
 	}
 	refusedWith(t, leader, "party_join of the ended party", protocol.CodeNotFound)(leader.cl.PartyJoin(opCtx(t), party))
+}
+
+// TestPartyPromoteAndKick: only the leader invites, kicks and promotes; a
+// promotion moves the lead (every member is told), after which the old
+// leader is a member like any other (its enqueue is FORBIDDEN); the new
+// leader's kick sends the removed member party_left (kicked) and leaves it
+// in no party; nobody kicks itself or creates a party while in one.
+func TestPartyPromoteAndKick(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{teamMode("trio", 3)}, nil)
+	leader := Dial(t, n1, "pp-leader", 1000, "")
+	a := Dial(t, n2, "pp-a", 1000, "")
+	b := Dial(t, n1, "pp-b", 1000, "")
+	party := formParty(t, leader, a, b)
+	expectParty(t, a, "b joined", partyIs(party, leader.Player, leader.Player, a.Player, b.Player))
+
+	refusedWith(t, a, "a member's invite", protocol.CodeForbidden)(a.cl.PartyInvite(opCtx(t), "pp-nobody"))
+	refusedWith(t, a, "a member's kick", protocol.CodeForbidden)(a.cl.PartyKick(opCtx(t), b.Player))
+	refusedWith(t, a, "a member's promote", protocol.CodeForbidden)(a.cl.PartyPromote(opCtx(t), a.Player))
+	refusedWith(t, a, "party_create while in a party", protocol.CodeForbidden)(a.cl.PartyCreate(opCtx(t), false))
+
+	all := []string{leader.Player, a.Player, b.Player}
+	p := okParty(t, leader, "party_promote")(leader.cl.PartyPromote(opCtx(t), a.Player))
+	if p.Leader != a.Player || !slices.Equal(p.Members, all) {
+		t.Fatalf("party_promote reply %+v, want %s leading %v", p, a.Player, all)
+	}
+	for _, c := range []*Client{a, b} {
+		expectParty(t, c, "the promotion", partyIs(party, a.Player, all...))
+	}
+	rid := leader.Req(t, protocol.TypeEnqueue, "mode", "trio")
+	leader.ExpectError(t, rid, protocol.CodeForbidden)
+	refusedWith(t, leader, "the old leader's kick", protocol.CodeForbidden)(leader.cl.PartyKick(opCtx(t), b.Player))
+
+	refusedWith(t, a, "a kick of oneself", protocol.CodeForbidden)(a.cl.PartyKick(opCtx(t), a.Player))
+	k := okParty(t, a, "party_kick")(a.cl.PartyKick(opCtx(t), b.Player))
+	if !slices.Equal(k.Members, []string{leader.Player, a.Player}) || k.Leader != a.Player {
+		t.Fatalf("party_kick reply %+v", k)
+	}
+	if l := b.Expect(t, protocol.TypePartyLeft); l.Str("party_id") != party || l.Str("reason") != protocol.PartyLeftKicked {
+		t.Fatalf("%s: %s, want party_left kicked", b.Player, l)
+	}
+	expectParty(t, leader, "the kick", partyIs(party, a.Player, leader.Player, a.Player))
+	wantState(t, b, protocol.StateIdle, "")
+	queueParty(t, "trio", a, leader)
+}
+
+// TestPartyDebugPlayers: GET /debug/players/{id} shows a member's party,
+// in "party" (null only while the player is in none) and in its state
+// object's party_id (docs/protocol.md sections 3.4 and 10.5).
+func TestPartyDebugPlayers(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{Duel()}, nil)
+	leader := Dial(t, n1, "pd-leader", 1000, "")
+	mate := Dial(t, n2, "pd-mate", 1000, "")
+	party := formParty(t, leader, mate)
+	for _, n := range []*Node{n1, n2} {
+		code, body := n.Get(t, "/debug/players/"+mate.Player)
+		var v struct {
+			Party map[string]any `json:"party"`
+			State map[string]any `json:"state"`
+		}
+		if code != 200 || json.Unmarshal(body, &v) != nil {
+			t.Fatalf("GET /debug/players/%s on %s: %d %s", mate.Player, n.ID, code, body)
+		}
+		if v.Party == nil || v.Party["party_id"] != party {
+			t.Errorf("GET /debug/players/%s on %s: party %v, want the party %s: %s", mate.Player, n.ID, v.Party, party, body)
+		}
+		if v.State["party_id"] != party {
+			t.Errorf("GET /debug/players/%s on %s: state %v, want party_id %s (a state object names the party)", mate.Player, n.ID, v.State, party)
+		}
+	}
 }
