@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -326,4 +327,63 @@ func TestPartySurvivesNodeKill(t *testing.T) {
 		back = append(back, r)
 	}
 	queueParty(t, "four", leader, b, back[0], back[1])
+}
+
+// TestPartyMemberAwayWithinGrace: a member whose connection dropped less
+// than the grace ago counts as connected: the leader queues the party,
+// and the member, back on the other node, finds itself queued with the
+// party's ticket, in the party.
+func TestPartyMemberAwayWithinGrace(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{teamMode("squad", 2)}, nil)
+	leader := Dial(t, n1, "pa-leader", 1000, "")
+	away := Dial(t, n2, "pa-away", 1000, "")
+	party := formParty(t, leader, away)
+	away.Close()
+	q := queueParty(t, "squad", leader)
+	back := Dial(t, n1, away.Player, 1000, "")
+	if StateName(back.Welcome) != protocol.StateQueued || StateField(back.Welcome, "ticket_id") != q.Str("ticket_id") ||
+		StateField(back.Welcome, "party_id") != party {
+		t.Fatalf("welcome %s, want queued with the party's ticket %s, in party %s", back.Welcome, q.Str("ticket_id"), party)
+	}
+	expectParty(t, back, "its party after the welcome", partyIs(party, leader.Player, leader.Player, away.Player))
+}
+
+// TestPartyDeadMemberNotReady: a member whose node was killed and who
+// never comes back has no live session, so the leader's enqueue is refused
+// PARTY_NOT_READY naming it (docs/parties.md, "What a node's death does"),
+// at the latest once the node's death is known (its liveness key lives
+// 1.5s here) and its grace (2s) is over, long before its directory entry
+// would lapse (30s). Until then an enqueue that is accepted is cancelled,
+// and asked again.
+func TestPartyDeadMemberNotReady(t *testing.T) {
+	t.Parallel()
+	n1, n2 := partyNodes(t, []Mode{teamMode("squad", 2)},
+		map[string]any{"session.reconnect_grace": "2s", "session.directory_ttl": "30s", "rooms.node_ttl": "1500ms"})
+	leader := Dial(t, n1, "pz-leader", 1000, "")
+	dead := Dial(t, n2, "pz-dead", 1000, "")
+	formParty(t, leader, dead)
+	n2.Kill()
+	killed := time.Now()
+	accepted := 0
+	// Polled every 250ms, well within the session's rate limit.
+	err := poll(12*time.Second, func() error {
+		time.Sleep(250 * time.Millisecond)
+		rid := leader.Req(t, protocol.TypeEnqueue, "mode", "squad")
+		f := leader.ExpectFuncErrT(t, "the reply to "+rid, func(f Frame) bool { return f.Str("rid") == rid })
+		switch {
+		case f.Type() == protocol.TypeQueued:
+			accepted++
+			rid := leader.Req(t, protocol.TypeCancel)
+			leader.ExpectFuncErrT(t, "the reply to "+rid, func(f Frame) bool { return f.Str("rid") == rid })
+			return fmt.Errorf("enqueue accepted %d times, the last %s after the kill", accepted, time.Since(killed).Round(time.Millisecond))
+		case f.Str("code") == string(protocol.CodePartyNotReady) && slices.Equal(f.Strings("players"), []string{dead.Player}):
+			return nil
+		}
+		return fmt.Errorf("enqueue answered %s", f)
+	})
+	if err != nil {
+		t.Fatalf("no PARTY_NOT_READY naming %s, whose node was killed, 12s after the kill with a 2s grace: %v", dead.Player, err)
+	}
+	t.Logf("refused %s after the kill; accepted %d times before", time.Since(killed).Round(time.Millisecond), accepted)
 }
