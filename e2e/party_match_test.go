@@ -151,3 +151,61 @@ func TestPartyMaxWait(t *testing.T) {
 		wantState(t, c, protocol.StateIdle, party)
 	}
 }
+
+// TestPartyEnqueueCompletesMatch: the party's enqueue is the one that
+// completes a match (two solos wait already), so the match forms at once.
+// Every member is still sent queued with the leader's ticket, before its
+// match_found (a reply, or the queued it stands for, comes before what it
+// causes).
+func TestPartyEnqueueCompletesMatch(t *testing.T) {
+	t.Parallel()
+	enqueueCompletesMatch(t, nil)
+}
+
+// TestPartyEnqueueCompletesMatchNewsLost is TestPartyEnqueueCompletesMatch
+// with the leader's news to the member's node that the party was queued
+// lost (a fault-injection switch: Pub/Sub may lose any message), and the
+// member's periodic read of Redis far off: the member's session learns of
+// the party's ticket from the match itself, and must still tell it queued
+// first.
+func TestPartyEnqueueCompletesMatchNewsLost(t *testing.T) {
+	t.Parallel()
+	enqueueCompletesMatch(t, map[string]any{"debug.drop_bus": []string{"party_queued"}, "session.reconcile_interval": "30s"})
+}
+
+func enqueueCompletesMatch(t *testing.T, set map[string]any) {
+	n1, n2 := partyNodes(t, []Mode{teamMode("squad", 2)}, set)
+	// The member sits on the node that forms the match, so its match_found
+	// needs no trip through Pub/Sub, while the news of the party's ticket
+	// comes from the leader's node.
+	here := leaderOf(t, []*Node{n1, n2}, "squad")
+	there := n1
+	if here == n1 {
+		there = n2
+	}
+	s1 := Dial(t, here, "pc-s1", 1500, "")
+	s2 := Dial(t, there, "pc-s2", 1500, "")
+	lead := Dial(t, there, "pc-lead", 1500, "")
+	mate := Dial(t, here, "pc-mate", 1500, "")
+	formParty(t, lead, mate)
+	for _, s := range []*Client{s1, s2} {
+		rid := s.Req(t, protocol.TypeEnqueue, "mode", "squad")
+		s.ExpectRid(t, protocol.TypeQueued, rid)
+	}
+	rid := lead.Req(t, protocol.TypeEnqueue, "mode", "squad")
+	q := lead.ExpectRid(t, protocol.TypeQueued, rid)
+	for _, c := range []*Client{lead, mate} {
+		f := c.ExpectFuncErrT(t, "queued or match_found", func(f Frame) bool {
+			return f.Type() == protocol.TypeMatchFound || (f.Type() == protocol.TypeQueued && f.Str("rid") == "")
+		})
+		if c == mate {
+			if f.Type() != protocol.TypeQueued || f.Str("ticket_id") != q.Str("ticket_id") {
+				t.Fatalf("%s: %s, want queued with the leader's ticket %s before match_found\n%s", c.Player, f, q.Str("ticket_id"), c.Dump())
+			}
+			f = c.Expect(t, protocol.TypeMatchFound)
+		}
+		if f.Type() != protocol.TypeMatchFound {
+			t.Fatalf("%s: %s, want match_found", c.Player, f)
+		}
+	}
+}
