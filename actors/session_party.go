@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -351,15 +352,22 @@ func (a *sessionActor) partyNews(ev any) {
 		}
 	case *PartyMsg:
 		cur := a.seed.party
-		if cur != nil && cur.ID == m.Party.ID && cur.Ver > m.Party.Ver {
+		if cur == nil || cur.ID != m.Party.ID {
+			// News of a party the session does not know it is in: sent
+			// before this player left it (a leave or a join elsewhere
+			// that overtook the news), so only Redis can say whether the
+			// player is in it now.
+			if p, in, err := a.myParty(); err == nil && in && p.ID == m.Party.ID {
+				a.send(partyFrame(&p, ""))
+			}
+			return
+		}
+		if cur.Ver > m.Party.Ver {
 			return // older than what the client was told
 		}
-		for _, p := range m.Party.Members {
-			if p == a.seed.player.ID {
-				a.setParty(m.Party, true)
-				a.send(partyFrame(&m.Party, ""))
-				return
-			}
+		if slices.Contains(m.Party.Members, a.seed.player.ID) {
+			a.setParty(m.Party, true)
+			a.send(partyFrame(&m.Party, ""))
 		}
 	case *PartyInviteMsg:
 		a.send(&protocol.PartyInvite{Type: protocol.TypePartyInvited, PartyID: m.Party, From: m.From, ExpiresMs: m.ExpiresMs})

@@ -390,7 +390,12 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 		}
 		return msg(protocol.TypePartyLeave), exp
 	case evPartyNews:
-		p := redisx.Party{ID: tb.id("party"), Leader: "x", Members: []string{"x", sub.p.id}, MaxSize: 5, Ver: 2}
+		// Another member's news of a party Redis lists the subject in (news
+		// of a party it is not in, such as one it left since, is dropped).
+		p, ok, err := rc.PartyGet(ctx, party(tb.id("leader")))
+		if err != nil || !ok {
+			t.Fatalf("party get: %+v %v %v", p, ok, err)
+		}
 		return &PartyMsg{Party: p}, exp
 	case inEnqueueOtherMode:
 		m := msg(protocol.TypeEnqueue)

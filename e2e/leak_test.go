@@ -91,10 +91,13 @@ const (
 // disconnect mid-loading), with every TTL short, and checks that once the
 // TTLs pass the key set under the test's prefix is exactly what it was
 // right after start, and that after the load no key lacks a TTL unless it
-// is on the allow-list below.
+// is on the allow-list below. Two parties live their whole life on the
+// same nodes meanwhile (playLeakParties), in a 2 v 2 mode beside the duel:
+// their records, pointers, invitations, profiles and index leave nothing
+// behind either.
 func TestNoKeyLeaks(t *testing.T) {
 	t.Parallel()
-	runKeyLeaks(t, nil, nil)
+	runKeyLeaks(t, nil, nil, true)
 }
 
 // TestNoKeyLeaksRegions is TestNoKeyLeaks with a mode of two regions, led
@@ -103,7 +106,7 @@ func TestNoKeyLeaks(t *testing.T) {
 // each region.
 func TestNoKeyLeaksRegions(t *testing.T) {
 	t.Parallel()
-	runKeyLeaks(t, nil, []string{"eu", "asia"})
+	runKeyLeaks(t, nil, []string{"eu", "asia"}, false)
 }
 
 // TestNoKeyLeaksHTTPAllocator is TestNoKeyLeaks with the http allocator:
@@ -112,7 +115,7 @@ func TestNoKeyLeaksRegions(t *testing.T) {
 func TestNoKeyLeaksHTTPAllocator(t *testing.T) {
 	t.Parallel()
 	g, calls := gameServer(t, http.StatusOK)
-	runKeyLeaks(t, g, nil)
+	runKeyLeaks(t, g, nil, false)
 	if calls.Load() == 0 {
 		t.Error("no match reached the game server: the allocator was not exercised")
 	}
@@ -120,8 +123,9 @@ func TestNoKeyLeaksHTTPAllocator(t *testing.T) {
 
 // runKeyLeaks runs the key-leak check; with game, on the http allocator
 // with that game server registered (its registration renewed by the test,
-// as a fleet would, until the load ends).
-func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string) {
+// as a fleet would, until the load ends); with parties, a squad mode beside
+// the duel where two parties play (playLeakParties) after the duel load.
+func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string, parties bool) {
 	be := StandaloneBackend(t)
 	prefix := KeyPrefix(t)
 	// Pairs are fixed by rating: each pair has a rating of its own, 5 apart
@@ -148,8 +152,16 @@ func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string) {
 		set["allocator.request_timeout"] = "1s"
 		set["allocator.heartbeat"] = "1s"
 	}
-	n1 := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{duel}, Set: set}))
-	n2 := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{duel}, Set: set}))
+	modes := []Mode{duel}
+	if parties {
+		modes = append(modes, leakSquad())
+		// A party's keys, its members' pointers and profiles outlive a
+		// party only by this much (at least twice session.directory_ttl).
+		set["party.ttl"] = "6s"
+		set["party.invite_ttl"] = "3s"
+	}
+	n1 := StartNode(t, be.Apply(NodeOptions{Modes: modes, Set: set}))
+	n2 := StartNode(t, be.Apply(NodeOptions{Modes: modes, Set: set}))
 	nodes := []*Node{n1, n2}
 
 	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: be.Addrs, DisableCache: true})
@@ -185,6 +197,12 @@ func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string) {
 			baseline = append(baseline, mk("lock:"+r), mk("fence:"+r))
 			fences = append(fences, mk("fence:"+r))
 		}
+	}
+	// The squad's lease and fencing counter, when the parties play.
+	mks := func(suffix string) string { return prefix + ":{m:squad}:" + suffix }
+	if parties {
+		baseline = append(baseline, mks("lock"), mks("fence"))
+		fences = append(fences, mks("fence"))
 	}
 	slices.Sort(baseline)
 	eventually(t, 10*time.Second, "the key set after start is the baseline", func() error {
@@ -347,9 +365,14 @@ func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string) {
 			}
 		}
 	}
+	wantMatches := pairs
+	if parties {
+		all = append(all, playLeakParties(t, n1, n2)...)
+		wantMatches++ // the parties' one match
+	}
 	s := CheckInvariants(t, all, CheckOptions{})
-	if len(s.Found) != pairs {
-		t.Errorf("clients saw %d distinct matches, want %d (one per pair)", len(s.Found), pairs)
+	if len(s.Found) != wantMatches {
+		t.Errorf("clients saw %d distinct matches, want %d (one per pair, and the parties' one)", len(s.Found), wantMatches)
 	}
 	for _, r := range regions {
 		if got := SumMetric(t, nodes, fmt.Sprintf(`matchd_matches_formed_by_region_total{mode="duel",region=%q}`, r)); got == 0 {
@@ -403,6 +426,21 @@ func runKeyLeaks(t *testing.T, game *httptest.Server, regions []string) {
 		// every tick (20ms), so a scan may see one between two ticks.
 		mk("add"): {"tickets added since the leader's last tick", always},
 		mk("del"): {"tickets removed since the leader's last tick", always},
+	}
+	if parties {
+		// The squad's keys, allowed as the duel's are, each while its own
+		// mode holds what it indexes.
+		sqRooms := func(p map[string]bool) bool { return p[mks("rooms")] }
+		sqQueued := func(p map[string]bool) bool { return p[mks("q")] }
+		noTTL[mks("fence")] = allowed{"the squad's fencing counter", always}
+		noTTL[mks("rooms")] = allowed{"the squad's unresolved rooms", sqRooms}
+		noTTL[mks("own")] = allowed{"the squad's unresolved rooms' owners", sqRooms}
+		noTTL[mks("pl")] = allowed{"players in a squad room or queue", func(p map[string]bool) bool { return sqRooms(p) || sqQueued(p) }}
+		noTTL[mks("q")] = allowed{"queued squad tickets", sqQueued}
+		noTTL[mks("t")] = allowed{"queued squad tickets' JSON", sqQueued}
+		noTTL[mks("w")] = allowed{"queued squad tickets' wait starts", sqQueued}
+		noTTL[mks("add")] = allowed{"squad tickets added since the leader's last tick", always}
+		noTTL[mks("del")] = allowed{"squad tickets removed since the leader's last tick", always}
 	}
 	for _, r := range regions {
 		noTTL[mk("fence:"+r)] = allowed{"a region's fencing counter", always}

@@ -3,6 +3,7 @@ package redisx
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,8 +33,9 @@ func (c *Client) SetProfile(ctx context.Context, player string, rating float64, 
 // MemberInfo is what a party's enqueue knows of one member.
 type MemberInfo struct {
 	Player string
-	// Connected: a live session holds the player (its directory entry),
-	// including one whose connection is within its reconnect grace.
+	// Connected: a live session holds the player (its directory entry
+	// names a live node), including one whose connection is within its
+	// reconnect grace.
 	Connected bool
 	// Busy: the player holds a ticket or a seat in one of the modes.
 	Busy bool
@@ -43,7 +45,8 @@ type MemberInfo struct {
 	Device   string
 }
 
-// ReadMembers reads, in one round trip, whether each player is connected,
+// ReadMembers reads, in one round trip (and one more for the liveness of
+// the nodes their sessions are on), whether each player is connected,
 // whether it holds anything in any of modes, and its profile.
 func (c *Client) ReadMembers(ctx context.Context, players, modes []string) ([]MemberInfo, error) {
 	cmds := make(rueidis.Commands, 0, 2*len(players)+len(modes))
@@ -57,6 +60,7 @@ func (c *Client) ReadMembers(ctx context.Context, players, modes []string) ([]Me
 	}
 	res := c.R.DoMulti(ctx, cmds...)
 	out := make([]MemberInfo, len(players))
+	nodes := make([]string, len(players))
 	for i, p := range players {
 		out[i].Player = p
 		node, err := res[2*i].ToString()
@@ -65,7 +69,7 @@ func (c *Client) ReadMembers(ctx context.Context, players, modes []string) ([]Me
 		case err != nil:
 			return nil, fmt.Errorf("redisx: read members: %w", err)
 		default:
-			out[i].Connected = node != ""
+			nodes[i] = node
 		}
 		prof, err := res[2*i+1].ToArray()
 		if err != nil {
@@ -79,6 +83,9 @@ func (c *Client) ReadMembers(ctx context.Context, players, modes []string) ([]Me
 			}
 			out[i].Device, _ = prof[1].ToString()
 		}
+	}
+	if err := c.onLiveNodes(ctx, out, nodes); err != nil {
+		return nil, err
 	}
 	for j := range modes {
 		vals, err := res[2*len(players)+j].ToArray()
@@ -94,6 +101,39 @@ func (c *Client) ReadMembers(ctx context.Context, players, modes []string) ([]Me
 		}
 	}
 	return out, nil
+}
+
+// onLiveNodes marks out[i] connected when nodes[i], the node its
+// directory entry names, is alive. A directory entry outlives its node by
+// up to session.directory_ttl; a session on a node that died is gone, and
+// its player is no longer connected (its grace, which that node would have
+// counted, died with it).
+func (c *Client) onLiveNodes(ctx context.Context, out []MemberInfo, nodes []string) error {
+	var distinct []string
+	for _, n := range nodes {
+		if n != "" && !slices.Contains(distinct, n) {
+			distinct = append(distinct, n)
+		}
+	}
+	if len(distinct) == 0 {
+		return nil
+	}
+	cmds := make(rueidis.Commands, len(distinct))
+	for i, n := range distinct {
+		cmds[i] = c.R.B().Exists().Key(c.Keys.Node(n)).Build()
+	}
+	alive := make(map[string]bool, len(distinct))
+	for i, r := range c.R.DoMulti(ctx, cmds...) {
+		n, err := r.AsInt64()
+		if err != nil {
+			return fmt.Errorf("redisx: read members: node liveness: %w", err)
+		}
+		alive[distinct[i]] = n == 1
+	}
+	for i, n := range nodes {
+		out[i].Connected = n != "" && alive[n]
+	}
+	return nil
 }
 
 // BanSubject is a player and its device ("" when unknown), whose bans
