@@ -279,8 +279,11 @@ func TestHostileClientsDoNotHurtOthers(t *testing.T) {
 	const perSecond, burst = 200, 40
 	n := StartNode(t, NodeOptions{Set: map[string]any{
 		"session.rate_limit.per_second": perSecond, "session.rate_limit.burst": burst,
+		// A queue of 64 frames: the flooder reads every reply, but on a
+		// busy machine its reader can fall a few frames behind 2,000 a
+		// second, and it must be closed for abuse, not as a slow reader.
 		"server.max_message_bytes": 4096, "server.write_timeout": "1s", "server.ping_interval": "1s",
-		"server.send_queue": 8,
+		"server.send_queue": 64,
 	}})
 
 	var wg sync.WaitGroup
