@@ -364,7 +364,7 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 	}
 	switch f.Type {
 	case protocol.TypeQueued:
-		r.chk.Queued(p.id, f.Requeued)
+		r.chk.Queued(p.id, f.TicketID, f.Requeued)
 		if f.Requeued {
 			if p.st != dsRequeuing && p.st != dsCancelling {
 				r.live.oddFrames.Add(1)
