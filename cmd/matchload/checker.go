@@ -412,6 +412,8 @@ func (c *Checker) MatchFound(player, match string, teams [][]string) {
 			c.order.add("match_found before the reply to enqueue", player+" got "+match)
 		case p.st == csRequeuing:
 			c.order.add("match_found before queued(requeued)", player+" got "+match)
+		case p.st == csIdle && p.party != "":
+			c.order.add("party member's match_found without its party's queued", player+" (party "+p.party+") got "+match+" while idle")
 		default:
 			c.order.add("match_found while "+p.st.String(), player+" got "+match)
 		}
