@@ -584,7 +584,9 @@ func (p *player) onError(f *client.Frame, raw []byte) {
 		r.chk.GarbageAnswered(p.id)
 		return
 	}
-	expected := f.Code == (protocol.CodeInvalidState) && (req == "loading_complete" || req == "dodge" || req == "cancel")
+	// A kick refused INVALID_STATE crossed the party's match: it is sent
+	// again once the match ends.
+	expected := f.Code == (protocol.CodeInvalidState) && (req == "loading_complete" || req == "dodge" || req == "cancel" || req == "party_kick")
 	if f.Code == (protocol.CodeRateLimited) && f.Rid == "" && p.st == dsEnqueuing {
 		req, latest = "enqueue", true // the limiter answers before reading the rid
 	}
