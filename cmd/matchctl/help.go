@@ -38,6 +38,21 @@ has not been told yet. Exit status 1 when Redis knows nothing of the player.
   --json        print the reply as JSON
 `
 
+const helpParty = `Usage: matchctl party ID|PLAYER [--json]
+
+A party as Redis holds it, from any node (GET /debug/parties/ID; when ID is
+no party's, the party of player ID, from GET /debug/players/ID): open or
+invite-only, its leader, its members in join order (the earliest besides
+the leader leads next) with whether each is connected (a live session, or one
+within its reconnect grace) and holds a ticket or a seat, the invitations
+that still last with their expiry, and the ticket it is queued with. When
+it is not queued, it names the members that would make the leader's
+enqueue fail with PARTY_NOT_READY. Exit status 1 when there is no such
+party, or the player is in none.
+
+  --json        print the reply as JSON (the party)
+`
+
 const helpCluster = `Usage: matchctl cluster [--json]
 
 Every live node (by its liveness key in Redis) and, for each mode, which node
