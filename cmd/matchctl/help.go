@@ -12,7 +12,7 @@ Flags every command takes:
   --timeout DURATION bound on one request (default 10s)
 `
 
-const helpActors = `Usage: matchctl actors [--kind K] [--state S] [--mode M] [--player P] [--limit N] [--json]
+const helpActors = `Usage: matchctl actors [--kind K] [--state S] [--mode M] [--player P] [--party ID] [--limit N] [--json]
 
 The node's live actor tree (GET /debug/actors): its coordinator, one queue
 per mode (leader or standby, with its fence), the loading rooms it drives and
@@ -22,6 +22,7 @@ its sessions. The node filters and limits, so this is cheap on a busy node.
   --state S     sessions in state idle, queued or loading
   --mode M      the queue, rooms and sessions of mode M
   --player P    sessions whose player id starts with P (and rooms with such a member)
+  --party ID    the sessions of party ID's members held by this node
   --limit N     at most N sessions and N rooms (default 500); the rest is counted
   --json        print the reply as JSON
 `

@@ -35,7 +35,7 @@ Usage:
   matchctl [--addr HOST:PORT] [--token TOKEN] COMMAND [ARGS]
 
 Commands (matchctl COMMAND -h explains one):
-  actors [--kind K] [--state S] [--mode M] [--player P] [--limit N] [--json]
+  actors [--kind K] [--state S] [--mode M] [--player P] [--party ID] [--limit N] [--json]
                                         the node's actor tree, filtered by the node
   player ID [--json]                    everything Redis knows about one player:
                                         where it stands, why it is not matched
@@ -100,6 +100,7 @@ type cli struct {
 	state    string
 	mode     string
 	player   string
+	party    string
 	limit    int
 	undo     bool
 	capacity int
@@ -166,6 +167,7 @@ func (c *cli) commands() map[string]command {
 			fs.StringVar(&c.state, "state", "", "only sessions in this state")
 			fs.StringVar(&c.mode, "mode", "", "only this mode's queue, rooms and sessions")
 			fs.StringVar(&c.player, "player", "", "only sessions whose player id starts with this")
+			fs.StringVar(&c.party, "party", "", "only the sessions of this party's members")
 			fs.IntVar(&c.limit, "limit", 0, "at most this many sessions and rooms")
 			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
 		}},
