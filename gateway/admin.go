@@ -40,7 +40,7 @@ type Admin struct {
 	// shutting down (a SIGTERM's drain cannot be undone).
 	Undrain func() bool
 	// Cluster serves the cluster-wide debug views (/debug/cluster,
-	// /debug/players) and the tickets of /debug/actors.
+	// /debug/players, /debug/parties) and the tickets of /debug/actors.
 	Cluster ClusterReader
 	// Sanctions serves /admin/sanctions.
 	Sanctions SanctionAdmin
@@ -87,6 +87,7 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("DELETE /admin/drain", a.guard(a.undrain))
 	mux.HandleFunc("GET /debug/cluster", a.guard(a.cluster))
 	mux.HandleFunc("GET /debug/players/{id}", a.guard(a.player))
+	mux.HandleFunc("GET /debug/parties/{id}", a.guard(a.party))
 	mux.HandleFunc("GET /admin/servers", a.guard(a.listServers))
 	mux.HandleFunc("POST /admin/servers", a.guard(a.registerServer))
 	mux.HandleFunc("DELETE /admin/servers/{id}", a.guard(a.removeServer))

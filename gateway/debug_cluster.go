@@ -13,7 +13,8 @@ import (
 	"github.com/matchd/matchd/redisx"
 )
 
-// ClusterReader is what the cluster-wide debug views read from Redis.
+// ClusterReader is what the cluster-wide debug views read from Redis;
+// *redisx.Client implements it.
 type ClusterReader interface {
 	LiveNodes(ctx context.Context) ([]redisx.LiveNode, error)
 	Leases(ctx context.Context, modes []string) ([]redisx.LeaseView, error)
@@ -21,6 +22,11 @@ type ClusterReader interface {
 	TicketViews(ctx context.Context, mode string, ids, players []string) (map[string]redisx.TicketView, error)
 	Room(ctx context.Context, mode, matchID string) (redisx.Room, bool, error)
 	PlayerVerdict(ctx context.Context, mode, player string) (*redisx.Verdict, error)
+	// Parties (/debug/parties, the party of /debug/players).
+	PartyGet(ctx context.Context, id string) (redisx.Party, bool, error)
+	PartyOf(ctx context.Context, player string) (redisx.Party, bool, error)
+	ReadMembers(ctx context.Context, players, modes []string) ([]redisx.MemberInfo, error)
+	Invitations(ctx context.Context, player string) ([]redisx.Invite, error)
 }
 
 // errNoCluster: the admin listener was built without a ClusterReader.
@@ -73,6 +79,10 @@ func (a *Admin) actors(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Limit = n
+	}
+	if party := q.Get("party"); party != "" {
+		a.partyActors(w, r, cfg, f, party)
+		return
 	}
 	t := a.Node.DebugSnapshot(f)
 	a.addTickets(r.Context(), cfg, t.Root)

@@ -20,6 +20,10 @@ func TestDebugFiltersRefused(t *testing.T) {
 		"/debug/actors?limit=20001",
 		"/debug/actors?limit=ten",
 		"/debug/players/bad%20id",
+		"/debug/parties/bad%20id",
+		"/debug/actors?party=bad%20id",
+		"/debug/actors?party=p1&kind=queue",
+		"/debug/actors?party=p1&player=carol",
 	} {
 		t.Run(path, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
@@ -57,7 +61,7 @@ func TestUndrainAndTokens(t *testing.T) {
 	if got := do(http.MethodDelete, "/admin/drain", true); got != http.StatusConflict {
 		t.Errorf("DELETE /admin/drain with no drain to undo: %d, want 409", got)
 	}
-	for _, r := range [][2]string{{"DELETE", "/admin/drain"}, {"GET", "/debug/cluster"}, {"GET", "/debug/players/carol"}} {
+	for _, r := range [][2]string{{"DELETE", "/admin/drain"}, {"GET", "/debug/cluster"}, {"GET", "/debug/players/carol"}, {"GET", "/debug/parties/p1"}} {
 		if got := do(r[0], r[1], false); got != http.StatusUnauthorized {
 			t.Errorf("%s %s without the token: %d, want 401", r[0], r[1], got)
 		}

@@ -97,6 +97,16 @@ func (a *Admin) player(w http.ResponseWriter, r *http.Request) {
 		break
 	}
 	out["state"] = state
+	party, err := a.playerParty(ctx, id)
+	if err != nil {
+		a.unavailable(w, "debug players: party", err)
+		return
+	}
+	if party != nil {
+		known = true
+		out["party"] = party
+		state["party_id"] = party["party_id"]
+	}
 	if out["last_verdict"] == nil {
 		// Not waiting: the verdict on a ticket that left without a match
 		// lately (banned, timed out, disconnected), if any.

@@ -353,3 +353,36 @@ func TestExampleConfigsLoad(t *testing.T) {
 		})
 	}
 }
+
+// The dashboard's party row shows the parties in existence (one number
+// for the cluster: every node reports it, so not a sum) and the party
+// tickets enqueued by mode and size.
+func TestGrafanaPartyRow(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(deployDir, "grafana", "matchd.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []grafanaPanel `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatal(err)
+	}
+	exprs := map[string]string{}
+	row := false
+	for _, p := range dash.Panels {
+		row = row || p.Type == "row" && p.Title == "Parties"
+		for _, tg := range p.Targets {
+			exprs[p.Title] += tg.Expr
+		}
+	}
+	if !row {
+		t.Error("no Parties row")
+	}
+	if e := exprs["Parties in existence"]; !strings.HasPrefix(e, "max(matchd_parties{") {
+		t.Errorf("Parties in existence: %q, want the max of matchd_parties over the nodes", e)
+	}
+	if e := exprs["Party tickets enqueued by mode and size"]; !strings.Contains(e, "sum by (mode, size) (rate(matchd_party_tickets_enqueued_total{") {
+		t.Errorf("Party tickets enqueued by mode and size: %q, want the rate of matchd_party_tickets_enqueued_total by mode and size", e)
+	}
+}

@@ -55,6 +55,9 @@ func cmdActors(ctx context.Context, c *cli, args []string) error {
 	if c.player != "" {
 		q.Set("player", c.player)
 	}
+	if c.party != "" {
+		q.Set("party", c.party)
+	}
 	path := "/debug/actors"
 	if len(q) > 0 {
 		path += "?" + q.Encode()
@@ -162,6 +165,7 @@ func describe(s *snapshot, now time.Time) string {
 		add("ticket", d["ticket_id"])
 		add("match", d["match_id"])
 		add("rating", d["rating"])
+		add("party", d["party_id"])
 		if ms, ok := d["since_ms"].(float64); ok && ms > 0 {
 			parts = append(parts, "for="+round(now.Sub(time.UnixMilli(int64(ms)))).String())
 		}

@@ -64,25 +64,38 @@ func (c *cli) send(client *http.Client, req *http.Request) (*http.Response, erro
 	return nil, c.statusError(req, resp.StatusCode, b)
 }
 
+// replyError is a reply of the admin listener outside 2xx, in words; its
+// status lets a command fall back (a party id that is a player's).
+type replyError struct {
+	status int
+	msg    string
+}
+
+func (e *replyError) Error() string { return e.msg }
+
 func (c *cli) statusError(req *http.Request, status int, body []byte) error {
+	return &replyError{status: status, msg: c.statusText(req, status, body)}
+}
+
+func (c *cli) statusText(req *http.Request, status int, body []byte) string {
 	what := req.Method + " " + req.URL.Path
 	switch status {
 	case http.StatusUnauthorized:
 		if c.token == "" {
-			return fmt.Errorf("%s: the admin listener at %s wants an admin token: pass --token or set MATCHD_ADMIN__TOKEN", what, c.base.Host)
+			return fmt.Sprintf("%s: the admin listener at %s wants an admin token: pass --token or set MATCHD_ADMIN__TOKEN", what, c.base.Host)
 		}
-		return fmt.Errorf("%s: the admin listener at %s refused the admin token: check --token or MATCHD_ADMIN__TOKEN against admin.token", what, c.base.Host)
+		return fmt.Sprintf("%s: the admin listener at %s refused the admin token: check --token or MATCHD_ADMIN__TOKEN against admin.token", what, c.base.Host)
 	case http.StatusNotFound:
 		if msg := replyMessage(body); msg != "" {
-			return fmt.Errorf("%s: not found: %s", what, msg)
+			return fmt.Sprintf("%s: not found: %s", what, msg)
 		}
-		return fmt.Errorf("%s: not found (is %s a matchd admin listener, and this matchd recent enough?)", what, c.base.Host)
+		return fmt.Sprintf("%s: not found (is %s a matchd admin listener, and this matchd recent enough?)", what, c.base.Host)
 	}
 	msg := replyMessage(body)
 	if msg == "" {
-		return fmt.Errorf("%s: %d %s", what, status, http.StatusText(status))
+		return fmt.Sprintf("%s: %d %s", what, status, http.StatusText(status))
 	}
-	return fmt.Errorf("%s: %d %s: %s", what, status, http.StatusText(status), msg)
+	return fmt.Sprintf("%s: %d %s: %s", what, status, http.StatusText(status), msg)
 }
 
 // replyMessage is the message of a matchd error reply

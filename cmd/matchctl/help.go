@@ -12,7 +12,7 @@ Flags every command takes:
   --timeout DURATION bound on one request (default 10s)
 `
 
-const helpActors = `Usage: matchctl actors [--kind K] [--state S] [--mode M] [--player P] [--limit N] [--json]
+const helpActors = `Usage: matchctl actors [--kind K] [--state S] [--mode M] [--player P] [--party ID] [--limit N] [--json]
 
 The node's live actor tree (GET /debug/actors): its coordinator, one queue
 per mode (leader or standby, with its fence), the loading rooms it drives and
@@ -22,6 +22,7 @@ its sessions. The node filters and limits, so this is cheap on a busy node.
   --state S     sessions in state idle, queued or loading
   --mode M      the queue, rooms and sessions of mode M
   --player P    sessions whose player id starts with P (and rooms with such a member)
+  --party ID    the sessions of party ID's members held by this node
   --limit N     at most N sessions and N rooms (default 500); the rest is counted
   --json        print the reply as JSON
 `
@@ -36,6 +37,21 @@ it sits in (who is ready, the deadline), its sanctions and the outcomes it
 has not been told yet. Exit status 1 when Redis knows nothing of the player.
 
   --json        print the reply as JSON
+`
+
+const helpParty = `Usage: matchctl party ID|PLAYER [--json]
+
+A party as Redis holds it, from any node (GET /debug/parties/ID; when ID is
+no party's, the party of player ID, from GET /debug/players/ID): open or
+invite-only, its leader, its members in join order (the earliest besides
+the leader leads next) with whether each is connected (a live session, or one
+within its reconnect grace) and holds a ticket or a seat, the invitations
+that still last with their expiry, and the ticket it is queued with. When
+it is not queued, it names the members that would make the leader's
+enqueue fail with PARTY_NOT_READY. Exit status 1 when there is no such
+party, or the player is in none.
+
+  --json        print the reply as JSON (the party)
 `
 
 const helpCluster = `Usage: matchctl cluster [--json]

@@ -1,6 +1,6 @@
 // Command matchctl is a small command-line client of a matchd node's admin
 // listener, for on-call people: the actor tree, the live state events,
-// one player's whole story, the cluster's nodes and leases, sanctions, the
+// one player's whole story, a party, the cluster's nodes and leases, sanctions, the
 // game-server registry, drain (and its undo), the effective config and the
 // state-events switch. `matchctl COMMAND -h` explains one command.
 //
@@ -35,10 +35,13 @@ Usage:
   matchctl [--addr HOST:PORT] [--token TOKEN] COMMAND [ARGS]
 
 Commands (matchctl COMMAND -h explains one):
-  actors [--kind K] [--state S] [--mode M] [--player P] [--limit N] [--json]
+  actors [--kind K] [--state S] [--mode M] [--player P] [--party ID] [--limit N] [--json]
                                         the node's actor tree, filtered by the node
   player ID [--json]                    everything Redis knows about one player:
                                         where it stands, why it is not matched
+  party ID|PLAYER [--json]              a party (by its id, or a member's): its
+                                        members and who is connected, its
+                                        invitations, whether it is queued
   cluster [--json]                      every live node and who leads each mode
   events [--json]                       follow the node's state events, one line
                                         each (they flow only while state events
@@ -97,6 +100,7 @@ type cli struct {
 	state    string
 	mode     string
 	player   string
+	party    string
 	limit    int
 	undo     bool
 	capacity int
@@ -163,10 +167,14 @@ func (c *cli) commands() map[string]command {
 			fs.StringVar(&c.state, "state", "", "only sessions in this state")
 			fs.StringVar(&c.mode, "mode", "", "only this mode's queue, rooms and sessions")
 			fs.StringVar(&c.player, "player", "", "only sessions whose player id starts with this")
+			fs.StringVar(&c.party, "party", "", "only the sessions of this party's members")
 			fs.IntVar(&c.limit, "limit", 0, "at most this many sessions and rooms")
 			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
 		}},
 		"player": {run: cmdPlayer, help: helpPlayer, flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
+		}},
+		"party": {run: cmdParty, help: helpParty, flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&c.jsonOut, "json", false, "print the JSON reply")
 		}},
 		"cluster": {run: cmdCluster, help: helpCluster, flags: func(fs *flag.FlagSet) {

@@ -80,7 +80,7 @@ const actorsReply = `{"node_id":"n1","actors":[{"id":"coordinator","kind":"coord
  "details":{"node_id":"n1","queues":1,"rooms":1},"children":[
   {"id":"sessions","kind":"supervisor","state":"running","restarts":0,"mailbox":0,"children":[
     {"id":"session/bob","kind":"session","state":"queued","restarts":2,"mailbox":0,"children":[],
-     "details":{"player_id":"bob","mode":"duel","ticket_id":"t-b","match_id":"","rating":1010,"since_ms":1699999995000,"connected":false}},
+     "details":{"player_id":"bob","mode":"duel","ticket_id":"t-b","match_id":"","rating":1010,"since_ms":1699999995000,"connected":false,"party_id":"p1"}},
     {"id":"session/alice","kind":"session","state":"loading","restarts":0,"mailbox":3,"children":[],
      "details":{"player_id":"alice","mode":"duel","ticket_id":"","match_id":"m1","rating":1000.5,"since_ms":1699999999500,"connected":true}}],
    "details":{"count":2}},
@@ -116,9 +116,10 @@ coordinator  running  queues=1  rooms=1
 ├── room/m1  loading  mode=duel  ready=[alice]  waiting=[carol dave]  deadline=in 12s  adopted
 └── sessions  running  count=2
     ├── session/alice  loading  mode=duel  match=m1  rating=1000.5  for=500ms  mailbox=3
-    └── session/bob  queued  mode=duel  ticket=t-b  rating=1010  for=5s  disconnected  restarts=2
+    └── session/bob  queued  mode=duel  ticket=t-b  rating=1010  party=p1  for=5s  disconnected  restarts=2
 `},
 		{name: "actors by kind", args: []string{"actors", "--kind", "session"}, method: "GET", path: "/debug/actors", query: "kind=session"},
+		{name: "actors of a party", args: []string{"actors", "--party", "p1", "--state", "queued"}, method: "GET", path: "/debug/actors", query: "party=p1&state=queued"},
 		{name: "actors json", args: []string{"actors", "--json"}, method: "GET", path: "/debug/actors"},
 		{name: "sanctions get", args: []string{"sanctions", "get", "bob"}, method: "GET", path: "/admin/sanctions/bob",
 			stdout: `player bob: banned for 1m0s more (until 2023-11-14T22:14:20Z), 2 live violation(s)

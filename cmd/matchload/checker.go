@@ -45,12 +45,15 @@ func (s cstate) waiting() bool {
 
 type pstate struct {
 	st         cstate
-	match      string // the open match (loading, dodging)
-	lastEnded  string // the last match that ended for this player
-	why        string // how the player got to its current state (for accounting)
-	accounted  bool   // false: lost (closed by the server while waiting)
-	malformed  bool   // sent garbage frames
-	garbageOut int    // garbage frames not answered yet
+	match      string   // the open match (loading, dodging)
+	lastEnded  string   // the last match that ended for this player
+	why        string   // how the player got to its current state (for accounting)
+	accounted  bool     // false: lost (closed by the server while waiting)
+	malformed  bool     // sent garbage frames
+	garbageOut int      // garbage frames not answered yet
+	party      string   // the party its last party frame named ("": none)
+	members    []string // that frame's members
+	ticket     string   // the ticket of its current wait
 }
 
 type mstate struct {
@@ -58,7 +61,8 @@ type mstate struct {
 	members []string // from the teams first seen
 	seen    []string // members that got match_found
 	ready   bool
-	cancel  string // reason, when cancelled
+	cancel  string      // reason, when cancelled
+	units   []partyUnit // the members that were in a party
 }
 
 // violations collects failures of one verdict by kind, with examples.
@@ -155,11 +159,22 @@ type Checker struct {
 	regioned bool
 	// watched says whether the silence watchdog ran (--silence).
 	watched bool
+
+	// Parties (checker_party.go); partyMu guards partied, tickets and
+	// parties, and is taken after a player's shard lock, never before.
+	partyMu       sync.Mutex
+	partied       bool
+	tickets       map[string]*partyTicket
+	parties       map[string]*partyRec
+	partyOneTeam  violations
+	partyTogether violations
+	partyRequeue  violations
+	partyOutcomes violations
 }
 
 // NewChecker returns an empty checker.
 func NewChecker() *Checker {
-	c := &Checker{seed: maphash.MakeSeed()}
+	c := &Checker{seed: maphash.MakeSeed(), tickets: map[string]*partyTicket{}, parties: map[string]*partyRec{}}
 	for i := range c.players {
 		c.players[i].m = map[string]*pstate{}
 		c.matches[i].m = map[string]*mstate{}
@@ -172,7 +187,8 @@ func NewChecker() *Checker {
 // involved. f runs while the event's player is being fed (under the lock
 // the caller holds for that player); it must not block.
 func (c *Checker) OnViolation(f func(subject string, related []string)) {
-	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage, &c.silent, &c.unjust, &c.regions} {
+	for _, v := range []*violations{&c.double, &c.teams, &c.order, &c.garbage, &c.silent, &c.unjust, &c.regions,
+		&c.partyOneTeam, &c.partyTogether, &c.partyRequeue, &c.partyOutcomes} {
 		v.mu.Lock()
 		v.snap = f
 		v.mu.Unlock()
@@ -261,7 +277,9 @@ func (c *Checker) Connected(player, state string) {
 
 // DialFailed: the player never connected.
 func (c *Checker) DialFailed(player, reason string) {
-	c.with(player, func(p *pstate) { p.st, p.why = csGone, "dial failed: "+reason })
+	var party string
+	c.with(player, func(p *pstate) { p.st, p.why, party = csGone, "dial failed: "+reason, p.party })
+	c.partyGone(party, player)
 }
 
 // EnqueueSent: the client sent enqueue.
@@ -308,14 +326,21 @@ func (c *Checker) Refused(player, request, code, serverState, serverMatch string
 	})
 }
 
-// Queued: a queued frame (reply to enqueue, or requeue announcement).
-func (c *Checker) Queued(player string, requeued bool) {
+// Queued: a queued frame (reply to enqueue, or requeue announcement, or a
+// party member told that its leader queued the party) with its ticket.
+func (c *Checker) Queued(player, ticket string, requeued bool) {
 	c.order.check(1)
+	var party string
 	c.with(player, func(p *pstate) {
+		if p.st != csGone {
+			p.ticket, party = ticket, p.party
+		}
 		switch {
 		case p.st == csGone:
 		case !requeued && p.st == csEnqueuing:
 			p.st = csQueued
+		case !requeued && p.st == csIdle && p.party != "":
+			p.st = csQueued // the party's leader queued it
 		case requeued && p.st == csRequeuing:
 			p.st = csQueued
 		case p.st == csCancelling || p.st == csQueued:
@@ -328,6 +353,7 @@ func (c *Checker) Queued(player string, requeued bool) {
 			p.st = csQueued
 		}
 	})
+	c.partyTicketSeen(player, party, ticket)
 }
 
 // CancelSent: the client sent cancel (a dequeue when queued, a dodge when
@@ -346,6 +372,7 @@ func (c *Checker) CancelSent(player string) {
 // Dequeued: a dequeued frame.
 func (c *Checker) Dequeued(player, reason string) {
 	c.order.check(1)
+	var party, ticket string
 	c.with(player, func(p *pstate) {
 		switch p.st {
 		case csGone:
@@ -355,16 +382,22 @@ func (c *Checker) Dequeued(player, reason string) {
 			c.order.add("dequeued while not queued", player+" in state "+p.st.String()+" reason "+reason)
 		}
 		p.st, p.why, p.match = csIdle, "dequeued: "+reason, ""
+		party, ticket = p.party, p.ticket
 	})
+	c.partyOutcome(player, party, "dequeued "+reason+" ticket "+ticket)
 }
 
 // MatchFound: a match_found frame.
 func (c *Checker) MatchFound(player, match string, teams [][]string) {
 	c.double.check(1)
 	c.order.check(1)
+	var unit *partyUnit
 	c.with(player, func(p *pstate) {
 		if p.st == csGone {
 			return
+		}
+		if p.party != "" {
+			unit = &partyUnit{player: player, party: p.party, ticket: p.ticket, team: teamOf(teams, player), members: p.members}
 		}
 		switch {
 		case match == p.match || match == p.lastEnded:
@@ -379,6 +412,8 @@ func (c *Checker) MatchFound(player, match string, teams [][]string) {
 			c.order.add("match_found before the reply to enqueue", player+" got "+match)
 		case p.st == csRequeuing:
 			c.order.add("match_found before queued(requeued)", player+" got "+match)
+		case p.st == csIdle && p.party != "":
+			c.order.add("party member's match_found without its party's queued", player+" (party "+p.party+") got "+match+" while idle")
 		default:
 			c.order.add("match_found while "+p.st.String(), player+" got "+match)
 		}
@@ -402,6 +437,9 @@ func (c *Checker) MatchFound(player, match string, teams [][]string) {
 			c.teams.add("members saw different teams", player+" saw "+key+" for "+match+", first seen as "+m.teams)
 		}
 		m.seen = append(m.seen, player)
+		if unit != nil {
+			m.units = append(m.units, *unit)
+		}
 	})
 	if bad != "" {
 		c.teams.add("malformed teams", match+": "+bad)
@@ -470,10 +508,12 @@ func canonicalTeams(teams [][]string) (key string, members []string, bad string)
 // MatchReady: a match_ready frame.
 func (c *Checker) MatchReady(player, match string) {
 	c.order.check(1)
+	var party string
 	c.with(player, func(p *pstate) {
 		if p.st == csGone {
 			return
 		}
+		party = p.party
 		if (p.st == csLoading || p.st == csDodging) && p.match == match {
 			p.st, p.why, p.lastEnded, p.match = csIdle, "matched", match, ""
 			return
@@ -484,6 +524,7 @@ func (c *Checker) MatchReady(player, match string) {
 			c.order.add("match_ready for a match not open", player+" "+match+" in state "+p.st.String())
 		}
 	})
+	c.partyOutcome(player, party, "match_ready "+match)
 	c.withMatch(match, func(m *mstate) {
 		if m.cancel != "" {
 			c.teams.add("match both ready and cancelled", match)
@@ -498,10 +539,12 @@ func (c *Checker) MatchReady(player, match string) {
 // requeued); its cancel is then served in the new state.
 func (c *Checker) MatchCancelled(player, match, reason string, requeued, reply bool) {
 	c.order.check(1)
+	var party string
 	c.with(player, func(p *pstate) {
 		if p.st == csGone {
 			return
 		}
+		party = p.party
 		if (p.st == csLoading || p.st == csDodging) && p.match == match {
 			if reply && requeued {
 				c.order.add("dodger requeued", player+" "+match)
@@ -525,26 +568,41 @@ func (c *Checker) MatchCancelled(player, match, reason string, requeued, reply b
 			c.teams.add("match both ready and cancelled", match)
 		}
 		m.cancel = reason
+		for i := range m.units {
+			if u := &m.units[i]; u.player == player {
+				u.requeued = 1
+				if requeued {
+					u.requeued = 2
+				}
+			}
+		}
 	})
+	c.partyOutcome(player, party, fmt.Sprintf("match_cancelled %s %s requeued=%v", match, reason, requeued))
 }
 
 // Quit: the client closed its connection on purpose.
 func (c *Checker) Quit(player string) {
+	var party string
 	c.with(player, func(p *pstate) {
 		if p.st != csGone {
 			p.why = "quit while " + p.st.String()
 			p.st = csGone
+			party = p.party
 		}
 	})
+	c.partyGone(party, player)
 }
 
 // Closed: the server (or the network) ended the connection; code is the
 // WebSocket close code, -1 when there was no close frame.
 func (c *Checker) Closed(player string, code int) {
+	var party string
+	defer func() { c.partyGone(party, player) }()
 	c.with(player, func(p *pstate) {
 		if p.st == csGone {
 			return
 		}
+		party = p.party
 		cs := "no close frame"
 		if code >= 0 {
 			cs = "code " + strconv.Itoa(code)
@@ -596,11 +654,15 @@ func (c *Checker) Verdicts() []Verdict {
 	teams := c.teams.clone()
 	garbage := c.garbage.clone()
 	known := map[string]cstate{}
+	party := map[string]string{}
 	for i := range c.players {
 		sh := &c.players[i]
 		sh.mu.Lock()
 		for id, p := range sh.m {
 			known[id] = p.st
+			if p.party != "" {
+				party[id] = p.party
+			}
 			switch {
 			case p.st.waiting():
 				accounted.add("left waiting ("+p.st.String()+")", id+" last: "+p.why)
@@ -658,7 +720,7 @@ func (c *Checker) Verdicts() []Verdict {
 	if regioned {
 		out = append(out, c.regions.verdict("region-playable", "every match_found names a region every member measured and may play in at match time (latency within its limit)"))
 	}
-	return out
+	return append(out, c.partyVerdicts(known, party)...)
 }
 
 // category folds an explanation to a low-cardinality label.

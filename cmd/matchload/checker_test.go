@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -39,7 +40,7 @@ func connectQueue(c *Checker, ps ...string) {
 	for _, p := range ps {
 		c.Connected(p, "idle")
 		c.EnqueueSent(p)
-		c.Queued(p, false)
+		c.Queued(p, "t-"+p, false)
 	}
 }
 
@@ -69,7 +70,7 @@ func TestCheckerCleanMatch(t *testing.T) {
 func connectQueueAgain(c *Checker, ps ...string) {
 	for _, p := range ps {
 		c.EnqueueSent(p)
-		c.Queued(p, false)
+		c.Queued(p, "t-"+p, false)
 	}
 }
 
@@ -80,7 +81,7 @@ func TestCheckerBehavioursPass(t *testing.T) {
 	c.MatchFound("a", "m1", duel)
 	c.MatchFound("b", "m1", duel)
 	c.MatchCancelled("a", "m1", "loading_timeout", true, false)
-	c.Queued("a", true)
+	c.Queued("a", "t-a", true)
 	c.MatchCancelled("b", "m1", "loading_timeout", false, false)
 	c.MatchFound("a", "m2", [][]string{{"a"}, {"d"}})
 	c.MatchFound("d", "m2", [][]string{{"a"}, {"d"}})
@@ -94,7 +95,7 @@ func TestCheckerBehavioursPass(t *testing.T) {
 	c.CancelSent("e")
 	c.MatchCancelled("e", "m3", "player_left", false, true)
 	c.MatchCancelled("f", "m3", "player_left", true, false)
-	c.Queued("f", true)
+	c.Queued("f", "t-f", true)
 	c.CancelSent("f")
 	c.Dequeued("f", "cancelled")
 	// An end-of-run cancel crossing a claim, refused with state loading
@@ -115,7 +116,7 @@ func TestCheckerBehavioursPass(t *testing.T) {
 	c.MatchFound("j", "m5", ij)
 	c.Refused("i", "cancel", "INVALID_STATE", "loading", "m5")
 	c.MatchCancelled("i", "m5", "loading_timeout", true, false) // requeued: fine, it was not a dodge
-	c.Queued("i", true)
+	c.Queued("i", "t-i", true)
 	c.MatchCancelled("j", "m5", "loading_timeout", false, false)
 	c.CancelSent("i")
 	c.Dequeued("i", "cancelled")
@@ -125,7 +126,7 @@ func TestCheckerBehavioursPass(t *testing.T) {
 	c.Quit("k")
 	c.MatchFound("l", "m6", [][]string{{"k"}, {"l"}})
 	c.MatchCancelled("l", "m6", "loading_timeout", true, false)
-	c.Queued("l", true)
+	c.Queued("l", "t-l", true)
 	c.CancelSent("l")
 	c.Dequeued("l", "cancelled")
 	// Banned, dial failure, idle session, draining close while queued.
@@ -148,7 +149,7 @@ func TestCheckerBehavioursPass(t *testing.T) {
 	c.CancelSent("v")
 	c.MatchCancelled("u", "m7", "player_left", false, true)
 	c.MatchCancelled("v", "m7", "player_left", true, false)
-	c.Queued("v", true)
+	c.Queued("v", "t-v", true)
 	c.Dequeued("v", "cancelled")
 	// Malformed sender: every garbage frame answered.
 	c.Connected("s", "idle")
@@ -329,19 +330,19 @@ func TestCheckerProtocolOrder(t *testing.T) {
 			c.MatchFound("a", "m1", [][]string{{"a"}, {"x"}})
 			c.CancelSent("a")
 			c.MatchCancelled("a", "m1", "player_left", true, true)
-			c.Queued("a", true)
+			c.Queued("a", "t-a", true)
 			c.CancelSent("a")
 			c.Dequeued("a", "cancelled")
 		}, "dodger requeued"},
 		{"unsolicited queued", func(c *Checker) {
 			c.Connected("a", "idle")
-			c.Queued("a", false)
+			c.Queued("a", "t-a", false)
 			c.CancelSent("a")
 			c.Dequeued("a", "cancelled")
 		}, "queued without an enqueue"},
 		{"requeued out of the blue", func(c *Checker) {
 			c.Connected("a", "idle")
-			c.Queued("a", true)
+			c.Queued("a", "t-a", true)
 			c.CancelSent("a")
 			c.Dequeued("a", "cancelled")
 		}, "queued(requeued) without match_cancelled(requeued) before it"},
@@ -383,4 +384,218 @@ func TestVerdictsRepeatable(t *testing.T) {
 	if !strings.Contains(first.Examples[0], "a last: connected") {
 		t.Errorf("example %q", first.Examples[0])
 	}
+}
+
+// partyUp connects players and puts them in one party, as their party
+// frames would.
+func partyUp(c *Checker, party string, members ...string) {
+	for _, m := range members {
+		c.Connected(m, "idle")
+		c.PartyView(m, party, members)
+	}
+}
+
+// partyQueue has the party's leader (the first member) queue it with
+// ticket: the leader's reply, then every member's queued.
+func partyQueue(c *Checker, ticket string, members ...string) {
+	c.EnqueueSent(members[0])
+	for _, m := range members {
+		c.Queued(m, ticket, false)
+	}
+}
+
+func partyMatch(c *Checker, match string, teams [][]string, ready bool, players ...string) {
+	for _, p := range players {
+		c.MatchFound(p, match, teams)
+	}
+	if ready {
+		for _, p := range players {
+			c.MatchReady(p, match)
+		}
+	}
+}
+
+func TestCheckerPartiesPass(t *testing.T) {
+	c := NewChecker()
+	partyUp(c, "P1", "a", "b")
+	partyUp(c, "P2", "c", "d", "e")
+	connectQueue(c, "f")
+	// A 3 v 3: the duo and a solo against the trio.
+	partyQueue(c, "T1", "a", "b")
+	partyQueue(c, "T2", "c", "d", "e")
+	teams := [][]string{{"a", "b", "f"}, {"c", "d", "e"}}
+	partyMatch(c, "m1", teams, true, "a", "b", "c", "d", "e", "f")
+
+	// Cancelled by the solo's dodge: both parties requeued whole, matched
+	// again with the solo's replacement g.
+	partyQueue(c, "T3", "a", "b")
+	partyQueue(c, "T4", "c", "d", "e")
+	connectQueueAgain(c, "f")
+	connectQueue(c, "g")
+	partyMatch(c, "m2", teams, false, "a", "b", "c", "d", "e", "f")
+	c.CancelSent("f")
+	c.MatchCancelled("f", "m2", "player_left", false, true)
+	for _, p := range []string{"a", "b", "c", "d", "e"} {
+		c.MatchCancelled(p, "m2", "player_left", true, false)
+		c.Queued(p, map[bool]string{true: "T3", false: "T4"}[p < "c"], true)
+	}
+	teams3 := [][]string{{"c", "d", "e"}, {"g", "a", "b"}}
+	partyMatch(c, "m3", teams3, true, "a", "b", "c", "d", "e", "g")
+
+	// A no-show in the trio: the trio stays idle together, not requeued;
+	// the duo and g are requeued, then leave the queue together.
+	partyQueue(c, "T5", "c", "d", "e")
+	partyQueue(c, "T6", "a", "b")
+	c.EnqueueSent("g")
+	c.Queued("g", "t-g2", false)
+	partyMatch(c, "m4", teams3, false, "a", "b", "c", "d", "e", "g")
+	for _, p := range []string{"c", "d", "e"} {
+		c.MatchCancelled(p, "m4", "loading_timeout", false, false)
+	}
+	for _, p := range []string{"a", "b", "g"} {
+		c.MatchCancelled(p, "m4", "loading_timeout", true, false)
+		c.Queued(p, map[bool]string{true: "T6", false: "t-g2"}[p != "g"], true)
+	}
+	c.CancelSent("a")
+	c.Dequeued("a", "cancelled")
+	c.Dequeued("b", "cancelled")
+	c.CancelSent("g")
+	c.Dequeued("g", "cancelled")
+
+	// e quits; the leader kicks it and the pair plays on without it.
+	c.Quit("e")
+	c.PartyView("c", "P2", []string{"c", "d"})
+	c.PartyView("d", "P2", []string{"c", "d"})
+	partyQueue(c, "T7", "c", "d")
+	partyQueue(c, "T8", "a", "b")
+	partyMatch(c, "m5", [][]string{{"c", "d"}, {"a", "b"}}, true, "a", "b", "c", "d")
+	// A member kicked out (here: told party_left) plays alone from then.
+	c.PartyLeft("b")
+	c.PartyView("a", "P1", []string{"a"})
+	c.EnqueueSent("b")
+	c.Queued("b", "t-b", false)
+	c.Dequeued("b", "timeout")
+
+	expect(t, c, nil)
+	v := verdictsByName(c)
+	for _, name := range []string{"party-one-team", "party-matched-together", "party-requeued-whole", "party-same-outcome"} {
+		if v[name].Checked == 0 {
+			t.Errorf("%s checked nothing: %+v", name, v[name])
+		}
+	}
+}
+
+func TestCheckerNoPartyVerdictsWithoutParties(t *testing.T) {
+	c := NewChecker()
+	connectQueue(c, "a", "b")
+	partyMatch(c, "m1", duel, true, "a", "b")
+	if _, ok := verdictsByName(c)["party-one-team"]; ok {
+		t.Error("party verdicts without a party frame")
+	}
+}
+
+func TestCheckerPartySplitAcrossTeams(t *testing.T) {
+	c := NewChecker()
+	partyUp(c, "P1", "a", "b")
+	connectQueue(c, "c", "d")
+	partyQueue(c, "T1", "a", "b")
+	partyMatch(c, "m1", [][]string{{"a", "c"}, {"b", "d"}}, true, "a", "b", "c", "d")
+	expect(t, c, map[string]string{"party-one-team": "party split across teams"})
+}
+
+func TestCheckerPartyMatchedApart(t *testing.T) {
+	c := NewChecker()
+	partyUp(c, "P1", "a", "b")
+	connectQueue(c, "c", "d")
+	partyQueue(c, "T1", "a", "b")
+	// The party's ticket is matched twice, each member in another match.
+	partyMatch(c, "m1", [][]string{{"a"}, {"c"}}, true, "a", "c")
+	partyMatch(c, "m2", [][]string{{"b"}, {"d"}}, true, "b", "d")
+	expect(t, c, map[string]string{
+		"party-matched-together": "party ticket matched without some of its players",
+		// m1 and m2 are different outcomes for the two members.
+		"party-same-outcome": "members told different outcomes",
+	})
+	if v := verdictsByName(c)["party-matched-together"]; v.ByKind["party member left out of its party's match"] != 2 {
+		t.Errorf("party-matched-together %+v: want each match to miss a member", v.ByKind)
+	}
+
+	// A ticket that seats players of two parties.
+	c = NewChecker()
+	partyUp(c, "P1", "a", "b")
+	partyUp(c, "P2", "c")
+	partyQueue(c, "T1", "a", "b", "c")
+	c.CancelSent("a")
+	for _, p := range []string{"a", "b", "c"} {
+		c.Dequeued(p, "cancelled")
+	}
+	expect(t, c, map[string]string{"party-matched-together": "one ticket for players of different parties"})
+}
+
+func TestCheckerPartyRequeuedInPart(t *testing.T) {
+	c := NewChecker()
+	partyUp(c, "P1", "a", "b")
+	connectQueue(c, "c", "d")
+	partyQueue(c, "T1", "a", "b")
+	teams := [][]string{{"a", "b"}, {"c", "d"}}
+	partyMatch(c, "m1", teams, false, "a", "b", "c", "d")
+	c.MatchCancelled("a", "m1", "loading_timeout", true, false)
+	c.Queued("a", "T1", true)
+	c.MatchCancelled("b", "m1", "loading_timeout", false, false)
+	c.MatchCancelled("c", "m1", "loading_timeout", false, false)
+	c.MatchCancelled("d", "m1", "loading_timeout", false, false)
+	c.CancelSent("a")
+	c.Dequeued("a", "cancelled")
+	expect(t, c, map[string]string{
+		"party-requeued-whole": "party requeued in part",
+		"party-same-outcome":   "members told different outcomes",
+	})
+}
+
+func TestCheckerPartyOutcomeMissed(t *testing.T) {
+	c := NewChecker()
+	partyUp(c, "P1", "a", "b")
+	partyQueue(c, "T1", "a", "b")
+	c.CancelSent("b")
+	c.Dequeued("a", "cancelled")
+	c.Dequeued("b", "cancelled")
+	// The leader is queued and timed out; b, idle in the same party, is
+	// never told either.
+	c.EnqueueSent("a")
+	c.Queued("a", "T2", false)
+	c.Dequeued("a", "timeout")
+	expect(t, c, map[string]string{"party-same-outcome": "member missed outcomes of its party"})
+
+	// A member who left the run is not expected to hear more.
+	c = NewChecker()
+	partyUp(c, "P1", "a", "b")
+	partyQueue(c, "T1", "a", "b")
+	c.Quit("b")
+	c.CancelSent("a")
+	c.Dequeued("a", "cancelled")
+	expect(t, c, nil)
+}
+
+// Over a long run the checker forgets what every member was told, and
+// still catches a member told something else late in the run.
+func TestCheckerPartyOutcomesLongRun(t *testing.T) {
+	c := NewChecker()
+	partyUp(c, "P1", "a", "b")
+	for i := range 100 {
+		m := "m" + strconv.Itoa(i)
+		partyQueue(c, "T"+m, "a", "b")
+		partyMatch(c, m, [][]string{{"a", "b"}, {"x", "y"}}, true, "a", "b")
+	}
+	c.partyMu.Lock()
+	kept := len(c.parties["P1"].ref)
+	c.partyMu.Unlock()
+	if kept > 40 {
+		t.Errorf("%d outcomes kept for a party whose members agree on all of them", kept)
+	}
+	expect(t, c, nil)
+	partyQueue(c, "Tx", "a", "b")
+	c.CancelSent("a")
+	c.Dequeued("a", "cancelled")
+	c.Dequeued("b", "timeout")
+	expect(t, c, map[string]string{"party-same-outcome": "members told different outcomes"})
 }

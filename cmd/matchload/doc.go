@@ -29,6 +29,24 @@
 //	           exactly and just under --max-message-bytes); each must get a
 //	           typed reply (error, or pong) without a disconnect
 //
+// # Parties
+//
+// --party-mix 1=0.6,2=0.25,3=0.1,5=0.05 deals the players into parties:
+// size = fraction of the parties (fractions sum to 1; size 1 plays alone;
+// default: everyone alone). A party's players are consecutive, and member i
+// dials node i mod len(--nodes), so a party spans the nodes. Its first
+// member creates it, open or invite-only (--party-open, the share of open
+// parties), and invites the others, who join on the invitation (or by id,
+// when open). Whoever leads the party queues it once every member still in
+// the run has joined; the members wait for the party's queued and play
+// each match with their own behaviour (no-shows and dodgers are per
+// player). After an idle result (match_ready, a cancelled match that did
+// not requeue the party, a dequeue) the leader queues the party again; a
+// requeued party waits in the queue as the server put it back. A member
+// that left the run (quit, or closed) is kicked by the leader, queued or
+// not, and the party plays on without it; a PARTY_NOT_READY (a mate still
+// finishing its last match) is retried after 150 ms.
+//
 // With --duration D a player that finished (match_ready, or a cancelled
 // match that did not requeue it, or a queue timeout) enqueues again until D
 // has passed after the ramp (after a pause of mean --think, exponentially
@@ -37,13 +55,19 @@
 // remain and no match formed for --settle. A refused enqueue (BANNED,
 // UNAVAILABLE, RATE_LIMITED) is retried after retry_after_ms while the run
 // lasts; a refused loading_complete or cancel (UNAVAILABLE, RATE_LIMITED)
-// is retried while the state still calls for it.
+// is retried while the state still calls for it. BANNED is the sanction
+// ladder at work (a no-show's or a dodger's next enqueues): it has a
+// report line of its own and is not an unexpected error.
 //
-// At the end, cycling stops and queued players cancel (a cancel that
-// crosses a match claim is served by matchd as a dodge or refused with
-// INVALID_STATE state loading: the player then loads as usual); loading
-// rooms get --grace to resolve; then every connection is closed. Ctrl-C
-// starts that drain early; a second Ctrl-C, or --timeout, aborts at once.
+// At the end, cycling stops; players in a loading room finish it (load,
+// and hear match_ready or match_cancelled), and queued players stay queued
+// while matches still form. Once none can (fewer players queued than a
+// match seats, or no match_found for --settle) and no room is loading, the
+// players still queued cancel (in a party, its leader), so that no cancel
+// crosses a match claim and counts as a dodge: a run of well-behaved
+// players charges no violation. All this within --grace; then every
+// connection is closed. Ctrl-C starts that drain early; a second Ctrl-C,
+// or --timeout, aborts at once.
 //
 // --idle connects the players and holds the sessions without enqueueing,
 // for the sessions-per-node measurement; --metrics scrapes the nodes'
@@ -89,6 +113,17 @@
 //	                       a match not open, ...)
 //	malformed-handled      every garbage frame got a typed reply and no
 //	                       malformed sender was disconnected
+//
+// With --party-mix, four more (a player's party is what its own party
+// frames say; a party's ticket is everyone told queued with it):
+//
+//	party-one-team         a party's members in a match sit on one team
+//	party-matched-together a match holds all of a party's members or none
+//	party-requeued-whole   a cancelled match gives every member of a party
+//	                       the same requeued
+//	party-same-outcome     every member of a party is told the same ends
+//	                       (match ready or cancelled, dequeued), with the
+//	                       same match ids, in the same order
 //
 // Each verdict is PASS or FAIL with counts by kind and up to 10 examples.
 // --trace N keeps each player's last N frames and prints them for the

@@ -2,226 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/matchd/matchd/gateway/protocol"
 )
-
-// fake is a tiny in-process duel matchmaker speaking enough of the protocol
-// to exercise every matchload behaviour: pairs queued players at once,
-// loading rooms with a deadline, dodges, requeues, typed errors.
-type fake struct {
-	mu       sync.Mutex
-	queue    []*fconn
-	rooms    int
-	deadline time.Duration
-	// dupFound makes the server send every match_found twice (a bug
-	// matchload must catch).
-	dupFound bool
-	// mute, when set, names players whose session goes silent once queued:
-	// their enqueue is answered, nothing after it (a bug the silence
-	// watchdog must catch).
-	mute func(player string) bool
-}
-
-type fconn struct {
-	id   string
-	ws   *websocket.Conn
-	st   string // idle, queued, loading
-	room *froom
-	wmu  sync.Mutex
-	gone bool
-}
-
-type froom struct {
-	id      string
-	members []*fconn
-	ready   map[*fconn]bool
-	done    bool
-}
-
-func (c *fconn) send(v any) {
-	b, _ := json.Marshal(v)
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = c.ws.Write(ctx, websocket.MessageText, b)
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("player_id")
-	if id == "" {
-		http.Error(w, `{"code":"BAD_REQUEST"}`, http.StatusBadRequest)
-		return
-	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}})
-	if err != nil {
-		return
-	}
-	ws.SetReadLimit(4096)
-	c := &fconn{id: id, ws: ws, st: "idle"}
-	c.send(protocol.Welcome{Type: protocol.TypeWelcome, Protocol: protocol.Subprotocol, PlayerID: id, State: protocol.State{Name: "idle"}})
-	for {
-		typ, data, err := ws.Read(context.Background())
-		if err != nil {
-			f.mu.Lock()
-			c.gone = true
-			f.removeQueued(c)
-			f.mu.Unlock()
-			return
-		}
-		if typ != websocket.MessageText {
-			c.send(protocol.Error{Type: protocol.TypeError, Code: protocol.CodeBadRequest, Message: "text only"})
-			continue
-		}
-		m, err := protocol.Decode(data)
-		if err != nil {
-			de, _ := protocol.AsDecodeError(err)
-			c.send(protocol.Error{Type: protocol.TypeError, Rid: de.Rid, Code: de.Code, Message: de.Message})
-			continue
-		}
-		f.serve(c, m)
-	}
-}
-
-func (f *fake) removeQueued(c *fconn) {
-	for i, q := range f.queue {
-		if q == c {
-			f.queue = append(f.queue[:i], f.queue[i+1:]...)
-			return
-		}
-	}
-}
-
-func (f *fake) invalid(c *fconn, rid string) {
-	c.send(protocol.Error{Type: protocol.TypeError, Rid: rid, Code: protocol.CodeInvalidState, Message: "no", State: &protocol.State{Name: c.st}})
-}
-
-func (f *fake) serve(c *fconn, m protocol.ClientMessage) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.mute != nil && f.mute(c.id) {
-		if c.st == "idle" && m.Type == protocol.TypeEnqueue {
-			c.st = "queued"
-			c.send(protocol.Queued{Type: protocol.TypeQueued, Rid: m.Rid, Mode: m.Mode, TicketID: "t-" + c.id})
-		}
-		return
-	}
-	switch m.Type {
-	case protocol.TypePing:
-		c.send(protocol.Pong{Type: protocol.TypePong, Rid: m.Rid})
-	case protocol.TypeEnqueue:
-		if c.st != "idle" {
-			f.invalid(c, m.Rid)
-			return
-		}
-		c.st = "queued"
-		c.send(protocol.Queued{Type: protocol.TypeQueued, Rid: m.Rid, Mode: m.Mode, TicketID: "t-" + c.id})
-		f.queue = append(f.queue, c)
-		f.match()
-	case protocol.TypeCancel:
-		switch c.st {
-		case "queued":
-			f.removeQueued(c)
-			c.st = "idle"
-			c.send(protocol.Dequeued{Type: protocol.TypeDequeued, Rid: m.Rid, Mode: "duel", Reason: protocol.ReasonCancelled})
-		case "loading":
-			f.resolve(c.room, protocol.ReasonPlayerLeft, c, m.Rid)
-		default:
-			f.invalid(c, m.Rid)
-		}
-	case protocol.TypeLoadingComplete:
-		if c.st != "loading" || c.room.id != m.MatchID {
-			f.invalid(c, m.Rid)
-			return
-		}
-		rm := c.room
-		rm.ready[c] = true
-		for _, mem := range rm.members {
-			st := protocol.LoadingStatus{Type: protocol.TypeLoadingStatus, MatchID: rm.id}
-			if mem == c {
-				st.Rid = m.Rid
-			}
-			mem.send(st)
-		}
-		if len(rm.ready) == len(rm.members) {
-			rm.done = true
-			for _, mem := range rm.members {
-				mem.st, mem.room = "idle", nil
-				mem.send(protocol.MatchReady{Type: protocol.TypeMatchReady, MatchID: rm.id, Server: json.RawMessage("null")})
-			}
-		}
-	}
-}
-
-// match pairs queued players (oldest first). Call with f.mu held.
-func (f *fake) match() {
-	for len(f.queue) >= 2 {
-		a, b := f.queue[0], f.queue[1]
-		f.queue = f.queue[2:]
-		f.rooms++
-		rm := &froom{id: "m" + strconv.Itoa(f.rooms), members: []*fconn{a, b}, ready: map[*fconn]bool{}}
-		for _, mem := range rm.members {
-			mem.st, mem.room = "loading", rm
-			mf := protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: rm.id, Mode: "duel", Teams: [][]string{{a.id}, {b.id}}}
-			mem.send(mf)
-			if f.dupFound {
-				mem.send(mf)
-			}
-		}
-		time.AfterFunc(f.deadline, func() {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			f.resolve(rm, protocol.ReasonLoadingTimeout, nil, "")
-		})
-	}
-}
-
-// resolve cancels a room: ready members (all but the dodger, when one
-// dodged) are requeued. Call with f.mu held.
-func (f *fake) resolve(rm *froom, reason string, dodger *fconn, rid string) {
-	if rm.done {
-		return
-	}
-	rm.done = true
-	var noShows []string
-	for _, mem := range rm.members {
-		if mem != dodger && dodger == nil && !rm.ready[mem] {
-			noShows = append(noShows, mem.id)
-		}
-	}
-	for _, mem := range rm.members {
-		requeue := mem != dodger && (dodger != nil || rm.ready[mem])
-		mc := protocol.MatchCancelled{Type: protocol.TypeMatchCancelled, MatchID: rm.id, Reason: reason, Requeued: requeue, NoShows: noShows}
-		if mem == dodger {
-			mc.Rid = rid
-		}
-		mem.room = nil
-		if mem.gone {
-			mem.st = "idle"
-			continue
-		}
-		mem.send(mc)
-		if requeue {
-			mem.st = "queued"
-			mem.send(protocol.Queued{Type: protocol.TypeQueued, Mode: "duel", TicketID: "t-" + mem.id, Requeued: true})
-			f.queue = append(f.queue, mem)
-		} else {
-			mem.st = "idle"
-		}
-	}
-	f.match()
-}
 
 func fakeOptions(t *testing.T, url string, mix string, players int, duration time.Duration) Options {
 	t.Helper()
@@ -238,6 +27,9 @@ func runFake(t *testing.T, f *fake, mix string, players int, duration time.Durat
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
+	if f.tick > 0 {
+		t.Cleanup(f.runTicks())
+	}
 	o := fakeOptions(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", mix, players, duration)
 	for _, mod := range mods {
 		mod(&o)
@@ -399,7 +191,7 @@ func TestSilenceWatchdog(t *testing.T) {
 // name states by them.
 func TestStateLabels(t *testing.T) {
 	seen := map[string]dstate{}
-	for s := dsNone; s <= dsGone; s++ {
+	for s := dsNone; int(s) < len(dstateNames); s++ {
 		name := s.String()
 		if name == "" {
 			t.Fatalf("state %d has no label", s)

@@ -183,10 +183,15 @@ type Options struct {
 	// RegionNodes maps a region to the index in Nodes its players connect
 	// to (a player's region being its fastest), as geo-routed DNS would;
 	// nil: players are spread round-robin.
-	RegionNodes     map[string]int
-	RatingMean      float64
-	RatingStddev    float64
-	Mix             Mix
+	RegionNodes  map[string]int
+	RatingMean   float64
+	RatingStddev float64
+	Mix          Mix
+	// PartyMix deals the players into parties (SoloMix: every player
+	// alone); PartyOpen is the share of parties that are open (the others
+	// are invite-only: their creator invites each member).
+	PartyMix        PartyMix
+	PartyOpen       float64
 	SlowDelay       time.Duration
 	Think           time.Duration
 	Idle            bool
@@ -233,6 +238,8 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	regionNodes := fs.String("region-nodes", "", "with --regions: region=node-index,... (indexes into --nodes): each player connects to the node of its fastest region, as geo-routed DNS would; default round-robin")
 	latency := fs.String("latency", "60:2:150", "with --regions: the mode's latency rule max_ms:widen_per_second:max_ms_limit, which the checker holds every match's region to")
 	mix := fs.String("mix", DefaultMix, "behaviour mix: normal, slow, noshow, dodge, quit, malformed with weights (normalised)")
+	partyMix := fs.String("party-mix", "", "parties: size=fraction of the parties, e.g. 1=0.6,2=0.25,3=0.1,5=0.05 (fractions sum to 1; size 1 plays alone); a party's members dial the nodes in turn (member i: node i mod N), its creator invites them or opens the party, its leader queues it. Default: every player alone")
+	fs.Float64Var(&o.PartyOpen, "party-open", 0.5, "with --party-mix: the share of parties created open (members join by id); the others are invite-only")
 	fs.DurationVar(&o.SlowDelay, "slow-delay", 2*time.Second, "how long a slow loader takes to send loading_complete")
 	fs.DurationVar(&o.Think, "think", 0, "mean pause (exponential) between a player's matches with --duration; 0: enqueue again at once. Many players with a think time arrive nearly independently, so latency is measured at a chosen arrival rate rather than at saturation")
 	fs.BoolVar(&o.Idle, "idle", false, "connect and hold the sessions idle without enqueueing (sessions-per-node measurement)")
@@ -305,6 +312,15 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 	var err error
 	if o.Mix, err = ParseMix(*mix); err != nil {
 		return bad("--mix: %v", err)
+	}
+	o.PartyMix = SoloMix
+	if strings.TrimSpace(*partyMix) != "" {
+		if o.PartyMix, err = ParsePartyMix(*partyMix); err != nil {
+			return bad("--party-mix: %v", err)
+		}
+	}
+	if !(o.PartyOpen >= 0 && o.PartyOpen <= 1) {
+		return bad("--party-open must be between 0 and 1")
 	}
 	if strings.TrimSpace(*regions) != "" {
 		if o.Populations, err = ParsePopulations(*regions); err != nil {

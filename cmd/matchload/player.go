@@ -35,6 +35,8 @@ const (
 	dsDodging                  // cancel sent while loading
 	dsDone                     // connected and finished: no more enqueues
 	dsGone                     // connection ended
+	dsForming                  // making its party: creating, inviting, joining
+	dsPartyWait                // idle in a party: waiting for its leader to queue it
 )
 
 // gauge classes of a state, for the progress line and end detection.
@@ -42,7 +44,11 @@ func (s dstate) queuedish() bool {
 	return s == dsEnqueuing || s == dsQueued || s == dsRequeuing || s == dsCancelling
 }
 func (s dstate) loadingish() bool { return s == dsLoading || s == dsDodging }
-func (s dstate) connected() bool  { return s != dsNone && s != dsGone }
+
+// forming counts toward the run's activity: a party on its way to its
+// first queue.
+func (s dstate) forming() bool   { return s == dsForming }
+func (s dstate) connected() bool { return s != dsNone && s != dsGone }
 
 // readBuf is a pooled frame buffer plus decode target, so an idle session
 // holds neither.
@@ -55,7 +61,8 @@ var readPool = sync.Pool{New: func() any { return new(readBuf) }}
 
 // Request ids are a kind letter and the player's request sequence number
 // ("e17"): e enqueue, c cancel (leave the queue), d dodge, l
-// loading_complete; garbage frames use g and no number.
+// loading_complete, and for parties p party_create, i party_invite, j
+// party_join, k party_kick; garbage frames use g and no number.
 
 // requestOf names the request kind of a rid, for error accounting.
 func requestOf(rid string) string {
@@ -73,6 +80,14 @@ func requestOf(rid string) string {
 		return "loading_complete"
 	case 'g':
 		return "garbage"
+	case 'p':
+		return "party_create"
+	case 'i':
+		return "party_invite"
+	case 'j':
+		return "party_join"
+	case 'k':
+		return "party_kick"
 	}
 	return "other"
 }
@@ -129,6 +144,19 @@ type player struct {
 	loadedMatch string
 	loadedAt    time.Time
 	deadlineMs  int64
+	// enqueuer says the player sent the enqueue of its current wait (a
+	// party member is queued by its leader); played that it was told how
+	// at least one of its waits ended.
+	enqueuer, played bool
+
+	// party is the party the player was dealt into (nil: it plays alone),
+	// slot its place in it; pv its party as the server tells it. out says
+	// it no longer plays with its party (it left the run, or the party),
+	// read by its mates' leader without the lock.
+	party *party
+	slot  int
+	pv    partyView
+	out   atomic.Bool
 }
 
 // traceEntry is one frame of a player's history.
@@ -213,6 +241,12 @@ func (p *player) setState(s dstate) {
 	if s == dsRetryWait {
 		g.retrying.Add(1)
 	}
+	if old.forming() {
+		g.forming.Add(-1)
+	}
+	if s.forming() {
+		g.forming.Add(1)
+	}
 	p.st = s
 }
 
@@ -239,6 +273,7 @@ func (p *player) run(sem chan struct{}) {
 		p.mu.Lock()
 		p.finalWhy = "dial failed"
 		r.chk.DialFailed(p.id, reason)
+		p.left()
 		p.mu.Unlock()
 		return
 	}
@@ -265,6 +300,7 @@ func (p *player) run(sem chan struct{}) {
 		r.live.dialFailed(reason)
 		p.mu.Lock()
 		r.chk.DialFailed(p.id, reason)
+		p.left()
 		p.mu.Unlock()
 		return
 	}
@@ -281,6 +317,7 @@ func (p *player) run(sem chan struct{}) {
 	p.mu.Lock()
 	p.conn = conn
 	if r.stopping.Load() {
+		p.left()
 		p.mu.Unlock()
 		conn.CloseNow()
 		return
@@ -336,6 +373,7 @@ func (p *player) readEnded(err error) {
 	r.live.beh[p.beh].lost.Add(1)
 	p.finalWhy = "closed by server"
 	p.setState(dsGone)
+	p.left()
 }
 
 // handle serves one server frame; it reports whether the player quits now.
@@ -364,8 +402,9 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 	}
 	switch f.Type {
 	case protocol.TypeQueued:
-		r.chk.Queued(p.id, f.Requeued)
-		if f.Requeued {
+		r.chk.Queued(p.id, f.TicketID, f.Requeued)
+		switch {
+		case f.Requeued:
 			if p.st != dsRequeuing && p.st != dsCancelling {
 				r.live.oddFrames.Add(1)
 			}
@@ -374,18 +413,26 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 			if p.st != dsCancelling {
 				p.setState(dsQueued)
 			}
-		} else if p.st == dsEnqueuing {
+		case p.st == dsEnqueuing:
 			r.hist.enqQueued.Record(now.Sub(p.enqAt))
 			p.setState(dsQueued)
-		} else if p.st != dsQueued && p.st != dsCancelling {
+		case p.party != nil && (p.st == dsPartyWait || p.st == dsIdle || p.st == dsForming || p.st == dsRetryWait || p.st == dsThinking || p.st == dsDone):
+			// The party's leader queued it (a member that thought itself
+			// the leader drops its own plans).
+			if p.timer != nil {
+				p.timer.Stop()
+			}
+			p.enqueuer, p.fromRequeue, p.waitAt = false, false, now
+			p.setState(dsQueued)
+		case p.st != dsQueued && p.st != dsCancelling:
 			r.live.oddFrames.Add(1)
 			p.setState(dsQueued)
 		}
 		if p.st != dsQueued {
 			return false
 		}
-		if r.draining.Load() {
-			p.cancel()
+		if r.cancelling.Load() {
+			p.drainCancel()
 			return false
 		}
 		if p.beh == Quit && !p.quitLoading {
@@ -400,12 +447,14 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		r.live.dequeued(f.Reason)
 		p.setState(dsIdle)
 		p.finalWhy = "dequeued: " + f.Reason
+		p.played = true
 		p.next()
 	case protocol.TypeMatchFound:
 		r.live.found.Add(1)
 		r.live.lastFound.Store(now.UnixNano())
 		r.chk.MatchFound(p.id, f.MatchID, f.Teams)
-		if p.lat != nil {
+		r.noteSeats(f.Teams)
+		if p.lat != nil && p.enqueuer {
 			// The server's wait began no earlier than the enqueue was sent
 			// (a requeue keeps the original queue time) and ended no later
 			// than now, so its limit was at most this one.
@@ -414,7 +463,7 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		if p.st == dsQueued || p.st == dsEnqueuing || p.st == dsRequeuing {
 			if p.fromRequeue {
 				r.hist.requeueFound.Record(now.Sub(p.waitAt))
-			} else {
+			} else if p.enqueuer {
 				r.hist.enqFound.Record(now.Sub(p.enqAt))
 			}
 		}
@@ -439,6 +488,7 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		p.match = ""
 		p.setState(dsIdle)
 		p.finalWhy = "matched"
+		p.played = true
 		p.next()
 	case protocol.TypeMatchCancelled:
 		r.chk.MatchCancelled(p.id, f.MatchID, f.Reason, f.Requeued, f.Rid != "")
@@ -457,6 +507,7 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		r.live.beh[p.beh].cancelled.Add(1)
 		p.setState(dsIdle)
 		p.finalWhy = "match cancelled: " + f.Reason
+		p.played = true
 		p.next()
 	case protocol.TypeError:
 		p.onError(f, data)
@@ -470,6 +521,12 @@ func (p *player) handle(rb *readBuf) (quit bool) {
 		}
 	case protocol.TypeServerDraining:
 		r.live.serverDraining.Add(1)
+	case protocol.TypeParty:
+		p.onParty(f)
+	case protocol.TypePartyInvited:
+		p.onPartyInvite(f)
+	case protocol.TypePartyLeft:
+		p.onPartyLeft(f)
 	default:
 		r.live.oddFrames.Add(1)
 	}
@@ -527,11 +584,29 @@ func (p *player) onError(f *client.Frame, raw []byte) {
 		r.chk.GarbageAnswered(p.id)
 		return
 	}
-	expected := f.Code == (protocol.CodeInvalidState) && (req == "loading_complete" || req == "dodge" || req == "cancel")
+	// A kick refused INVALID_STATE crossed the party's match: it is sent
+	// again once the match ends.
+	expected := f.Code == (protocol.CodeInvalidState) && (req == "loading_complete" || req == "dodge" || req == "cancel" || req == "party_kick")
 	if f.Code == (protocol.CodeRateLimited) && f.Rid == "" && p.st == dsEnqueuing {
 		req, latest = "enqueue", true // the limiter answers before reading the rid
 	}
+	switch {
+	case req == "enqueue" && f.Code == protocol.CodeBanned:
+		// The sanction ladder at work: a no-show or a dodge earlier in
+		// the run (this player's, or a party mate's) bans its next enqueue.
+		expected = true
+		r.live.banned.Add(1)
+	case req == "enqueue" && f.Code == protocol.CodePartyNotReady:
+		// A leader queued its party while a mate was still finishing its
+		// last match (or had left the run): retried.
+		expected = true
+		r.live.partyNotReady.Add(1)
+	}
 	r.live.errorFrame(string(f.Code), req, expected, p.id, raw)
+	if k := ridKind(f.Rid); isPartyKind(k) {
+		p.onPartyRefused(k, f)
+		return
+	}
 	if f.Code == (protocol.CodeSessionReplaced) {
 		return // the close follows
 	}
@@ -584,6 +659,24 @@ func (p *player) onError(f *client.Frame, raw []byte) {
 				return
 			}
 			p.enqueueAfter(dsRetryWait, max(time.Duration(f.RetryAfterMs)*time.Millisecond, 100*time.Millisecond))
+		case protocol.CodePartyNotReady:
+			p.setState(dsIdle)
+			if r.draining.Load() {
+				p.setState(dsDone)
+				return
+			}
+			p.enqueueAfter(dsRetryWait, partyRetry)
+		case protocol.CodeForbidden:
+			if p.party != nil {
+				// The lead moved and the news is on its way: wait for the
+				// party frame that names the new leader.
+				p.pv.leader = ""
+				p.setState(dsIdle)
+				p.partyAct(false)
+				return
+			}
+			p.finalWhy = "enqueue refused: " + string(f.Code)
+			p.setState(dsDone)
 		default:
 			p.finalWhy = "enqueue refused: " + string(f.Code)
 			p.setState(dsDone)
@@ -626,6 +719,13 @@ func (p *player) enqueueAfter(st dstate, wait time.Duration) {
 			p.setState(dsDone)
 			return
 		}
+		if p.party != nil && st == dsRetryWait {
+			// A party's retry looks at the party again first: a member may
+			// have left, or the lead moved.
+			p.setState(dsIdle)
+			p.partyAct(false)
+			return
+		}
 		p.enqueue()
 	})
 }
@@ -650,7 +750,19 @@ func (p *player) next() {
 	if p.st != dsIdle {
 		return
 	}
-	if r.draining.Load() || r.stopping.Load() || (r.opt.Duration == 0 && !p.enqAt.IsZero()) {
+	if r.draining.Load() || r.stopping.Load() {
+		p.setState(dsDone)
+		return
+	}
+	if p.party != nil {
+		if !p.pv.started {
+			p.partyStart()
+		} else {
+			p.partyAct(true)
+		}
+		return
+	}
+	if r.opt.Duration == 0 && !p.enqAt.IsZero() {
 		p.setState(dsDone)
 		return
 	}
@@ -665,7 +777,7 @@ func (p *player) enqueue() {
 	r := p.r
 	p.enqAt = time.Now()
 	p.waitAt = p.enqAt
-	p.fromRequeue = false
+	p.fromRequeue, p.enqueuer = false, true
 	r.chk.EnqueueSent(p.id)
 	p.setState(dsEnqueuing)
 	p.request('e')
@@ -696,9 +808,7 @@ func (p *player) loadingComplete() {
 
 // request sends one client request with a fresh rid. Call with p.mu held.
 func (p *player) request(kind byte) {
-	p.reqSeq++
-	var rid [12]byte
-	m := protocol.ClientMessage{Rid: string(strconv.AppendUint(append(rid[:0], kind), uint64(p.reqSeq), 10))}
+	var m protocol.ClientMessage
 	switch kind {
 	case 'e':
 		m.Type, m.Mode, m.Latencies = protocol.TypeEnqueue, p.r.opt.Mode, p.lat
@@ -707,7 +817,15 @@ func (p *player) request(kind byte) {
 	case 'l':
 		m.Type, m.MatchID = protocol.TypeLoadingComplete, p.match
 	}
-	p.send(websocket.MessageText, client.AppendRequest(make([]byte, 0, 96+len(p.match)), m))
+	p.requestMsg(kind, m)
+}
+
+// requestMsg sends m with a fresh rid of kind. Call with p.mu held.
+func (p *player) requestMsg(kind byte, m protocol.ClientMessage) {
+	p.reqSeq++
+	var rid [12]byte
+	m.Rid = string(strconv.AppendUint(append(rid[:0], kind), uint64(p.reqSeq), 10))
+	p.send(websocket.MessageText, client.AppendRequest(make([]byte, 0, 96+len(p.match)+len(m.PlayerID)+len(m.PartyID)), m))
 }
 
 // quit closes the connection on purpose (the caller closes after unlocking).
@@ -717,6 +835,7 @@ func (p *player) quit() bool {
 	p.finalWhy = "quit"
 	p.closing = true
 	p.setState(dsGone)
+	p.left()
 	return true
 }
 
@@ -740,16 +859,31 @@ func (p *player) drain() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch p.st {
-	case dsIdle:
+	case dsIdle, dsForming, dsPartyWait:
 		p.setState(dsDone)
 	case dsRetryWait, dsThinking:
 		if p.timer != nil {
 			p.timer.Stop()
 		}
 		p.setState(dsDone)
-	case dsQueued:
-		p.cancel()
 	}
+	// A queued player stays in the queue: a match may still take it, and
+	// a cancel that crossed that match would be a dodge. Run cancels the
+	// queue's leftovers once no match can form (drainCancel).
+}
+
+// drainCancel takes a player still queued at the end out of the queue. In
+// a party its leader cancels for all (any member's cancel takes the
+// party's ticket out), or a member whose leader left the run. Call with
+// p.mu held.
+func (p *player) drainCancel() {
+	if p.st != dsQueued || p.closing {
+		return
+	}
+	if p.party != nil && !p.leads() && !p.leaderGone() {
+		return
+	}
+	p.cancel()
 }
 
 // close ends the connection at the end of the run.
@@ -808,7 +942,7 @@ func shortErr(err error) string {
 var dstateNames = [...]string{
 	dsNone: "none", dsIdle: "idle", dsRetryWait: "retry-wait", dsThinking: "thinking", dsEnqueuing: "enqueuing",
 	dsQueued: "queued", dsRequeuing: "requeuing", dsCancelling: "cancelling", dsLoading: "loading", dsDodging: "dodging",
-	dsDone: "done", dsGone: "gone",
+	dsDone: "done", dsGone: "gone", dsForming: "forming", dsPartyWait: "party-wait",
 }
 
 func (s dstate) String() string { return dstateNames[s] }

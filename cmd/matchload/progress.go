@@ -56,6 +56,9 @@ func (pr *Progress) Start(r *Runner) (stop func()) {
 			line := fmt.Sprintf("%-7s %4ds  conn %d  queued %d  loading %d  matched/s %d  p99 enq->found %s  errors %d  (matched %d, dial fail %d)",
 				s.Phase, s.T, s.Connected, s.Queued, s.Loading, s.Matched, fmtMs(s.P99FoundM), e, m,
 				l.dialDone.Load()-l.dialOK.Load())
+			if n := l.forming.Load(); n > 0 {
+				line += fmt.Sprintf("  forming parties %d", n)
+			}
 			switch {
 			case pr.mode == "tty":
 				fmt.Fprintf(pr.w, "\r\x1b[K%s", line)

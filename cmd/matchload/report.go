@@ -27,6 +27,7 @@ type Report struct {
 	Latency    map[string]Stats          `json:"latency"`
 	Errors     Errors                    `json:"errors"`
 	Behaviours map[string]BehaviourStats `json:"behaviours"`
+	Parties    *PartyStats               `json:"parties,omitempty"`
 	Invariants []Verdict                 `json:"invariants"`
 	Pass       bool                      `json:"pass"`
 	Generator  Generator                 `json:"load_generator"`
@@ -46,6 +47,7 @@ type ReportConfig struct {
 	RatingMean   float64  `json:"rating_mean"`
 	RatingStddev float64  `json:"rating_stddev"`
 	Mix          string   `json:"mix"`
+	PartyMix     string   `json:"party_mix"`
 	SlowDelay    string   `json:"slow_delay"`
 	Idle         bool     `json:"idle"`
 	HMAC         bool     `json:"hmac_tokens"`
@@ -101,6 +103,28 @@ type Errors struct {
 	Cancelled   map[string]uint64   `json:"match_cancelled_by_reason"`
 	GarbageSent uint64              `json:"garbage_frames_sent"`
 	Retries     uint64              `json:"requests_retried"`
+	// Banned counts enqueues refused BANNED: the sanction ladder at work
+	// (expected when the mix has no-shows or dodgers), not an error of
+	// the server's.
+	Banned uint64 `json:"banned_enqueues"`
+}
+
+// PartyStats are how the players were dealt into parties and what the
+// parties did.
+type PartyStats struct {
+	Mix string `json:"mix"`
+	// BySize counts the parties of each size; Solos the players alone.
+	BySize map[string]int `json:"parties_by_size"`
+	Solos  int            `json:"solo_players"`
+	// NotReady counts party enqueues refused PARTY_NOT_READY (a mate still
+	// finishing its last match, or gone), each retried.
+	NotReady uint64 `json:"party_not_ready"`
+	// Kicks are members that left the run, kicked by their leader; Alone
+	// members that ended up playing alone (their party was never made, or
+	// they were put out of it).
+	Kicks          uint64 `json:"kicks"`
+	Alone          uint64 `json:"played_alone"`
+	InvitesIgnored uint64 `json:"invites_ignored"`
 }
 
 // BehaviourStats are the outcomes of one behaviour.
@@ -128,8 +152,8 @@ type ServerMetrics struct {
 	When   string             `json:"when"`
 	Error  string             `json:"error,omitempty"`
 	Values map[string]float64 `json:"values,omitempty"`
-	// Delta is the change of each counter since the run started (counters
-	// are cumulative over the node's life).
+	// Delta is the change of each counter (and histogram sum and count)
+	// since the run started (they are cumulative over the node's life).
 	Delta map[string]float64 `json:"delta_since_start,omitempty"`
 }
 
@@ -140,7 +164,7 @@ func (m ServerMetrics) withDelta(start ServerMetrics) ServerMetrics {
 	}
 	m.Delta = map[string]float64{}
 	for k, v := range m.Values {
-		if strings.HasSuffix(k, "_total") {
+		if strings.HasSuffix(k, "_total") || strings.HasSuffix(k, "_sum") || strings.HasSuffix(k, "_count") {
 			m.Delta[k] = v - start.Values[k]
 		}
 	}
@@ -152,6 +176,8 @@ var scrapedMetrics = []string{
 	"matchd_matches_started_total", "matchd_matches_cancelled_total", "matchd_players_requeued_total",
 	"matchd_violations_total", "matchd_client_errors_total", "matchd_redis_errors_total",
 	"matchd_actor_restarts_total", "matchd_claims_rejected_total", "matchd_rooms_adopted_total",
+	"matchd_matching_tick_seconds_sum", "matchd_matching_tick_seconds_count", "matchd_parties",
+	"matchd_party_tickets_enqueued_total",
 	"process_resident_memory_bytes", "process_cpu_seconds_total", "go_goroutines",
 }
 
@@ -239,7 +265,7 @@ func (r *Runner) Report(command string, server []ServerMetrics) *Report {
 		Command: command,
 		Config: ReportConfig{
 			Nodes: o.Nodes, Players: o.Players, Rate: o.Rate, Duration: o.Duration.String(), Mode: o.Mode,
-			RatingMean: o.RatingMean, RatingStddev: o.RatingStddev, Mix: o.Mix.String(), SlowDelay: o.SlowDelay.String(),
+			RatingMean: o.RatingMean, RatingStddev: o.RatingStddev, Mix: o.Mix.String(), PartyMix: o.PartyMix.String(), SlowDelay: o.SlowDelay.String(),
 			Idle: o.Idle, HMAC: o.TokenSecret != "", Seed: o.Seed, IDPrefix: o.IDPrefix, SourceIPs: r.sourceIPs,
 		},
 		StartedAt: r.start,
@@ -267,7 +293,7 @@ func (r *Runner) Report(command string, server []ServerMetrics) *Report {
 			Total: l.errorsAll.Load(), Unexpected: l.errorsUnexpected.Load(),
 			ByCode: l.snapshot(l.errByCode), ByRequest: l.snapshot(l.errByReq), Samples: l.samples(),
 			Dequeued: l.snapshot(l.dequeues), Cancelled: l.snapshot(l.cancels), GarbageSent: l.garbageSent.Load(),
-			Retries: l.retries.Load(),
+			Retries: l.retries.Load(), Banned: l.banned.Load(),
 		},
 		Behaviours: map[string]BehaviourStats{},
 		Server:     server,
@@ -303,6 +329,15 @@ func (r *Runner) Report(command string, server []ServerMetrics) *Report {
 		}
 		rep.Behaviours[b.String()] = BehaviourStats{Players: s.players.Load(), Matched: s.matched.Load(),
 			Cancelled: s.cancelled.Load(), Quit: s.quit.Load(), Lost: s.lost.Load()}
+	}
+	if !o.PartyMix.Solo() && !o.Idle {
+		ps := &PartyStats{Mix: o.PartyMix.String(), BySize: map[string]int{}, Solos: r.solos,
+			NotReady: l.partyNotReady.Load(), Kicks: l.partyKicks.Load(), Alone: l.partyAlone.Load(),
+			InvitesIgnored: l.partyInvitesIgnored.Load()}
+		for size, n := range r.partySizes {
+			ps.BySize[strconv.Itoa(size)] = n
+		}
+		rep.Parties = ps
 	}
 	rep.Invariants = r.chk.Verdicts()
 	rep.Pass = true
@@ -368,7 +403,8 @@ func (rep *Report) WriteText(w io.Writer) {
 	}
 	p("")
 	e := rep.Errors
-	p("errors\t%d error frames, %d unexpected (garbage replies and loading/cancel races are expected); %d requests retried", e.Total, e.Unexpected, e.Retries)
+	p("errors\t%d error frames, %d unexpected (garbage replies, loading/cancel races, BANNED and a party's PARTY_NOT_READY are expected); %d requests retried", e.Total, e.Unexpected, e.Retries)
+	p("  sanction ladder\t%d enqueues refused BANNED (bans earned by no-shows and dodges, retried after retry_after_ms)", e.Banned)
 	writeMap(tw, "  by code", e.ByCode)
 	writeMap(tw, "  by code and request", e.ByRequest)
 	for _, k := range sortedKeys(e.Samples) {
@@ -386,6 +422,12 @@ func (rep *Report) WriteText(w io.Writer) {
 				p("  %s\t%d\t%d\t%d\t%d\t%d", b, s.Players, s.Matched, s.Cancelled, s.Quit, s.Lost)
 			}
 		}
+	}
+	if ps := rep.Parties; ps != nil {
+		p("")
+		p("parties\t%s (mix %s), %d players alone", fmtSizes(ps.BySize), ps.Mix, ps.Solos)
+		p("  party enqueues not ready\t%d (retried)", ps.NotReady)
+		p("  members kicked / alone\t%d kicked by their leader after leaving the run, %d played alone", ps.Kicks, ps.Alone)
 	}
 	p("")
 	p("invariants")
@@ -423,6 +465,9 @@ func (rep *Report) WriteText(w io.Writer) {
 			continue
 		}
 		p("server %s (%s)", s.URL, s.When)
+		if n := s.Delta["matchd_matching_tick_seconds_count"]; n > 0 {
+			p("  matching tick (mean)\t%.2f ms over %g ticks during the run", s.Delta["matchd_matching_tick_seconds_sum"]/n*1000, n)
+		}
 		for _, k := range sortedKeys(s.Values) {
 			v := s.Values[k]
 			switch d, ok := s.Delta[k]; {
@@ -445,6 +490,19 @@ func (rep *Report) WriteText(w io.Writer) {
 	p("")
 	p("%s", verdict)
 	_ = tw.Flush()
+}
+
+// fmtSizes renders parties by size: "1200 of 2, 300 of 3".
+func fmtSizes(m map[string]int) string {
+	keys := sortedKeys(m)
+	sort.Slice(keys, func(i, j int) bool { a, _ := strconv.Atoi(keys[i]); b, _ := strconv.Atoi(keys[j]); return a < b })
+	var parts []string
+	total := 0
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d of %s", m[k], k))
+		total += m[k]
+	}
+	return fmt.Sprintf("%d parties: %s", total, strings.Join(parts, ", "))
 }
 
 func writeMap(w io.Writer, title string, m map[string]uint64) {

@@ -34,6 +34,7 @@ type behStats struct {
 // liveStats are the counters the progress line and the report read.
 type liveStats struct {
 	connected, queued, loading, retrying atomic.Int64 // gauges
+	forming                              atomic.Int64 // gauge: parties being made
 	peakConnected                        atomic.Int64
 	dialOK, dialDone                     atomic.Uint64
 	matched, found                       atomic.Uint64
@@ -42,6 +43,11 @@ type liveStats struct {
 	badFrames, oddFrames                 atomic.Uint64
 	garbageSent, serverDraining          atomic.Uint64
 	retries                              atomic.Uint64 // requests resent after UNAVAILABLE/RATE_LIMITED
+	banned                               atomic.Uint64 // enqueues refused BANNED: the sanction ladder at work
+	partyNotReady                        atomic.Uint64 // party enqueues refused PARTY_NOT_READY (retried)
+	partyKicks                           atomic.Uint64 // members that left the run, kicked by their leader
+	partyAlone                           atomic.Uint64 // party members that ended up playing alone
+	partyInvitesIgnored                  atomic.Uint64 // party_invite frames no member was waiting for
 	lastFound                            atomic.Int64  // unix ns
 	lastReady                            atomic.Int64  // unix ns
 	beh                                  [numBehaviours]behStats
@@ -128,8 +134,18 @@ type Runner struct {
 
 	garbageConnect, garbageQueued, garbageLoading []garbage
 
-	draining atomic.Bool // no more enqueues; queued players cancel
-	stopping atomic.Bool // connections are being closed
+	draining   atomic.Bool // no more enqueues; queued players wait for a match
+	cancelling atomic.Bool // no match can form any more: queued players cancel
+	stopping   atomic.Bool // connections are being closed
+
+	// parties are the run's parties (--party-mix); solos and partySizes
+	// count how the players were dealt.
+	parties    []*party
+	solos      int
+	partySizes map[int]int
+	// seats is the largest number of players a match_found listed: fewer
+	// queued players than that cannot form a match.
+	seats atomic.Int64
 
 	start, rampEnd, activeEnd, drainEnd  time.Time
 	rateEnd                              time.Time // end of the throughput window
@@ -191,7 +207,7 @@ func (r *Runner) onViolation(subject string, related []string) {
 
 // NewRunner prepares players and dialers.
 func NewRunner(o Options) (*Runner, error) {
-	r := &Runner{opt: o, chk: NewChecker(), live: newLiveStats(), traces: map[string][]string{}}
+	r := &Runner{opt: o, chk: NewChecker(), live: newLiveStats(), traces: map[string][]string{}, partySizes: map[int]int{}}
 	if o.Trace > 0 {
 		r.chk.OnViolation(r.onViolation)
 	}
@@ -224,6 +240,11 @@ func NewRunner(o Options) (*Runner, error) {
 		r.live.beh[p.beh].players.Add(1)
 		r.players[i] = p
 	}
+	// Parties from a stream of their own too: the same seed deals the same
+	// ratings and behaviours with or without --party-mix.
+	if !o.Idle {
+		r.makeParties(rand.New(rand.NewPCG(o.Seed, 0x7061727479)))
+	}
 	r.garbageConnect, r.garbageQueued, r.garbageLoading = buildGarbage(o.MaxMessageBytes)
 
 	ips, err := r.chooseSourceIPs()
@@ -250,6 +271,10 @@ func NewRunner(o Options) (*Runner, error) {
 	}
 	return r, nil
 }
+
+// drainCancelWait bounds the wait for the answers to the cancels sent when
+// --grace ran out.
+const drainCancelWait = 5 * time.Second
 
 // portsPerIP is a conservative count of ephemeral ports per destination.
 const portsPerIP = 25000
@@ -365,7 +390,31 @@ func (r *Runner) phase() string {
 
 // active is the number of players the run still waits for.
 func (r *Runner) active() int64 {
-	return r.live.queued.Load() + r.live.loading.Load() + r.live.retrying.Load()
+	return r.live.queued.Load() + r.live.loading.Load() + r.live.retrying.Load() + r.live.forming.Load()
+}
+
+// noteSeats learns the size of a match from a match_found's teams.
+func (r *Runner) noteSeats(teams [][]string) {
+	n := int64(0)
+	for _, t := range teams {
+		n += int64(len(t))
+	}
+	for {
+		cur := r.seats.Load()
+		if n <= cur || r.seats.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// cancelQueued has every player still queued leave the queue.
+func (r *Runner) cancelQueued() {
+	r.cancelling.Store(true)
+	for _, p := range r.players {
+		p.mu.Lock()
+		p.drainCancel()
+		p.mu.Unlock()
+	}
 }
 
 // Run drives the whole run. interrupt delivers Ctrl-C: the first drains,
@@ -497,7 +546,7 @@ active:
 				break active
 			}
 			stalled := time.Since(time.Unix(0, r.live.lastFound.Load())) >= o.Settle
-			if stalled && r.live.loading.Load() == 0 && r.live.retrying.Load() == 0 {
+			if stalled && r.live.loading.Load() == 0 && r.live.retrying.Load() == 0 && r.live.forming.Load() == 0 {
 				r.endReason = fmt.Sprintf("no match formed for %s with only queued players left", o.Settle)
 				break active
 			}
@@ -517,21 +566,45 @@ active:
 		r.onActiveEnd()
 	}
 
-	// Drain: stop cycling, cancel queued players, let loading rooms resolve.
+	// Drain: stop cycling and let every match resolve, including those
+	// that still form from the queue; once none can (fewer players queued
+	// than a match seats, or none formed for --settle) and no room is
+	// loading, cancel what is left. A cancel sent while matches still form
+	// could cross one and count as a dodge: a violation charged to a
+	// player that did nothing wrong.
 	if !abort() {
 		r.draining.Store(true)
 		for _, p := range r.players {
 			p.drain()
 		}
 		graceEnd := time.After(o.Grace)
+		var cancelEnd <-chan time.Time
 	drain:
 		for !abort() && r.active() > 0 {
 			select {
 			case <-graceEnd:
+				if r.cancelling.Load() {
+					break drain
+				}
+				// Out of grace: cancel what is left, and give the
+				// cancels a moment to be answered.
+				r.notes = append(r.notes, fmt.Sprintf("--grace %s ran out before matching settled: the players still queued were cancelled", o.Grace))
+				r.cancelQueued()
+				cancelEnd = time.After(drainCancelWait)
+				graceEnd = nil
+			case <-cancelEnd:
 				break drain
 			case <-aborted:
 			case <-ctx.Done():
 			case <-tick.C:
+				if r.cancelling.Load() || r.live.loading.Load() > 0 || r.live.forming.Load() > 0 {
+					continue
+				}
+				few := r.seats.Load() > 0 && r.live.queued.Load() < r.seats.Load()
+				stalled := time.Since(time.Unix(0, r.live.lastFound.Load())) >= o.Settle
+				if few || stalled {
+					r.cancelQueued()
+				}
 			}
 		}
 	}
