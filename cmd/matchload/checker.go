@@ -53,7 +53,7 @@ type pstate struct {
 	garbageOut int      // garbage frames not answered yet
 	party      string   // the party its last party frame named ("": none)
 	members    []string // that frame's members
-	ticket     string   // the ticket of its current wait
+	ticket     string   // the ticket of its current wait ("": it was told none)
 }
 
 type mstate struct {
@@ -383,6 +383,7 @@ func (c *Checker) Dequeued(player, reason string) {
 		}
 		p.st, p.why, p.match = csIdle, "dequeued: "+reason, ""
 		party, ticket = p.party, p.ticket
+		p.ticket = ""
 	})
 	c.partyOutcome(player, party, "dequeued "+reason+" ticket "+ticket)
 }
@@ -515,7 +516,7 @@ func (c *Checker) MatchReady(player, match string) {
 		}
 		party = p.party
 		if (p.st == csLoading || p.st == csDodging) && p.match == match {
-			p.st, p.why, p.lastEnded, p.match = csIdle, "matched", match, ""
+			p.st, p.why, p.lastEnded, p.match, p.ticket = csIdle, "matched", match, "", ""
 			return
 		}
 		if match == p.lastEnded {
@@ -553,7 +554,7 @@ func (c *Checker) MatchCancelled(player, match, reason string, requeued, reply b
 			if requeued {
 				p.st = csRequeuing
 			} else {
-				p.st, p.why = csIdle, "match cancelled: "+reason
+				p.st, p.why, p.ticket = csIdle, "match cancelled: "+reason, ""
 			}
 			return
 		}

@@ -269,8 +269,9 @@ func judgeMatchParties(id string, m *mstate, tickets map[string]*partyTicket, kn
 		}
 		together.check(1)
 		if len(missing) > 0 {
+			who := sortedKeys(missing)
 			together.add("party member left out of its party's match",
-				fmt.Sprintf("%s: party %s is in it without %s", id, p, strings.Join(sortedKeys(missing), ", ")), id)
+				fmt.Sprintf("%s: of party %s, is not in %s, which holds %s", who[0], p, id, names(units)), id)
 		}
 		var sawTrue, sawFalse bool
 		for _, u := range units {
@@ -308,7 +309,7 @@ func judgeMatchParties(id string, m *mstate, tickets map[string]*partyTicket, kn
 		}
 		if len(absent) > 0 {
 			together.add("party ticket matched without some of its players",
-				fmt.Sprintf("%s: ticket %s (party %s) seats %s, who are not in the match", id, t, pt.party, strings.Join(absent, ", ")), id)
+				fmt.Sprintf("%s: queued with ticket %s (party %s), is not in %s, which holds %s", absent[0], t, pt.party, id, names(units)), id)
 		}
 	}
 }

@@ -599,3 +599,21 @@ func TestCheckerPartyOutcomesLongRun(t *testing.T) {
 	c.Dequeued("b", "timeout")
 	expect(t, c, map[string]string{"party-same-outcome": "members told different outcomes"})
 }
+
+// A member never told its party's new ticket is not counted in the last
+// one it heard of: the match is judged by the party's members.
+func TestCheckerPartyStaleTicket(t *testing.T) {
+	c := NewChecker()
+	partyUp(c, "P1", "a", "b", "c")
+	partyQueue(c, "T1", "a", "b", "c")
+	c.Quit("c")
+	c.PartyView("a", "P1", []string{"a", "b"})
+	c.PartyView("b", "P1", []string{"a", "b"})
+	c.CancelSent("a")
+	c.Dequeued("a", "party_changed")
+	c.Dequeued("b", "party_changed")
+	c.EnqueueSent("a")
+	c.Queued("a", "T2", false) // b is not told T2 (a protocol-order failure of its own)
+	partyMatch(c, "m1", [][]string{{"a", "b"}, {"x", "y"}}, true, "a", "b")
+	expect(t, c, map[string]string{"protocol-order": "party member's match_found without its party's queued"})
+}

@@ -160,7 +160,7 @@ type Runner struct {
 	traces  map[string][]string // player histories captured at violations
 }
 
-const maxTraces = 30
+const maxTraces = 60
 
 // playerByID finds one of our players by id.
 func (r *Runner) playerByID(id string) *player {
