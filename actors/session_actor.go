@@ -296,6 +296,11 @@ func (a *sessionActor) run(ctx actor.Context, e effect, ev any) (sessionState, b
 	case effPartyNews:
 		a.partyNews(ev)
 		return sessionState{}, false
+	case effPartyTicketGone:
+		o := ev.(*redisx.Outcome)
+		a.send(&protocol.Queued{Type: protocol.TypeQueued, Mode: o.Mode, TicketID: o.Ref, QueuedAtMs: o.QueuedAtMs})
+		a.tellDequeued(o)
+		return sessionState{}, false
 	}
 	panic(fmt.Sprintf("session: effect %q has no handler", e))
 }

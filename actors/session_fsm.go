@@ -101,6 +101,10 @@ const (
 	tMissedMatchRequeued input = "truth: missed match ended, requeued"
 	tMissedMatchOut      input = "truth: missed match ended, not requeued"
 	tMissedDequeue       input = "truth: another ticket dequeued"
+	// The party's ticket left the queue before this member's session took
+	// it (a ban or cancel right after the leader queued it): the member is
+	// told it was queued, then why it left.
+	tMissedPartyDequeue input = "truth: the party's ticket dequeued, untold"
 	// Where the player stands now.
 	tNone         input = "truth: nothing held"
 	tQueuedSame   input = "truth: queued (this ticket)"
@@ -131,7 +135,7 @@ var inputs = []input{
 	inEnqueueParty, inEnqueueMember, inPartyRequest, inPartyMembership, evPartyNews,
 	evMatchFound, evMatchFoundAgain, evLoadingStatus, evAllReady, evRequeued, evCancelledOut, evRoomLost, evDequeued,
 	evStale, evUnknown, evRedisLost, evHint,
-	tMissedMatchRequeued, tMissedMatchOut, tMissedDequeue,
+	tMissedMatchRequeued, tMissedMatchOut, tMissedDequeue, tMissedPartyDequeue,
 	tNone, tQueuedSame, tQueuedOther, tLoadingSame, tLoadingOther, tRoomStarted, tRoomCancelled, tRoomRequeued, tRoomGone,
 	inAttachIdle, inAttachQueued, inAttachLoading, evReplay,
 }
@@ -172,6 +176,7 @@ const (
 	effParty             effect = "serve the party request, reply party"
 	effPartyMembership   effect = "take the party's ticket out if queued, change membership, reply"
 	effPartyNews         effect = "send the party frame"
+	effPartyTicketGone   effect = "send queued then dequeued of the party's ticket (history)"
 )
 
 // transition is one row of the session table.
@@ -196,21 +201,23 @@ func row(s stateName, moves map[input]transition) map[input]transition {
 // common are the rows every state shares.
 func common(s stateName) map[input]transition {
 	return map[input]transition{
-		inSync:          {s, effReplyState},
-		inPing:          {s, effReplyPong},
-		inRefused:       {s, effRefuse},
-		evUnknown:       {s, effReconcile},
-		evRedisLost:     {s, effReconcile},
-		evHint:          {s, effReconcile},
-		tMissedDequeue:  {s, effSkip},
-		tQueuedOther:    {stQueued, effAdoptTicket},
-		tLoadingOther:   {stLoading, effLoadTruth},
-		inAttachIdle:    {stIdle, effWelcome},
-		inAttachQueued:  {stQueued, effWelcome},
-		inAttachLoading: {stLoading, effWelcome},
-		evReplay:        {s, effReplay},
-		inPartyRequest:  {s, effParty},
-		evPartyNews:     {s, effPartyNews},
+		inSync:         {s, effReplyState},
+		inPing:         {s, effReplyPong},
+		inRefused:      {s, effRefuse},
+		evUnknown:      {s, effReconcile},
+		evRedisLost:    {s, effReconcile},
+		evHint:         {s, effReconcile},
+		tMissedDequeue: {s, effSkip},
+		// History in any state but loading (whose match superseded it).
+		tMissedPartyDequeue: {s, effPartyTicketGone},
+		tQueuedOther:        {stQueued, effAdoptTicket},
+		tLoadingOther:       {stLoading, effLoadTruth},
+		inAttachIdle:        {stIdle, effWelcome},
+		inAttachQueued:      {stQueued, effWelcome},
+		inAttachLoading:     {stLoading, effWelcome},
+		evReplay:            {s, effReplay},
+		inPartyRequest:      {s, effParty},
+		evPartyNews:         {s, effPartyNews},
 	}
 }
 
@@ -279,6 +286,7 @@ var sessionTable = map[stateName]map[input]transition{
 		// superseded it, and telling it now would confuse the client.
 		tMissedMatchRequeued: {stLoading, effSkip},
 		tMissedMatchOut:      {stLoading, effSkip},
+		tMissedPartyDequeue:  {stLoading, effSkip},
 		tRoomStarted:         {stIdle, effMatchReady},
 		tRoomCancelled:       {stIdle, effCancelled},
 		tRoomRequeued:        {stQueued, effRequeue},

@@ -228,6 +228,17 @@ func (a *sessionActor) partyEnqueue(ctx actor.Context, m protocol.ClientMessage)
 	return sessionState{Mode: m.Mode, TicketID: t.ID, QueuedAtMs: t.QueuedAtMs}, true
 }
 
+// partysTicket reports whether o is the removal of the ticket this
+// session's party was last queued with (Redis's party record says so), as
+// opposed to one of the player's own that its client never held.
+func (a *sessionActor) partysTicket(o *redisx.Outcome) bool {
+	if a.seed.party == nil || o.Kind != redisx.OutcomeDequeued {
+		return false
+	}
+	p, in, err := a.myParty()
+	return err == nil && in && p.Queue == marker(o.Mode, o.Ref)
+}
+
 // memberEnqueue answers a party member's own enqueue: FORBIDDEN, unless
 // Redis says the session's copy of its party was stale (it left, or leads
 // now), in which case the request is classified again.

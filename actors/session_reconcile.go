@@ -84,6 +84,9 @@ func (a *sessionActor) classifyOutcome(o *redisx.Outcome) (input, any) {
 		if st.Name == stQueued && st.TicketID == o.Ref {
 			return evDequeued, o
 		}
+		if a.partysTicket(o) {
+			return tMissedPartyDequeue, o
+		}
 		return tMissedDequeue, o
 	default:
 		end := endOfOutcome(o, a.seed.player.ID)

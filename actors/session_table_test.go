@@ -246,6 +246,7 @@ var effectFrames = map[effect][]string{
 	effParty:             {protocol.TypeParty},
 	effPartyMembership:   {protocol.TypePartyLeft},
 	effPartyNews:         {protocol.TypeParty},
+	effPartyTicketGone:   {protocol.TypeQueued, protocol.TypeDequeued},
 }
 
 // drive runs one row.
@@ -526,6 +527,16 @@ func (tb *tableBench) stage(t *testing.T, sub *subject, s stateName, in input, r
 			silentlyRemove()
 		}
 		return noSuch(), exp
+	case tMissedPartyDequeue:
+		id := tb.id("party-ticket")
+		if row.effect == effPartyTicketGone {
+			exp.check = func(t *testing.T, sub *subject, fs []map[string]any) {
+				if fs[0]["ticket_id"] != id || fs[1]["ticket_id"] != id || fs[1]["reason"] != protocol.ReasonBanned {
+					t.Fatalf("party ticket gone: %v, want queued then dequeued(banned) of %s", fs, id)
+				}
+			}
+		}
+		return &redisx.Outcome{Kind: redisx.OutcomeDequeued, Ref: id, Mode: "duel", Reason: protocol.ReasonBanned, Ticket: id, QueuedAtMs: 5}, exp
 	case tMissedDequeue:
 		return &redisx.Outcome{Kind: redisx.OutcomeDequeued, Ref: "another-ticket", Mode: "duel", Reason: protocol.ReasonTimeout}, exp
 	case tNone:

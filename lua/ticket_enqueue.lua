@@ -5,8 +5,7 @@
 -- KEYS[4] waits    {m:<mode>}:w  ZSET ticket -> start of this wait (ms), for max_wait
 -- KEYS[5] added    {m:<mode>}:add LIST tickets added since the leader last looked
 -- KEYS[6] outcomes {m:<mode>}:o:<player> LIST the player's outcomes not yet told
--- KEYS[7..6+N] for a party ticket, the outcome lists of its other members
--- KEYS[7+N..] for a mode with regions, pairs of (region pool {m:<mode>}:rq:<r>,
+-- KEYS[7..] for a mode with regions, pairs of (region pool {m:<mode>}:rq:<r>,
 --          its added list {m:<mode>}:add:<r>) of every region whose pool
 --          lists the ticket; then KEYS[5] is not written (each region's
 --          leader reads its own list)
@@ -64,13 +63,13 @@ redis.call('HSET', KEYS[2], ARGV[2], js)
 redis.call('HSET', KEYS[3], ARGV[1], 'q:' .. ARGV[2])
 redis.call('ZADD', KEYS[4], now, ARGV[2])
 for i = 1, n do
+  -- A member's untold outcomes stay: its session tells them (history, a
+  -- match it missed) before it takes the party's new ticket, since a read
+  -- of Redis applies outcomes before the position.
   redis.call('HSET', KEYS[3], ARGV[5 + i], 'q:' .. ARGV[2])
-  -- The members were idle: whatever their lists still hold, the party's
-  -- new ticket supersedes, as the leader's own (below).
-  redis.call('DEL', KEYS[6 + i])
 end
-if #KEYS > 6 + n then
-  for i = 7 + n, #KEYS, 2 do
+if #KEYS > 6 then
+  for i = 7, #KEYS, 2 do
     redis.call('ZADD', KEYS[i], at, ARGV[2])
     redis.call('RPUSH', KEYS[i + 1], ARGV[2])
   end

@@ -154,10 +154,7 @@ func (c *Client) Enqueue(ctx context.Context, t Ticket) (EnqueueResult, error) {
 	keys := []string{k.Queue(t.Mode), k.Tickets(t.Mode), k.Players(t.Mode), k.Waits(t.Mode), k.Added(t.Mode), k.Outcomes(t.Mode, t.Player)}
 	others := t.others(t.Player)
 	args := []string{t.Player, t.ID, i64(t.QueuedAtMs), string(js), strconv.Itoa(len(others))}
-	for _, p := range others {
-		keys = append(keys, k.Outcomes(t.Mode, p))
-		args = append(args, p)
-	}
+	args = append(args, others...)
 	lanes, _ := c.laneKeys(t.Mode, t.Regions, k.LaneAdded)
 	arr, err := c.scripts.enqueue.Exec(ctx, c.R, append(keys, lanes...), args).ToArray()
 	if err != nil {
