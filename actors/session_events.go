@@ -25,6 +25,10 @@ type matchEnd struct {
 	// Region is where the match was played, when known (a room's record
 	// says; an outcome record does not).
 	Region string
+	// Seated is the ticket the match seated the player with (and its
+	// queue time), when the record says.
+	Seated     string
+	SeatedAtMs int64
 }
 
 // id is the id of the outcome that records this end.
@@ -40,6 +44,9 @@ func endOfOutcome(o *redisx.Outcome, player string) *matchEnd {
 		Reason: o.Reason, Requeued: o.Requeued, NoShows: o.NoShows, Teams: o.Teams, DeadlineMs: o.DeadlineMs}
 	if o.Requeued {
 		e.Ticket = redisx.Ticket{ID: o.Ticket, Player: player, Mode: o.Mode, QueuedAtMs: o.QueuedAtMs}
+	}
+	if o.Kind != redisx.OutcomeDequeued {
+		e.Seated, e.SeatedAtMs = o.Ticket, o.QueuedAtMs
 	}
 	return e
 }

@@ -210,6 +210,11 @@ func (a *sessionActor) missedRegion(e *matchEnd) {
 func (a *sessionActor) missedMatch(e *matchEnd) sessionState {
 	if a.connected() && a.seed.foundSent != e.Match {
 		a.seed.foundSent = e.Match
+		if a.seed.party != nil && e.Seated != "" && e.Seated != a.st().TicketID {
+			// A party member that never heard of its party's ticket (the
+			// match formed and ended first): queued with it comes first.
+			a.send(&protocol.Queued{Type: protocol.TypeQueued, Mode: e.Mode, TicketID: e.Seated, QueuedAtMs: e.SeatedAtMs})
+		}
 		a.missedRegion(e)
 		a.send(&protocol.MatchFound{Type: protocol.TypeMatchFound, MatchID: e.Match, Mode: e.Mode,
 			Teams: e.Teams, LoadingDeadlineMs: e.DeadlineMs, Region: regionOf(e.Region)})

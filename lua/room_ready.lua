@@ -81,7 +81,9 @@ if new == 1 and all and ARGV[2] == 'start' then
       redis.call('HDEL', KEYS[2], pid)
     end
     -- Outcome record: id|at|mode|reason|requeued|no_shows|ticket|queued_at|deadline|teams|server
-    redis.call('RPUSH', okey[pid], table.concat({'s:' .. match, at, mode, '', '0', '', '', '0', deadline, teams, 'null'}, '|'))
+    -- (the ticket the match seated, as room_resolve records it)
+    redis.call('RPUSH', okey[pid], table.concat({'s:' .. match, at, mode, '', '0', '', redis.call('HGET', KEYS[1], 'i:' .. pid) or '',
+      redis.call('HGET', KEYS[1], 's:' .. pid) or '0', deadline, teams, 'null'}, '|'))
     redis.call('LTRIM', okey[pid], -8, -1)
     redis.call('PEXPIRE', okey[pid], ARGV[5])
   end

@@ -95,7 +95,11 @@ if outcome == 'start' or outcome == 'allocating' then
     if redis.call('HGET', KEYS[4], pid) == 'm:' .. match then
       redis.call('HDEL', KEYS[4], pid)
     end
-    record(pid, table.concat({'s:' .. match, at, mode, '', '0', '', '', '0', deadline, teams, ARGV[5]}, '|'))
+    -- The member's ticket (and its queue time) names what the match
+    -- seated: a party member that never heard of its party's ticket is
+    -- told it was queued before it is told of the match.
+    record(pid, table.concat({'s:' .. match, at, mode, '', '0', '', redis.call('HGET', room, 'i:' .. pid) or '',
+      redis.call('HGET', room, 's:' .. pid) or '0', deadline, teams, ARGV[5]}, '|'))
   end
   redis.call('HSET', room, 'state', 'started', 'server', ARGV[5], 'ended', now)
   redis.call('ZREM', KEYS[6], match)
@@ -180,9 +184,9 @@ for _, pid in ipairs(members) do
 end
 local rq, ns = table.concat(requeued, ','), table.concat(noshows, ',')
 for _, pid in ipairs(members) do
-  local tid, qat, again = '', '0', '0'
+  local tid, qat, again = tidOf[pid], redis.call('HGET', room, 's:' .. pid) or '0', '0'
   if back[pid] then
-    tid, qat, again = back[pid], redis.call('HGET', room, 's:' .. pid), '1'
+    again = '1'
   end
   record(pid, table.concat({'c:' .. match, at, mode, ARGV[2], again, ns, tid, qat, deadline, teams, 'null'}, '|'))
 end

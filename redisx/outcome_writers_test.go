@@ -17,8 +17,9 @@ import (
 
 // Resolve records one outcome per member, in the same step as the end of
 // the room, with everything a session needs to tell it: the started match's
-// server, or the cancel's reason, no-shows, and for a requeued member its
-// ticket and original queue time. Nobody else is told anything.
+// server, or the cancel's reason, no-shows, and every member's ticket and
+// original queue time (a requeued member holds it again). Nobody else is
+// told anything.
 func TestResolveOutcomes(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
@@ -38,31 +39,29 @@ func TestResolveOutcomes(t *testing.T) {
 					r.Server = json.RawMessage(`{"addr":"10.0.0.1:7777","token":"a|b||c","note":"|@|"}`)
 					return r
 				}(),
-				func(p string, _ redisx.Ticket) redisx.Outcome {
-					return redisx.Outcome{Kind: redisx.OutcomeStarted, Ref: "m1", Teams: teams2,
+				func(p string, tk redisx.Ticket) redisx.Outcome {
+					return redisx.Outcome{Kind: redisx.OutcomeStarted, Ref: "m1", Teams: teams2, Ticket: tk.ID, QueuedAtMs: tk.QueuedAtMs,
 						Server: json.RawMessage(`{"addr":"10.0.0.1:7777","token":"a|b||c","note":"|@|"}`)}
 				}},
 			{"start_without_server", []string{"p1", "p2"}, []string{"p1", "p2"}, res(redisx.ResolveStart),
-				func(p string, _ redisx.Ticket) redisx.Outcome {
-					return redisx.Outcome{Kind: redisx.OutcomeStarted, Ref: "m1", Teams: teams2, Server: json.RawMessage("null")}
+				func(p string, tk redisx.Ticket) redisx.Outcome {
+					return redisx.Outcome{Kind: redisx.OutcomeStarted, Ref: "m1", Teams: teams2, Ticket: tk.ID, QueuedAtMs: tk.QueuedAtMs,
+						Server: json.RawMessage("null")}
 				}},
 			{"cancel_loading_timeout", []string{"p1", "p2", "p3", "p4"}, []string{"p1", "p3"}, cancel("loading_timeout", "", false),
 				func(p string, tk redisx.Ticket) redisx.Outcome {
 					o := redisx.Outcome{Kind: redisx.OutcomeCancelled, Ref: "m1", Reason: "loading_timeout", NoShows: []string{"p2", "p4"},
-						Teams: teams4, Server: json.RawMessage("null")}
-					if p == "p1" || p == "p3" {
-						o.Requeued, o.Ticket, o.QueuedAtMs = true, tk.ID, tk.QueuedAtMs
-					}
+						Teams: teams4, Server: json.RawMessage("null"), Ticket: tk.ID, QueuedAtMs: tk.QueuedAtMs}
+					o.Requeued = p == "p1" || p == "p3"
 					return o
 				}},
 			{"cancel_player_left", []string{"p1", "p2", "p3", "p4"}, []string{"p1", "p2"}, cancel("player_left", "p2", false),
 				func(p string, tk redisx.Ticket) redisx.Outcome {
 					// Everyone but the leaver goes back, loaded or not; the
 					// leaver is no no-show.
-					o := redisx.Outcome{Kind: redisx.OutcomeCancelled, Ref: "m1", Reason: "player_left", Teams: teams4, Server: json.RawMessage("null")}
-					if p != "p2" {
-						o.Requeued, o.Ticket, o.QueuedAtMs = true, tk.ID, tk.QueuedAtMs
-					}
+					o := redisx.Outcome{Kind: redisx.OutcomeCancelled, Ref: "m1", Reason: "player_left", Teams: teams4, Server: json.RawMessage("null"),
+						Ticket: tk.ID, QueuedAtMs: tk.QueuedAtMs}
+					o.Requeued = p != "p2"
 					return o
 				}},
 			{"cancel_requeue_all", []string{"p1", "p2", "p3", "p4"}, nil, cancel("allocation_failed", "", true),
@@ -161,7 +160,7 @@ func TestMarkReadyStartOutcomes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *redisx.Client) {
 		ctx, mode := t.Context(), "duel"
 		members := []string{"p1", "p2", "p3"}
-		formRoom(t, c, mode, "m1", members...)
+		tks := formRoom(t, c, mode, "m1", members...)
 		for _, p := range []string{"p1", "p2"} {
 			if r, err := c.MarkReadyStart(ctx, mode, "m1", p, members, 0, finishedTTL, outcomeTTL); err != nil || r.Started {
 				t.Fatalf("MarkReadyStart(%s): got %+v, %v; want marked, not started", p, r, err)
@@ -183,7 +182,8 @@ func TestMarkReadyStartOutcomes(t *testing.T) {
 				continue
 			}
 			sameOutcome(t, "outcome of "+p, out[0], redisx.Outcome{Kind: redisx.OutcomeStarted, Ref: "m1", Mode: mode,
-				DeadlineMs: deadline, Teams: [][]string{{"p1", "p2"}, {"p3"}}, Server: json.RawMessage("null")})
+				DeadlineMs: deadline, Teams: [][]string{{"p1", "p2"}, {"p3"}}, Server: json.RawMessage("null"),
+				Ticket: tks[p].ID, QueuedAtMs: tks[p].QueuedAtMs})
 			assertOutcomeTTL(t, c, mode, p, 0)
 		}
 		// Repeated marks of the started room record nothing more.

@@ -609,8 +609,8 @@ func TestRequeuedOutcome(t *testing.T) {
 				t.Errorf("outcome of %s: got %+v, want c:m1 player_left", p, o)
 			}
 			if p == "p4" {
-				if o.Requeued || o.Ticket != "" || o.QueuedAtMs != 0 {
-					t.Errorf("the leaver's outcome: got requeued %v ticket %q queued_at %d, want not requeued", o.Requeued, o.Ticket, o.QueuedAtMs)
+				if o.Requeued || o.Ticket != tks[p].ID || o.QueuedAtMs != tks[p].QueuedAtMs {
+					t.Errorf("the leaver's outcome: got requeued %v ticket %q queued_at %d, want not requeued, seated with %s", o.Requeued, o.Ticket, o.QueuedAtMs, tks[p].ID)
 				}
 				continue
 			}
