@@ -3,7 +3,8 @@
 # sessions (matchload --idle) for MINUTES minutes, and this prints, minute by
 # minute, the node's resident memory per session, its CPU (share of one
 # core over the minute) and the Redis commands per second that idle
-# sessions cost (directory renewals, reconciles). It ends with a verdict
+# sessions cost (directory renewals, reconciles), and the live heap after a
+# forced collection (see live_mib). It ends with a verdict
 # against the bounds a production node should meet: RSS per session flat
 # within 5 % from the first minute to the last, idle CPU at most 10 % of a
 # core.
@@ -64,6 +65,16 @@ gc_goal_mib() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="go_memstats
 # and are not in a heap profile.
 stack_mib() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="go_memstats_stack_inuse_bytes"{printf "%.1f", $2/1048576}'; }
 heap_mib() { curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="go_memstats_heap_inuse_bytes"{printf "%.1f", $2/1048576}'; }
+# The live heap: a forced collection (the admin listener's pprof), then the
+# heap that survived it. Taken after each minute's RSS sample, so every RSS
+# sample but the first sits a minute after a collection: the same phase of
+# the GC cycle, whose swing (the heap grows to twice the live heap before
+# the next collection) would otherwise move RSS by a fifth from one sample
+# to the next.
+live_mib() {
+  curl -sf -o /dev/null "http://127.0.0.1:$adm/debug/pprof/heap?gc=1"
+  curl -sf "http://127.0.0.1:$adm/metrics" | awk '$1=="go_memstats_heap_alloc_bytes"{printf "%.1f", $2/1048576}'
+}
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$node/status"; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$node/stat"; }
 redis_cmds() { redis-cli -p "$rport" info stats | awk -F: '/^total_commands_processed:/{print $2+0}'; }
@@ -75,7 +86,8 @@ until [ "$(sessions || echo 0)" -ge "$PLAYERS" ]; do
   sleep 1
 done
 echo "$PLAYERS idle sessions connected; sampling every minute (node pid $node, admin http://127.0.0.1:$adm)"
-printf '%-7s %9s %10s %13s %11s %14s %12s %10s %10s\n' minute sessions "RSS MiB" "KiB/session" "CPU % core" "redis cmds/s" "GC goal MiB" "stack MiB" "heap MiB"
+printf '%-7s %9s %10s %13s %11s %14s %12s %10s %10s %10s\n' minute sessions "RSS MiB" "KiB/session" "CPU % core" "redis cmds/s" "GC goal MiB" "stack MiB" "heap MiB" "live MiB"
+live_mib > /dev/null # the first sample too sits a minute after a collection
 t0=$(date +%s.%N); c0=$(cpu_ticks); r0=$(redis_cmds)
 first=""; last=""; worst_cpu=0; minute=0
 while [ "$minute" -lt "$MINUTES" ]; do
@@ -86,7 +98,7 @@ while [ "$minute" -lt "$MINUTES" ]; do
   cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t="$t1" -v t0="$t0" 'BEGIN{printf "%.1f", 100*c/hz/(t-t0)}')
   cps=$(awk -v r="$((r1 - r0))" -v t="$t1" -v t0="$t0" 'BEGIN{printf "%.0f", r/(t-t0)}')
   per=$(awk -v r="$rss" -v n="$n" 'BEGIN{printf "%.2f", r/n}')
-  printf '%-7s %9s %10.1f %13s %11s %14s %12s %10s %10s\n' "$minute" "$n" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$per" "$cpu" "$cps" "$(gc_goal_mib)" "$(stack_mib)" "$(heap_mib)"
+  printf '%-7s %9s %10.1f %13s %11s %14s %12s %10s %10s %10s\n' "$minute" "$n" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$per" "$cpu" "$cps" "$(gc_goal_mib)" "$(stack_mib)" "$(heap_mib)" "$(live_mib)"
   [ -z "$first" ] && first=$per
   last=$per
   worst_cpu=$(awk -v a="$worst_cpu" -v b="$cpu" 'BEGIN{print (b>a)?b:a}')
