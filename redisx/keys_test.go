@@ -231,53 +231,7 @@ func TestScriptKeysShareASlot(t *testing.T) {
 	}
 	lines := mon.stop(t, c)
 
-	names := map[string]string{}
-	for name, src := range scriptSources {
-		sum := sha1.Sum([]byte(src))
-		names[hex.EncodeToString(sum[:])] = name
-	}
-	seen := map[string]int{}
-	for _, line := range lines {
-		args, ok := parseMonitorLine(line)
-		if !ok || len(args) < 3 {
-			continue
-		}
-		cmd := strings.ToUpper(args[0])
-		if cmd != "EVALSHA" && cmd != "EVAL" {
-			continue
-		}
-		sha := strings.ToLower(args[1])
-		if cmd == "EVAL" {
-			sum := sha1.Sum([]byte(args[1]))
-			sha = hex.EncodeToString(sum[:])
-		}
-		n, err := strconv.Atoi(args[2])
-		if err != nil || len(args) < 3+n {
-			t.Errorf("unparsable script call: %s", line)
-			continue
-		}
-		keys := args[3 : 3+n]
-		if n == 0 || !strings.HasPrefix(keys[0], c.Keys.Prefix()+":") {
-			continue // another test's call
-		}
-		name, known := names[sha]
-		if !known {
-			t.Errorf("call of an unknown script %s: %s", sha, line)
-			continue
-		}
-		seen[name]++
-		for _, k := range keys[1:] {
-			if slot(k) != slot(keys[0]) {
-				t.Errorf("%s: key %s (slot %d) and %s (slot %d) in one call", name, keys[0], slot(keys[0]), k, slot(k))
-			}
-		}
-	}
-	t.Logf("script calls checked: %v", seen)
-	for name := range scriptSources {
-		if seen[name] == 0 {
-			t.Errorf("script %s: not seen in MONITOR, want every script checked", name)
-		}
-	}
+	checkCallSlots(t, c, lines, scriptSources)
 }
 
 type monitor struct {
@@ -418,6 +372,60 @@ func TestParseMonitorLine(t *testing.T) {
 		got, ok := parseMonitorLine(tc.line)
 		if ok != tc.ok || !slices.Equal(got, tc.want) {
 			t.Errorf("parseMonitorLine(%s): got %q, %v; want %q, %v", tc.line, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// checkCallSlots checks, from MONITOR lines, that every call of one of the
+// given scripts (by name and source) on this test's keys names keys of one
+// slot, and that each script was called at least once.
+func checkCallSlots(t *testing.T, c *redisx.Client, lines []string, sources map[string]string) {
+	t.Helper()
+	names := map[string]string{}
+	for name, src := range sources {
+		sum := sha1.Sum([]byte(src))
+		names[hex.EncodeToString(sum[:])] = name
+	}
+	seen := map[string]int{}
+	for _, line := range lines {
+		args, ok := parseMonitorLine(line)
+		if !ok || len(args) < 3 {
+			continue
+		}
+		cmd := strings.ToUpper(args[0])
+		if cmd != "EVALSHA" && cmd != "EVAL" {
+			continue
+		}
+		sha := strings.ToLower(args[1])
+		if cmd == "EVAL" {
+			sum := sha1.Sum([]byte(args[1]))
+			sha = hex.EncodeToString(sum[:])
+		}
+		n, err := strconv.Atoi(args[2])
+		if err != nil || len(args) < 3+n {
+			t.Errorf("unparsable script call: %s", line)
+			continue
+		}
+		keys := args[3 : 3+n]
+		if n == 0 || !strings.HasPrefix(keys[0], c.Keys.Prefix()+":") {
+			continue // another test's call
+		}
+		name, known := names[sha]
+		if !known {
+			t.Errorf("call of an unknown script %s: %s", sha, line)
+			continue
+		}
+		seen[name]++
+		for _, k := range keys[1:] {
+			if slot(k) != slot(keys[0]) {
+				t.Errorf("%s: key %s (slot %d) and %s (slot %d) in one call", name, keys[0], slot(keys[0]), k, slot(k))
+			}
+		}
+	}
+	t.Logf("script calls checked: %v", seen)
+	for name := range sources {
+		if seen[name] == 0 {
+			t.Errorf("script %s: not seen in MONITOR, want every script checked", name)
 		}
 	}
 }

@@ -1,10 +1,7 @@
 package redisx_test
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -100,53 +97,7 @@ func TestPartyScriptKeysShareASlot(t *testing.T) {
 	partyRound(t, c)
 	lines := mon.stop(t, c)
 
-	names := map[string]string{}
-	for name, src := range partyLoaded() {
-		sum := sha1.Sum([]byte(src))
-		names[hex.EncodeToString(sum[:])] = name
-	}
-	seen := map[string]int{}
-	for _, line := range lines {
-		args, ok := parseMonitorLine(line)
-		if !ok || len(args) < 3 {
-			continue
-		}
-		cmd := strings.ToUpper(args[0])
-		if cmd != "EVALSHA" && cmd != "EVAL" {
-			continue
-		}
-		sha := strings.ToLower(args[1])
-		if cmd == "EVAL" {
-			sum := sha1.Sum([]byte(args[1]))
-			sha = hex.EncodeToString(sum[:])
-		}
-		n, err := strconv.Atoi(args[2])
-		if err != nil || len(args) < 3+n {
-			t.Errorf("unparsable script call: %s", line)
-			continue
-		}
-		keys := args[3 : 3+n]
-		if n == 0 || !strings.HasPrefix(keys[0], c.Keys.Prefix()+":") {
-			continue // another test's call
-		}
-		name, known := names[sha]
-		if !known {
-			t.Errorf("call of an unknown script %s: %s", sha, line)
-			continue
-		}
-		seen[name]++
-		for _, k := range keys[1:] {
-			if slot(k) != slot(keys[0]) {
-				t.Errorf("%s: key %s (slot %d) and %s (slot %d) in one call", name, keys[0], slot(keys[0]), k, slot(k))
-			}
-		}
-	}
-	t.Logf("script calls checked: %v", seen)
-	for name := range partyLoaded() {
-		if seen[name] == 0 {
-			t.Errorf("script %s: not seen in MONITOR, want every party script checked", name)
-		}
-	}
+	checkCallSlots(t, c, lines, partyLoaded())
 }
 
 // partyRound makes every party call once or more: two parties created,
