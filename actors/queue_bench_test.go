@@ -48,20 +48,7 @@ func BenchmarkLeaderTick(b *testing.B) {
 				})
 			}
 			wg.Wait()
-			ticks := func() (uint64, float64) {
-				var m dto.Metric
-				_ = n.metrics.MatchingTick.WithLabelValues("duel").(interface{ Write(*dto.Metric) error }).Write(&m)
-				return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-			}
-			// Warm up: the first tick reads the whole pool.
-			c0, _ := ticks()
-			waitFor(b, "warm-up ticks", func() bool { c, _ := ticks(); return c >= c0+3 })
-			b.ResetTimer()
-			c1, s1 := ticks()
-			waitFor(b, "measured ticks", func() bool { c, _ := ticks(); return c >= c1+uint64(b.N) })
-			b.StopTimer()
-			c2, s2 := ticks()
-			b.ReportMetric((s2-s1)/float64(c2-c1)*1000, "ms/tick")
+			measureTicks(b, n, "duel")
 		})
 	}
 }
@@ -128,18 +115,25 @@ func BenchmarkLeaderTickParties(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		ticks := func() (uint64, float64) {
-			var m dto.Metric
-			_ = n.metrics.MatchingTick.WithLabelValues("five").(interface{ Write(*dto.Metric) error }).Write(&m)
-			return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-		}
-		c0, _ := ticks()
-		waitFor(b, "warm-up ticks", func() bool { c, _ := ticks(); return c >= c0+3 })
-		b.ResetTimer()
-		c1, s1 := ticks()
-		waitFor(b, "measured ticks", func() bool { c, _ := ticks(); return c >= c1+uint64(b.N) })
-		b.StopTimer()
-		c2, s2 := ticks()
-		b.ReportMetric((s2-s1)/float64(c2-c1)*1000, "ms/tick")
+		measureTicks(b, n, "five")
 	})
+}
+
+// measureTicks reports the mean of b.N of the node's matching ticks of mode
+// (from matchd_matching_tick_seconds) as ms/tick, after three warm-up ticks
+// (the first reads the whole pool).
+func measureTicks(b *testing.B, n *testNode, mode string) {
+	ticks := func() (uint64, float64) {
+		var m dto.Metric
+		_ = n.metrics.MatchingTick.WithLabelValues(mode).(interface{ Write(*dto.Metric) error }).Write(&m)
+		return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+	}
+	c0, _ := ticks()
+	waitFor(b, "warm-up ticks", func() bool { c, _ := ticks(); return c >= c0+3 })
+	b.ResetTimer()
+	c1, s1 := ticks()
+	waitFor(b, "measured ticks", func() bool { c, _ := ticks(); return c >= c1+uint64(b.N) })
+	b.StopTimer()
+	c2, s2 := ticks()
+	b.ReportMetric((s2-s1)/float64(c2-c1)*1000, "ms/tick")
 }
