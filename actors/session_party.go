@@ -124,18 +124,26 @@ func (a *sessionActor) setParty(p redisx.Party, in bool) {
 	a.env.host.update(a.seed)
 }
 
-// tellParty sends p to its members other than the caller (and except
-// skip), wherever they are connected.
-func (a *sessionActor) tellParty(p *redisx.Party, skip string) {
+// tellParty sends p to its members other than the caller, wherever they
+// are connected.
+func (a *sessionActor) tellParty(p *redisx.Party) {
 	var to []string
 	for _, m := range p.Members {
-		if m != a.seed.player.ID && m != skip {
+		if m != a.seed.player.ID {
 			to = append(to, m)
 		}
 	}
 	if len(to) > 0 {
 		a.env.bus.ToPlayers(kindParty, to, &PartyMsg{Party: *p}, nil)
 	}
+}
+
+// changed records p, the party after this session's change, answers rid
+// with it and sends it to the other members.
+func (a *sessionActor) changed(p *redisx.Party, rid string) {
+	a.setParty(*p, true)
+	a.send(partyFrame(p, rid))
+	a.tellParty(p)
 }
 
 func (a *sessionActor) partyTTL() time.Duration { return a.env.Cfg().Party.TTL }
@@ -177,9 +185,7 @@ func (a *sessionActor) partyRequest(ctx actor.Context, m protocol.ClientMessage)
 			a.partyRefuse(m.Rid, err)
 			return
 		}
-		a.setParty(p, true)
-		a.send(partyFrame(&p, m.Rid))
-		a.tellParty(&p, "")
+		a.changed(&p, m.Rid)
 		// Connected on any node: told now; otherwise after its next
 		// welcome, from Redis.
 		a.env.bus.ToPlayers(kindPartyInvite, []string{m.PlayerID}, &PartyInviteMsg{Party: p.ID, From: me, ExpiresMs: inv.ExpiresMs}, nil)
@@ -195,31 +201,23 @@ func (a *sessionActor) partyRequest(ctx actor.Context, m protocol.ClientMessage)
 		a.profile(rctx)
 		p, err := a.env.Parties.PartyJoin(rctx, m.PartyID, me, "", cfg.TTL)
 		if errors.Is(err, redisx.ErrPartyStale) {
-			// The party is queued: its ticket leaves first (every member is
-			// told party_changed), then the join.
-			var target redisx.Party
-			var ok bool
-			if target, ok, err = a.env.Parties.PartyGet(rctx, m.PartyID); err == nil && !ok {
-				err = redisx.ErrPartyNotFound
+			// The party is queued (the refusal carries it as it stands): its
+			// ticket leaves first (every member is told party_changed), then
+			// the join, on the condition that the marker is still that one.
+			loading, derr := a.dequeueParty(ctx, &p)
+			if derr == nil && loading {
+				a.invalidState(m.Rid, "The party is loading a match.")
+				return
 			}
-			if err == nil {
-				var loading bool
-				if loading, err = a.dequeueParty(ctx, &target); err == nil && loading {
-					a.invalidState(m.Rid, "The party is loading a match.")
-					return
-				}
-				if err == nil {
-					p, err = a.env.Parties.PartyJoin(rctx, m.PartyID, me, target.Queue, cfg.TTL)
-				}
+			if err = derr; err == nil {
+				p, err = a.env.Parties.PartyJoin(rctx, m.PartyID, me, p.Queue, cfg.TTL)
 			}
 		}
 		if err != nil {
 			a.partyRefuse(m.Rid, err)
 			return
 		}
-		a.setParty(p, true)
-		a.send(partyFrame(&p, m.Rid))
-		a.tellParty(&p, "")
+		a.changed(&p, m.Rid)
 		a.env.Events.Emit("party_joined", map[string]any{"party_id": p.ID, "player_id": me})
 	case protocol.TypePartyPromote:
 		if !in || cur.Leader != me {
@@ -231,9 +229,7 @@ func (a *sessionActor) partyRequest(ctx actor.Context, m protocol.ClientMessage)
 			a.partyRefuse(m.Rid, err)
 			return
 		}
-		a.setParty(p, true)
-		a.send(partyFrame(&p, m.Rid))
-		a.tellParty(&p, "")
+		a.changed(&p, m.Rid)
 	}
 }
 
@@ -300,9 +296,7 @@ func (a *sessionActor) partyMembership(ctx actor.Context, m protocol.ClientMessa
 			return
 		}
 		if m.Type == protocol.TypePartyKick {
-			a.setParty(p, true)
-			a.send(partyFrame(&p, m.Rid))
-			a.tellParty(&p, "")
+			a.changed(&p, m.Rid)
 			a.env.bus.ToPlayers(kindPartyLeft, []string{m.PlayerID}, &PartyLeftMsg{Party: p.ID, Reason: protocol.PartyLeftKicked}, nil)
 			a.env.Events.Emit("party_left", map[string]any{"party_id": p.ID, "player_id": m.PlayerID, "reason": protocol.PartyLeftKicked})
 			return
@@ -322,7 +316,7 @@ func (a *sessionActor) left(p *redisx.Party, id string, disbanded bool, reason, 
 		a.env.Events.Emit("party_disbanded", map[string]any{"party_id": id})
 		return
 	}
-	a.tellParty(p, "")
+	a.tellParty(p)
 }
 
 // partyCheck asks a session to read its party again: the party no longer
