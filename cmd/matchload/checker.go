@@ -331,9 +331,10 @@ func (c *Checker) Refused(player, request, code, serverState, serverMatch string
 func (c *Checker) Queued(player, ticket string, requeued bool) {
 	c.order.check(1)
 	var party string
+	var members []string
 	c.with(player, func(p *pstate) {
 		if p.st != csGone {
-			p.ticket, party = ticket, p.party
+			p.ticket, party, members = ticket, p.party, p.members
 		}
 		switch {
 		case p.st == csGone:
@@ -353,7 +354,7 @@ func (c *Checker) Queued(player, ticket string, requeued bool) {
 			p.st = csQueued
 		}
 	})
-	c.partyTicketSeen(player, party, ticket)
+	c.partyTicketSeen(player, party, ticket, members)
 }
 
 // CancelSent: the client sent cancel (a dequeue when queued, a dodge when
@@ -385,7 +386,7 @@ func (c *Checker) Dequeued(player, reason string) {
 		party, ticket = p.party, p.ticket
 		p.ticket = ""
 	})
-	c.partyOutcome(player, party, "dequeued "+reason+" ticket "+ticket)
+	c.partyOutcome(player, party, "ticket "+ticket, "dequeued "+reason+" ticket "+ticket)
 }
 
 // MatchFound: a match_found frame.
@@ -425,6 +426,9 @@ func (c *Checker) MatchFound(player, match string, teams [][]string) {
 		}
 		p.match = match
 	})
+	if unit != nil {
+		c.involve(unit.party, "match "+match, unit.members)
+	}
 	key, members, bad := canonicalTeams(teams)
 	self := false
 	for _, m := range members {
@@ -509,13 +513,14 @@ func canonicalTeams(teams [][]string) (key string, members []string, bad string)
 // MatchReady: a match_ready frame.
 func (c *Checker) MatchReady(player, match string) {
 	c.order.check(1)
-	var party string
+	var party, ticket string
 	c.with(player, func(p *pstate) {
 		if p.st == csGone {
 			return
 		}
 		party = p.party
 		if (p.st == csLoading || p.st == csDodging) && p.match == match {
+			ticket = p.ticket
 			p.st, p.why, p.lastEnded, p.match, p.ticket = csIdle, "matched", match, "", ""
 			return
 		}
@@ -525,7 +530,8 @@ func (c *Checker) MatchReady(player, match string) {
 			c.order.add("match_ready for a match not open", player+" "+match+" in state "+p.st.String())
 		}
 	})
-	c.partyOutcome(player, party, "match_ready "+match)
+	c.partyOutcome(player, party, "match "+match, "match_ready "+match)
+	c.partyTicketPlayed(party, ticket)
 	c.withMatch(match, func(m *mstate) {
 		if m.cancel != "" {
 			c.teams.add("match both ready and cancelled", match)
@@ -578,7 +584,7 @@ func (c *Checker) MatchCancelled(player, match, reason string, requeued, reply b
 			}
 		}
 	})
-	c.partyOutcome(player, party, fmt.Sprintf("match_cancelled %s %s requeued=%v", match, reason, requeued))
+	c.partyOutcome(player, party, "match "+match, fmt.Sprintf("match_cancelled %s %s requeued=%v", match, reason, requeued))
 }
 
 // Quit: the client closed its connection on purpose.

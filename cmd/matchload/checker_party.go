@@ -44,15 +44,93 @@ type partyTicket struct {
 	players []string
 }
 
-// partyRec is one party's outcomes as its members were told them: ref
-// holds the outcomes from index base on, in the order the first member to
-// reach each position was told it; cursor is where each member is.
+// partyRec is one party's outcomes as its members were told them, by
+// subject ("ticket <id>" for a dequeue, "match <id>" for a match's end).
+// Members' readers run apart, so one member may read an outcome long
+// before a mate reads the party frame that put the mate in the party: the
+// checker compares what members were told about the same subject, and the
+// order of the subjects each pair of members was told, never positions in
+// one shared list.
 type partyRec struct {
-	base   int
-	ref    []string
-	first  []string // the member that set each ref entry
-	cursor map[string]int
+	subjects map[string]*partySubject
+	clock    uint64
+	// recent holds each member's last subjects told, oldest first.
+	recent map[string][]string
 	gone   map[string]bool // members that left the party or the run
+}
+
+// partySubject is what the party's members were told about one ticket or
+// match, and who was expected to be told: the members the party had, as
+// seen by a member told it was queued with the ticket or seated in the
+// match.
+type partySubject struct {
+	outcome  string // the first outcome told; "" until then
+	first    string // the member told it first
+	involved map[string]bool
+	told     map[string]bool
+	touched  uint64
+}
+
+// partyKeepSubjects bounds what the checker keeps per party: a subject
+// whose members were all told, and the oldest beyond this many, are
+// forgotten (a member's reader is never dozens of outcomes behind a mate,
+// since the party's next match waits for every member).
+const (
+	partyKeepSubjects = 64
+	partyRecentLen    = 16
+)
+
+func (c *Checker) partyRecord(party string) *partyRec {
+	r := c.parties[party]
+	if r == nil {
+		r = &partyRec{subjects: map[string]*partySubject{}, recent: map[string][]string{}, gone: map[string]bool{}}
+		c.parties[party] = r
+	}
+	return r
+}
+
+// subject returns the party's record of subj, made when missing.
+func (r *partyRec) subject(subj string) *partySubject {
+	r.clock++
+	s := r.subjects[subj]
+	if s == nil {
+		s = &partySubject{involved: map[string]bool{}, told: map[string]bool{}}
+		r.subjects[subj] = s
+		if len(r.subjects) > partyKeepSubjects {
+			r.forgetOldest()
+		}
+	}
+	s.touched = r.clock
+	return s
+}
+
+// forgetOldest drops the least recently touched quarter of the subjects.
+func (r *partyRec) forgetOldest() {
+	ages := make([]uint64, 0, len(r.subjects))
+	for _, s := range r.subjects {
+		ages = append(ages, s.touched)
+	}
+	slices.Sort(ages)
+	cut := ages[len(ages)/4]
+	for k, s := range r.subjects {
+		if s.touched < cut {
+			delete(r.subjects, k)
+		}
+	}
+}
+
+// involve records that members (one member's view of its party) are to be
+// told how subj ends.
+func (c *Checker) involve(party, subj string, members []string) {
+	if party == "" {
+		return
+	}
+	c.partyMu.Lock()
+	defer c.partyMu.Unlock()
+	s := c.partyRecord(party).subject(subj)
+	for _, m := range members {
+		s.involved[m] = true
+	}
 }
 
 // PartyView records a party frame: the player is in party (its members in
@@ -84,23 +162,18 @@ func (c *Checker) PartyLeft(player string) {
 }
 
 // partyJoined moves a player's outcome tracking from party old to party
-// now: it is expected to be told what now's members are told from here on.
+// now: it is expected to be told what it is involved in there from here on.
 func (c *Checker) partyJoined(player, old, now string) {
 	c.partyMu.Lock()
 	defer c.partyMu.Unlock()
 	if r := c.parties[old]; old != "" && r != nil {
 		r.gone[player] = true
+		delete(r.recent, player)
 	}
 	if now == "" {
 		return
 	}
-	r := c.parties[now]
-	if r == nil {
-		r = &partyRec{cursor: map[string]int{}, gone: map[string]bool{}}
-		c.parties[now] = r
-	}
-	r.cursor[player] = r.base + len(r.ref)
-	delete(r.gone, player)
+	delete(c.partyRecord(now).gone, player)
 }
 
 // partyGone records that a player left the run (quit, closed): its party
@@ -116,12 +189,13 @@ func (c *Checker) partyGone(party, player string) {
 	c.partyMu.Unlock()
 }
 
-// partyTicketSeen records that player, in party, was told queued with a
-// party ticket.
-func (c *Checker) partyTicketSeen(player, party, ticket string) {
+// partyTicketSeen records that player, in party (its members as the
+// player last saw them), was told queued with a party ticket.
+func (c *Checker) partyTicketSeen(player, party, ticket string, members []string) {
 	if party == "" || ticket == "" {
 		return
 	}
+	c.involve(party, "ticket "+ticket, members)
 	c.partyMu.Lock()
 	defer c.partyMu.Unlock()
 	t := c.tickets[ticket]
@@ -139,8 +213,24 @@ func (c *Checker) partyTicketSeen(player, party, ticket string) {
 	}
 }
 
-// partyOutcome records an end the player, in party, was told.
-func (c *Checker) partyOutcome(player, party, outcome string) {
+// partyTicketPlayed forgets a party ticket whose match started: it has no
+// end of its own to compare. (A mate's reader still behind may involve it
+// again; the age bound forgets that copy.)
+func (c *Checker) partyTicketPlayed(party, ticket string) {
+	if party == "" || ticket == "" {
+		return
+	}
+	c.partyMu.Lock()
+	defer c.partyMu.Unlock()
+	if r := c.parties[party]; r != nil {
+		if s := r.subjects["ticket "+ticket]; s != nil && s.outcome == "" {
+			delete(r.subjects, "ticket "+ticket)
+		}
+	}
+}
+
+// partyOutcome records an end the player, in party, was told about subj.
+func (c *Checker) partyOutcome(player, party, subj, outcome string) {
 	if party == "" {
 		return
 	}
@@ -148,35 +238,47 @@ func (c *Checker) partyOutcome(player, party, outcome string) {
 	c.partyMu.Lock()
 	defer c.partyMu.Unlock()
 	r := c.parties[party]
-	if r == nil {
+	if r == nil || r.gone[player] {
 		return
 	}
-	at, ok := r.cursor[player]
-	if !ok || r.gone[player] {
-		return
+	s := r.subject(subj)
+	switch {
+	case s.outcome == "":
+		s.outcome, s.first = outcome, player
+	case s.outcome != outcome:
+		c.partyOutcomes.add("members told different outcomes",
+			fmt.Sprintf("%s of party %s was told %q where %s was told %q", player, party, outcome, s.first, s.outcome))
 	}
-	r.cursor[player] = at + 1
-	if i := at - r.base; i < len(r.ref) {
-		if i >= 0 && r.ref[i] != outcome {
-			c.partyOutcomes.add("members told different outcomes",
-				fmt.Sprintf("%s of party %s was told %q where %s was told %q (outcome #%d)", player, party, outcome, r.first[i], r.ref[i], at+1))
+	s.told[player] = true
+	// Every mate told subj too must have been told the subjects this
+	// player heard before it, before it.
+	mine := r.recent[player]
+	for mate, theirs := range r.recent {
+		at := slices.Index(theirs, subj)
+		if mate == player || r.gone[mate] || at < 0 {
+			continue
 		}
-	} else {
-		r.ref = append(r.ref, outcome)
-		r.first = append(r.first, player)
-	}
-	// Forget what every member still in the party has been told.
-	low := r.base + len(r.ref)
-	for m, cur := range r.cursor {
-		if !r.gone[m] {
-			low = min(low, cur)
+		for _, earlier := range mine {
+			if j := slices.Index(theirs, earlier); j > at {
+				c.partyOutcomes.add("members told outcomes in different orders",
+					fmt.Sprintf("%s of party %s was told %s before %s, %s the other way round", player, party, earlier, subj, mate))
+				break
+			}
 		}
 	}
-	if drop := low - r.base; drop > 32 {
-		r.ref = slices.Delete(r.ref, 0, drop)
-		r.first = slices.Delete(r.first, 0, drop)
-		r.base = low
+	if !slices.Contains(mine, subj) {
+		if len(mine) == partyRecentLen {
+			mine = slices.Delete(mine, 0, 1)
+		}
+		r.recent[player] = append(mine, subj)
 	}
+	// Forget a subject every member involved was told (or left).
+	for m := range s.involved {
+		if !s.told[m] && !r.gone[m] {
+			return
+		}
+	}
+	delete(r.subjects, subj)
 }
 
 // partyVerdicts judges the party invariants; known maps each player to its
@@ -186,18 +288,22 @@ func (c *Checker) partyVerdicts(known map[string]cstate, party map[string]string
 	partied := c.partied
 	tickets := c.tickets
 	outcomes := c.partyOutcomes.clone()
-	for id, r := range c.parties {
-		end := r.base + len(r.ref)
-		for _, m := range sortedKeys(r.cursor) {
-			cur := r.cursor[m]
-			if r.gone[m] || cur >= end || known[m].waiting() || known[m] == csGone || party[m] != id {
-				continue
+	for _, id := range sortedKeys(c.parties) {
+		r := c.parties[id]
+		for _, subj := range sortedKeys(r.subjects) {
+			s := r.subjects[subj]
+			if s.outcome == "" {
+				continue // matched, or still open
 			}
-			// Still in the party at the end, idle, yet told less than a
-			// mate: an outcome of its party never reached it.
-			missed := r.ref[max(cur-r.base, 0):]
-			outcomes.add("member missed outcomes of its party",
-				fmt.Sprintf("%s of party %s was never told %q (%d outcome(s), the first told to %s)", m, id, missed[0], len(missed), r.first[max(cur-r.base, 0)]))
+			for _, m := range sortedKeys(s.involved) {
+				if s.told[m] || r.gone[m] || known[m].waiting() || known[m] == csGone || party[m] != id {
+					continue
+				}
+				// Still in the party at the end, idle, yet never told
+				// what a mate was told of a ticket or match it was in.
+				outcomes.add("member missed outcomes of its party",
+					fmt.Sprintf("%s of party %s was never told %q (of %s; told to %s)", m, id, s.outcome, subj, s.first))
+			}
 		}
 	}
 	c.partyMu.Unlock()
