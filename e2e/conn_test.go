@@ -161,3 +161,46 @@ func TestIdleConnectionsCostOneGoroutine(t *testing.T) {
 	rid := cs[0].Req(t, protocol.TypeSync)
 	cs[0].ExpectRid(t, protocol.TypeState, rid)
 }
+
+// TestFirstPingAtOnce: the node pings a new connection right away, not a
+// ping interval later (docs/protocol.md section 2.4): a client that never
+// answers is found within one interval, and the ping's bookkeeping is made
+// while the session is set up. With an interval of an hour, the ping that
+// arrives must be the first one.
+func TestFirstPingAtOnce(t *testing.T) {
+	t.Parallel()
+	be := StandaloneBackend(t)
+	n := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{Duel()}, Set: map[string]any{"server.ping_interval": "1h"}}))
+	conn, err := net.Dial("tcp", n.clientAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(DefaultWait))
+	req := "GET /ws?player_id=pinged HTTP/1.1\r\nHost: " + n.clientAddr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13" +
+		"\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: " + protocol.Subprotocol + "\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+	for {
+		op, p, err := readServerFrame(br)
+		if err != nil {
+			t.Fatalf("no ping within %s of connecting (ping_interval 1h): %v", DefaultWait, err)
+		}
+		if op == 9 {
+			return
+		}
+		if op != 1 {
+			t.Fatalf("opcode %d (%q), want the welcome then a ping", op, p)
+		}
+	}
+}

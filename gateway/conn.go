@@ -207,9 +207,11 @@ func (c *conn) writer() {
 // pings the client and closes it if the pong has not come back by the next
 // ping. The timer is re-armed before waiting so the pings keep their pace.
 // The wait needs no deadline of its own: the next ping finds the pong
-// still owed and drops the connection, which ends the wait (an idle node
-// pings thousands of clients a second; a context per ping was a good part
-// of its work).
+// still owed and drops the connection, which closes the WebSocket and ends
+// the wait (an idle node pings thousands of clients a second; a context
+// per ping was a good part of its work). Nor does it take the
+// connection's context: each ping would register with it and leave it a
+// table of children and a channel for as long as the connection lives.
 func (c *conn) pingLoop() {
 	select {
 	case <-c.done:
@@ -222,7 +224,7 @@ func (c *conn) pingLoop() {
 	}
 	c.ping.Reset(pingDelay(time.Now(), c.srv.cfg.Get().Server.PingInterval))
 	c.pinging.Store(true)
-	if err := c.ws.Ping(c.ctx); err != nil {
+	if err := c.ws.Ping(context.Background()); err != nil {
 		c.drop()
 		return
 	}

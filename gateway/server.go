@@ -92,7 +92,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		id: newSessionID(), player: player.ID, ws: ws, nc: hj.conn, srv: s,
 		done: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
-	c.ping = time.AfterFunc(pingDelay(time.Now(), cfg.Server.PingInterval), c.pingLoop)
+	// The first ping goes out at once (at the next slot of the ping grid),
+	// not an interval from now: a client whose pongs never come is cut
+	// after one interval instead of two, and what a connection's pings
+	// keep for its lifetime (the WebSocket library's table of pings in
+	// flight) is made while the session is set up, so a node's memory per
+	// session is from the start what it will stay.
+	c.ping = time.AfterFunc(pingDelay(time.Now(), 2*pingSlot), c.pingLoop)
 	s.conns.Store(c, struct{}{})
 	pid, err := s.node.Attach(ctx, player, c)
 	if err != nil {
