@@ -23,6 +23,7 @@ import (
 
 	"github.com/matchd/matchd/actors"
 	"github.com/matchd/matchd/actors/alloc"
+	"github.com/matchd/matchd/cmd/internal/gctune"
 	"github.com/matchd/matchd/cmd/internal/version"
 	"github.com/matchd/matchd/config"
 	"github.com/matchd/matchd/gateway"
@@ -45,6 +46,16 @@ func parseLevel(s string) slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(strings.ToUpper(s)))
 	return l
+}
+
+// lookupEnv finds name in environ (KEY=value entries).
+func lookupEnv(environ []string, name string) (string, bool) {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 func run(args, environ []string) int {
@@ -88,6 +99,11 @@ func run(args, environ []string) int {
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	if gogc, set := lookupEnv(environ, "GOGC"); cfg.Runtime.AdaptiveGC && !set {
+		go gctune.New(log).Run(ctx)
+	} else if cfg.Runtime.AdaptiveGC {
+		log.Info("runtime.adaptive_gc is off: GOGC is set", "gogc", gogc)
+	}
 	var keys *gateway.KeySet
 	if cfg.Auth.Mode == "jwks" {
 		// Fetched first: a node that cannot verify any token must not start.
