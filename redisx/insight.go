@@ -62,14 +62,14 @@ func (c *Client) PublishInsight(ctx context.Context, mode string, in QueueInsigh
 		c.R.B().Pexpire().Key(info).Milliseconds(ttl.Milliseconds()).Build(),
 	}
 	if len(del) > 0 {
-		cmds = append(cmds, c.R.B().Hdel().Key(why).Field(del...).Build())
+		cmds = append(cmds, unpooled(c.R.B().Hdel().Key(why).Field(del...).Build()))
 	}
 	if len(set) > 0 {
 		b := c.R.B().Hset().Key(why).FieldValue()
 		for p, v := range set {
 			b = b.FieldValue(p, v)
 		}
-		cmds = append(cmds, b.Build())
+		cmds = append(cmds, unpooled(b.Build()))
 	}
 	cmds = append(cmds, c.R.B().Pexpire().Key(why).Milliseconds(ttl.Milliseconds()).Build(), c.R.B().Exec().Build())
 	res := c.R.DoMulti(ctx, cmds...)
@@ -116,9 +116,9 @@ func (c *Client) TicketViews(ctx context.Context, mode string, ids, players []st
 		return out, nil
 	}
 	res := c.R.DoMulti(ctx,
-		c.R.B().Hmget().Key(c.Keys.Tickets(mode)).Field(ids...).Build(),
-		c.R.B().Zmscore().Key(c.Keys.Waits(mode)).Member(ids...).Build(),
-		c.R.B().Hmget().Key(c.Keys.Verdicts(mode)).Field(players...).Build())
+		unpooled(c.R.B().Hmget().Key(c.Keys.Tickets(mode)).Field(ids...).Build()),
+		unpooled(c.R.B().Zmscore().Key(c.Keys.Waits(mode)).Member(ids...).Build()),
+		unpooled(c.R.B().Hmget().Key(c.Keys.Verdicts(mode)).Field(players...).Build()))
 	tickets, err := res[0].ToArray()
 	if err != nil {
 		return nil, fmt.Errorf("redisx: ticket views: %w", err)

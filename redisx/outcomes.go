@@ -279,8 +279,8 @@ func (c *Client) ReadTruthBatch(ctx context.Context, mode string, players []stri
 			okeys[i] = c.Keys.Outcomes(mode, p)
 		}
 		res := c.R.DoMulti(ctx,
-			c.R.B().Hmget().Key(c.Keys.Players(mode)).Field(part...).Build(),
-			c.R.B().Exists().Key(okeys...).Build())
+			unpooled(c.R.B().Hmget().Key(c.Keys.Players(mode)).Field(part...).Build()),
+			unpooled(c.R.B().Exists().Key(okeys...).Build()))
 		arr, err := res[0].ToArray()
 		if err != nil {
 			return nil, nil, fmt.Errorf("redisx: read truth batch: %w", err)

@@ -133,7 +133,7 @@ func (c *Client) LanePool(ctx context.Context, l Lane) ([]Ticket, error) {
 	out := make([]Ticket, 0, len(ids))
 	for i := 0; i < len(ids); i += 4000 {
 		part := ids[i:min(i+4000, len(ids))]
-		bodies, err := c.R.Do(ctx, c.R.B().Hmget().Key(c.Keys.Tickets(l.Mode)).Field(part...).Build()).ToArray()
+		bodies, err := c.R.Do(ctx, unpooled(c.R.B().Hmget().Key(c.Keys.Tickets(l.Mode)).Field(part...).Build())).ToArray()
 		if err != nil {
 			return nil, fmt.Errorf("redisx: pool: %w", err)
 		}
