@@ -59,6 +59,34 @@ func readServerFrame(r *bufio.Reader) (byte, []byte, error) {
 	return h[0] & 0x0f, p, err
 }
 
+// rawUpgrade opens a WebSocket to n by hand for player: the upgrade
+// request and frames after it in one write, then the 101 read. The
+// connection closes with the test and gives up after wait.
+func rawUpgrade(t *testing.T, n *Node, player string, frames []byte, wait time.Duration) *bufio.Reader {
+	t.Helper()
+	conn, err := net.Dial("tcp", n.clientAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(wait))
+	req := "GET /ws?player_id=" + player + " HTTP/1.1\r\nHost: " + n.clientAddr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13" +
+		"\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: " + protocol.Subprotocol + "\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), frames...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+	return br
+}
+
 // TestFramesBehindHandshake sends the upgrade request and the first client
 // frames in one write, as a client that does not wait for the 101 may do.
 // The server hands the connection over with small buffers of its own; the
@@ -71,36 +99,16 @@ func TestFramesBehindHandshake(t *testing.T) {
 
 	for _, count := range []int{1, 12} {
 		t.Run(fmt.Sprintf("%d frames", count), func(t *testing.T) {
-			player := fmt.Sprintf("early%d", count)
-			conn, err := net.Dial("tcp", n.clientAddr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-			req := "GET /ws?player_id=" + player + " HTTP/1.1\r\nHost: " + n.clientAddr +
-				"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13" +
-				"\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: " + protocol.Subprotocol + "\r\n\r\n"
-			out := []byte(req)
+			var frames []byte
 			var rids []string
 			for i := range count {
 				// Long rids make twelve pings about 1 KiB.
 				rid := fmt.Sprintf("%02d-%s", i, strings.Repeat("r", 60))
 				rids = append(rids, rid)
 				f, _ := json.Marshal(map[string]string{"type": protocol.TypePing, "rid": rid})
-				out = append(out, maskedFrame(f)...)
+				frames = append(frames, maskedFrame(f)...)
 			}
-			if _, err := conn.Write(out); err != nil {
-				t.Fatal(err)
-			}
-			br := bufio.NewReader(conn)
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusSwitchingProtocols {
-				t.Fatalf("handshake: %s", resp.Status)
-			}
+			br := rawUpgrade(t, n, fmt.Sprintf("early%d", count), frames, 20*time.Second)
 			var got []string
 			for len(got) < count {
 				op, p, err := readServerFrame(br)
@@ -171,26 +179,7 @@ func TestFirstPingAtOnce(t *testing.T) {
 	t.Parallel()
 	be := StandaloneBackend(t)
 	n := StartNode(t, be.Apply(NodeOptions{Modes: []Mode{Duel()}, Set: map[string]any{"server.ping_interval": "1h"}}))
-	conn, err := net.Dial("tcp", n.clientAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(DefaultWait))
-	req := "GET /ws?player_id=pinged HTTP/1.1\r\nHost: " + n.clientAddr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13" +
-		"\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: " + protocol.Subprotocol + "\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %s", resp.Status)
-	}
+	br := rawUpgrade(t, n, "pinged", nil, DefaultWait)
 	for {
 		op, p, err := readServerFrame(br)
 		if err != nil {
