@@ -99,10 +99,12 @@ func run(args, environ []string) int {
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	if gogc, set := lookupEnv(environ, "GOGC"); cfg.Runtime.AdaptiveGC && !set {
-		go gctune.New(log).Run(ctx)
-	} else if cfg.Runtime.AdaptiveGC {
-		log.Info("runtime.adaptive_gc is off: GOGC is set", "gogc", gogc)
+	if cfg.Runtime.AdaptiveGC {
+		if gogc, set := lookupEnv(environ, "GOGC"); set {
+			log.Info("runtime.adaptive_gc is off: GOGC is set", "gogc", gogc)
+		} else {
+			go gctune.New(log).Run(ctx)
+		}
 	}
 	var keys *gateway.KeySet
 	if cfg.Auth.Mode == "jwks" {
